@@ -1,0 +1,232 @@
+"""checklist.yaml: the production checklist as data, and its validation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from golive import registry, thresholds, yamlsrc
+from golive.errors import InputError
+from golive.validation import raise_all, validate
+
+DEFAULT_CHECKLIST = registry.PROJECT_ROOT / "checklist.yaml"
+ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$"
+SECTION_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+Severity = Literal["blocker", "major", "minor"]
+Phase = Literal["pre-deploy", "staging", "post-deploy"]
+PHASES: tuple[str, ...] = ("pre-deploy", "staging", "post-deploy")
+DEFAULT_PHASES: tuple[str, ...] = ("pre-deploy", "staging")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckRef(_Strict):
+    ref: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Automated(_Strict):
+    checks: list[CheckRef] = Field(min_length=1)
+
+
+class Attested(_Strict):
+    freshness_days: int = Field(gt=0)
+    guidance: str = ""
+
+
+class Item(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1)
+    severity: Severity
+    phase: Phase
+    parent: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    thresholds: dict[str, str] = Field(
+        default_factory=dict, description="Named targets in the k6-style threshold syntax"
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    automated: Automated | None = None
+    attested: Attested | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Item:
+        if (self.automated is None) == (self.attested is None):
+            raise ValueError("an item is either `automated` or `attested`, exactly one of them")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "automated" if self.automated else "attested"
+
+
+class Section(_Strict):
+    id: str = Field(pattern=SECTION_PATTERN)
+    title: str
+    group: str
+    items: list[Item] = Field(min_length=1)
+
+
+class Diagnostic(_Strict):
+    id: str = Field(pattern=SECTION_PATTERN)
+    title: str
+    detection: str
+    resolution: list[str]
+    prevention: list[str]
+    prevented_by: list[str] = Field(min_length=1)
+
+
+class ChecklistModel(_Strict):
+    version: Literal[1]
+    title: str
+    source: str = ""
+    sections: list[Section] = Field(min_length=1)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+
+@dataclass
+class Checklist:
+    """A validated checklist with lookups by id."""
+
+    model: ChecklistModel
+    path: Path
+    sha256: str
+
+    def __post_init__(self) -> None:
+        self.items: dict[str, Item] = {}
+        self.section_of: dict[str, Section] = {}
+        for section in self.model.sections:
+            for item in section.items:
+                self.items[item.id] = item
+                self.section_of[item.id] = section
+
+    @property
+    def sections(self) -> list[Section]:
+        return self.model.sections
+
+    def select(
+        self,
+        phases: Iterable[str] = DEFAULT_PHASES,
+        sections: Iterable[str] = (),
+        item_ids: Iterable[str] = (),
+        tags: Iterable[str] = (),
+    ) -> list[Item]:
+        """Items in checklist order that match every given filter."""
+        phases, sections, item_ids, tags = set(phases), set(sections), set(item_ids), set(tags)
+        chosen = []
+        for section in self.sections:
+            if sections and section.id not in sections:
+                continue
+            for item in section.items:
+                if item_ids and item.id not in item_ids:
+                    continue
+                if not item_ids and phases and item.phase not in phases:
+                    continue
+                if tags and not tags & set(item.tags):
+                    continue
+                chosen.append(item)
+        return chosen
+
+
+def load(path: Path = DEFAULT_CHECKLIST, extra_check_paths: Iterable[Path] = ()) -> Checklist:
+    """Parse and validate a checklist; raises InputError(s) naming file, line and item."""
+    located = yamlsrc.load(path)
+    model = validate(ChecklistModel, located, item_at=lambda p: _item_id_at(located, p))
+    registry.discover(extra_check_paths)
+    raise_all(_cross_check(model, located))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Checklist(model=model, path=path, sha256=digest)
+
+
+def _item_id_at(located: yamlsrc.Located, path: yamlsrc.PathKey) -> str | None:
+    if len(path) >= 4 and path[0] == "sections" and path[2] == "items":
+        try:
+            return located.data["sections"][path[1]]["items"][path[3]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+    return None
+
+
+def _cross_check(model: ChecklistModel, located: yamlsrc.Located) -> list[InputError]:
+    """What a schema cannot say: unique ids, known references, parseable thresholds."""
+    errors: list[InputError] = []
+    seen: dict[str, int] = {}
+    section_ids: set[str] = set()
+
+    def err(message: str, path: tuple, item: str | None = None, hint: str | None = None) -> None:
+        errors.append(
+            InputError(message, file=located.file, line=located.line(path), item=item, hint=hint)
+        )
+
+    for s_index, section in enumerate(model.sections):
+        if section.id in section_ids:
+            err(f"duplicate section id {section.id!r}", ("sections", s_index, "id"))
+        section_ids.add(section.id)
+        for i_index, item in enumerate(section.items):
+            at = ("sections", s_index, "items", i_index)
+            if item.id in seen:
+                err(
+                    f"duplicate item id (first on line {seen[item.id]})",
+                    (*at, "id"),
+                    item.id,
+                    "item ids are stable and unique",
+                )
+            seen.setdefault(item.id, located.line((*at, "id")) or 0)
+            for name, expression in item.thresholds.items():
+                try:
+                    thresholds.parse(expression)
+                except thresholds.ThresholdSyntaxError as exc:
+                    err(f"threshold {name!r}: {exc}", (*at, "thresholds", name), item.id)
+            for c_index, ref in enumerate(item.automated.checks if item.automated else []):
+                ref_at = (*at, "automated", "checks", c_index)
+                _check_ref(ref, item, ref_at, err)
+    all_ids = set(seen)
+    for s_index, section in enumerate(model.sections):
+        for i_index, item in enumerate(section.items):
+            if item.parent and item.parent not in {i.id for i in section.items}:
+                err(
+                    f"parent {item.parent!r} is not an item of section {section.id!r}",
+                    ("sections", s_index, "items", i_index, "parent"),
+                    item.id,
+                )
+    for d_index, diagnostic in enumerate(model.diagnostics):
+        for p_index, item_id in enumerate(diagnostic.prevented_by):
+            if item_id not in all_ids:
+                err(
+                    f"diagnostic {diagnostic.id!r} names unknown item {item_id!r}",
+                    ("diagnostics", d_index, "prevented_by", p_index),
+                )
+    return errors
+
+
+def _check_ref(ref: CheckRef, item: Item, at: tuple, err: Any) -> None:
+    if not registry.is_known(ref.ref):
+        known = ", ".join(sorted(registry.REGISTRY)[:8])
+        err(
+            f"unknown check {ref.ref!r}",
+            (*at, "ref"),
+            item.id,
+            f"known checks include {known}; `golive checks` lists them all",
+        )
+        return
+    spec = registry.REGISTRY.get(ref.ref)
+    if spec is None:
+        return  # planned: params are validated once the check exists
+    try:
+        spec.params.model_validate(ref.params)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = ".".join(str(p) for p in error["loc"])
+            message = "unknown param" if error["type"] == "extra_forbidden" else error["msg"]
+            err(
+                f"check {ref.ref!r} params.{loc}: {message}",
+                (*at, "params", *error["loc"]),
+                item.id,
+            )

@@ -1,0 +1,257 @@
+"""The `golive` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from golive import __version__, checklist, gate, registry
+from golive.errors import InputError
+from golive.timeutil import parse_utc
+
+DEMO_PROFILE = registry.PROJECT_ROOT / "targets" / "demo" / "target.yaml"
+
+EXIT_CODES = """exit codes:
+  0  GO: every blocker item passed, or is waived, attested or not applicable
+  1  NO-GO: at least one blocker is not accepted, or a waiver has expired
+  2  invalid input or usage (the message names the file, line and item)
+  3  harness failure or interrupted run (the report of what finished is still written)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return gate.EXIT_USAGE
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"golive: error: {exc}", file=sys.stderr)
+        return gate.EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="golive",
+        description="Deployment-readiness gate for Stripe integrations.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"golive {__version__}")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser(
+        "gate",
+        help="run the checklist against a target and decide GO / NO-GO",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _selection_args(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("golive-report"),
+        help="report folder (default: ./golive-report)",
+    )
+    p.add_argument(
+        "--now", type=_utc, help="judge freshness and expiry as of this UTC time (ISO 8601)"
+    )
+    p.set_defaults(func=_cmd_gate)
+
+    p = sub.add_parser(
+        "validate", help="validate checklist, profile, attestations and waivers; run nothing"
+    )
+    _selection_args(p)
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("attest", help="record a person's sign-off for a manual item")
+    p.add_argument("item", help="item id, e.g. code-review.security-audit")
+    p.add_argument("--by", required=True, help="who attests")
+    p.add_argument("--evidence", required=True, help="text or URL showing it was done")
+    p.add_argument(
+        "--expires", type=_utc, help="UTC date after which the sign-off no longer counts"
+    )
+    p.add_argument("--date", type=_utc, help="when it was signed (default: now)")
+    p.add_argument(
+        "--target",
+        type=Path,
+        default=DEMO_PROFILE,
+        help="target profile naming the attestations file",
+    )
+    p.add_argument("--file", type=Path, help="attestations file (default: the profile's)")
+    p.add_argument("--checklist", type=Path, default=None)
+    p.set_defaults(func=_cmd_attest)
+
+    p = sub.add_parser("items", help="list checklist items")
+    p.add_argument("--checklist", type=Path, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_items)
+
+    p = sub.add_parser("checks", help="list the checks that exist and those still planned")
+    p.set_defaults(func=_cmd_checks)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of results.json")
+    p.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def _selection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target", type=Path, default=DEMO_PROFILE, help="target profile (default: the demo)"
+    )
+    p.add_argument(
+        "--checklist", type=Path, default=None, help="checklist.yaml (default: the bundled one)"
+    )
+    p.add_argument(
+        "--phase",
+        action="append",
+        default=[],
+        help="pre-deploy, staging or post-deploy (repeatable; default: pre-deploy and staging)",
+    )
+    p.add_argument("--section", action="append", default=[], help="section id (repeatable)")
+    p.add_argument("--item", action="append", default=[], help="item id (repeatable)")
+    p.add_argument("--tag", action="append", default=[], help="tag (repeatable)")
+
+
+def _utc(text: str) -> datetime:
+    try:
+        return parse_utc(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _request(args: argparse.Namespace) -> gate.GateRequest:
+    return gate.GateRequest(
+        profile_path=args.target,
+        checklist_path=args.checklist,
+        phases=_split(args.phase),
+        sections=_split(args.section),
+        items=_split(args.item),
+        tags=_split(args.tag),
+        now=getattr(args, "now", None),
+    )
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from golive.console import GateConsole
+    from reports.writer import write_reports
+
+    prepared = gate.prepare(_request(args))
+    gate.boot(prepared)
+    console = GateConsole()
+    console.start(
+        prepared.profile.name,
+        len(prepared.selected),
+        prepared.request.phases or list(checklist.DEFAULT_PHASES),
+    )
+    outcome = gate.run(prepared, on_item_done=console.item_done)
+    try:
+        paths = write_reports(outcome.result, args.out)
+    except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
+        print(f"golive: could not write the reports to {args.out}: {exc}", file=sys.stderr)
+        console.finish(outcome.result, {})
+        return gate.EXIT_HARNESS
+    console.finish(outcome.result, paths)
+    return outcome.exit_code
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    prepared = gate.prepare(_request(args))
+    c = prepared.checklist
+    automated = sum(1 for i in c.items.values() if i.automated)
+    print(
+        f"ok: {c.path} ({len(c.items)} items, {automated} automated, {len(c.items) - automated} attested), "
+        f"profile {prepared.profile.path}, {len(prepared.attestations.entries)} attestations, "
+        f"{len(prepared.waivers.entries)} waivers; {len(prepared.selected)} items selected"
+    )
+    return 0
+
+
+def _cmd_attest(args: argparse.Namespace) -> int:
+    from golive import attestations, profile
+
+    the_checklist = checklist.load(args.checklist or checklist.DEFAULT_CHECKLIST)
+    item = the_checklist.items.get(args.item)
+    if item is None:
+        raise InputError("unknown item", item=args.item, hint="`golive items` lists the ids")
+    if item.attested is None:
+        raise InputError(
+            "this item is automated: its checks prove it; a waiver accepts a failure",
+            item=args.item,
+        )
+    path = args.file
+    if path is None:
+        target = profile.load(args.target)
+        if not target.model.attestations:
+            raise InputError(
+                "the profile names no attestations file",
+                file=args.target,
+                hint="add `attestations: attestations.yaml` or pass --file",
+            )
+        path = target.resolve(target.model.attestations)
+    entry = attestations.Attestation(
+        item=args.item,
+        by=args.by,
+        evidence=args.evidence,
+        date=args.date or datetime.now(UTC).replace(microsecond=0),
+        expires=args.expires,
+    )
+    attestations.load(
+        path if path.exists() else None, the_checklist
+    )  # refuse to append to a broken file
+    attestations.append(path, entry)
+    print(f"attested {args.item} by {args.by} in {path}")
+    return 0
+
+
+def _cmd_items(args: argparse.Namespace) -> int:
+    the_checklist = checklist.load(args.checklist or checklist.DEFAULT_CHECKLIST)
+    rows = [
+        {
+            "id": i.id,
+            "section": s.id,
+            "severity": i.severity,
+            "phase": i.phase,
+            "kind": i.kind,
+            "title": i.title,
+        }
+        for s in the_checklist.sections
+        for i in s.items
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            print(
+                f"{row['id']:<52} {row['severity']:<8} {row['phase']:<12} {row['kind']:<10} {row['title']}"
+            )
+    return 0
+
+
+def _cmd_checks(args: argparse.Namespace) -> int:
+    registry.discover()
+    for check_id, spec in sorted(registry.REGISTRY.items()):
+        print(f"{check_id:<32} {spec.summary}")
+    for check_id, why in sorted(registry.PLANNED.items()):
+        print(f"{check_id:<32} (planned) {why}")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from golive.results import RunResult
+
+    print(json.dumps(RunResult.model_json_schema(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""What a check receives: its item, validated params, the target, and an evidence log.
+
+Checks end in one of these ways:
+- return normally after recording evidence           -> pass
+- `assert` or `ctx.fail(...)`                         -> fail
+- `ctx.not_applicable(reason)`                        -> not-applicable
+- `ctx.not_run(reason)` (e.g. an opt-in not given)    -> not-run
+- `ctx.nothing_examined(what)`, or no evidence at all -> error (never a vacuous pass)
+- any other exception                                 -> error
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from pydantic import BaseModel
+
+from golive.checklist import CheckRef, Item
+from golive.profile import Profile
+from golive.redact import Redactor
+
+
+class CheckFailed(AssertionError):
+    """The target does not meet the item; the message says what was expected and seen."""
+
+
+class NotApplicable(pytest.skip.Exception):
+    """The item does not apply to this target (e.g. a MongoDB-only rule on PostgreSQL)."""
+
+
+class NotRun(pytest.skip.Exception):
+    """The check could not run for a stated reason, e.g. an opt-in was not given."""
+
+
+class NothingExamined(Exception):
+    """The check looked at zero things: an error, never a pass."""
+
+
+@dataclass
+class Target:
+    """The system under verification, shared by all checks of one run."""
+
+    profile: Profile
+    redactor: Redactor
+    now: datetime
+    workdir: Path
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, key: str, compute: Any) -> Any:
+        """Run `compute()` once per run: several items may share one expensive scan."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+
+@dataclass
+class CheckContext:
+    item: Item
+    ref: CheckRef
+    params: BaseModel
+    target: Target
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def profile(self) -> Profile:
+        return self.target.profile
+
+    def record(self, **entry: Any) -> None:
+        """Keep what was sent and seen; redacted before it is stored."""
+        self.evidence.append(self.target.redactor.value(entry))
+
+    def redact(self, text: str) -> str:
+        return self.target.redactor.text(text)
+
+    def fail(self, message: str) -> NoReturn:
+        raise CheckFailed(self.redact(message))
+
+    def not_applicable(self, reason: str) -> NoReturn:
+        raise NotApplicable(self.redact(reason))
+
+    def not_run(self, reason: str) -> NoReturn:
+        raise NotRun(self.redact(reason))
+
+    def nothing_examined(self, what: str) -> NoReturn:
+        raise NothingExamined(self.redact(f"examined nothing: {what}"))

@@ -1,0 +1,327 @@
+"""`golive gate`: validate, run the checks under pytest, fold, report, decide.
+
+checklist + profile + attestations + waivers -> validate (exit 2) -> pytest session
+-> per-item outcomes -> verdict -> reports -> exit code (0 GO, 1 NO-GO, 3 harness failure).
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from golive import __version__, attestations, checklist, profile, registry, waivers
+from golive.checklist import Checklist, Item
+from golive.context import Target
+from golive.errors import InputError
+from golive.fold import count, fold_item, summarize_sections, verdict
+from golive.plugin import GateSession, ItemKey
+from golive.redact import Redactor
+from golive.results import (
+    CheckResult,
+    DiagnosticResult,
+    ItemResult,
+    Outcome,
+    RunMeta,
+    RunResult,
+    Verdict,
+)
+from golive.timeutil import utcnow
+
+EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+GATE_INI = Path(__file__).with_name("gate_pytest.ini")
+
+
+@dataclass
+class GateRequest:
+    profile_path: Path
+    checklist_path: Path | None = None
+    phases: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    now: datetime | None = None
+
+
+@dataclass
+class Prepared:
+    request: GateRequest
+    checklist: Checklist
+    profile: profile.Profile
+    selected: list[Item]
+    attestations: attestations.AttestationBook
+    waivers: waivers.WaiverBook
+    target: Target
+    session: GateSession
+
+
+def prepare(request: GateRequest) -> Prepared:
+    """Load and validate everything before any check runs (InputError -> exit 2)."""
+    target_profile = profile.load(request.profile_path)
+    the_checklist = checklist.load(
+        request.checklist_path or checklist.DEFAULT_CHECKLIST, target_profile.extra_check_paths
+    )
+    _check_selection(request, the_checklist)
+    phases = request.phases or list(checklist.DEFAULT_PHASES)
+    selected = the_checklist.select(phases, request.sections, request.items, request.tags)
+    if not selected:
+        raise InputError(
+            "the selection matches no checklist item",
+            hint="loosen --phase/--section/--item/--tag; `golive items` lists them",
+        )
+    model = target_profile.model
+    book = attestations.load(
+        target_profile.resolve(model.attestations) if model.attestations else None, the_checklist
+    )
+    waiver_book = waivers.load(
+        target_profile.resolve(model.waivers) if model.waivers else None, the_checklist
+    )
+    now = request.now or utcnow()
+    redactor = Redactor(target_profile.secrets())
+    workdir = Path(tempfile.mkdtemp(prefix="golive-"))
+    target = Target(profile=target_profile, redactor=redactor, now=now, workdir=workdir)
+    session = GateSession(the_checklist, selected, target)
+    return Prepared(
+        request, the_checklist, target_profile, selected, book, waiver_book, target, session
+    )
+
+
+def boot(prepared: Prepared) -> None:
+    """Bring the target up: the profile's setup commands (InputError -> exit 2)."""
+    profile.run_setup(prepared.profile)
+
+
+def _check_selection(request: GateRequest, the_checklist: Checklist) -> None:
+    for phase in request.phases:
+        if phase not in checklist.PHASES:
+            raise InputError(
+                f"unknown phase {phase!r}", hint=f"choose from {', '.join(checklist.PHASES)}"
+            )
+    section_ids = {s.id for s in the_checklist.sections}
+    for section in request.sections:
+        if section not in section_ids:
+            raise InputError(
+                f"unknown section {section!r}", hint="`golive items` lists the sections"
+            )
+    for item_id in request.items:
+        if item_id not in the_checklist.items:
+            raise InputError("unknown item", item=item_id, hint="`golive items` lists the ids")
+
+
+@dataclass
+class GateOutcome:
+    result: RunResult
+    exit_code: int
+
+
+def run(
+    prepared: Prepared,
+    on_check_done: Callable[[ItemKey, CheckResult], None] | None = None,
+    on_item_done: Callable[[ItemResult], None] | None = None,
+) -> GateOutcome:
+    """Run the selected checks under pytest and fold everything into a RunResult."""
+    started_at, t0 = utcnow(), time.perf_counter()
+    session = prepared.session
+    folded: dict[str, ItemResult] = {}
+
+    def fold_ready(key: ItemKey | None = None, result: CheckResult | None = None) -> None:
+        # Items whose checks have all finished are folded now, in checklist order, so
+        # progress is printed as the run goes.
+        if key is not None and on_check_done:
+            on_check_done(key, result)
+        for item in prepared.selected:
+            if item.id in folded:
+                continue
+            if not _item_finished(item, session):
+                break
+            folded[item.id] = _fold(prepared, item)
+            if on_item_done:
+                on_item_done(folded[item.id])
+
+    session.on_check_done = fold_ready
+    interrupted = False
+    try:
+        code = _run_pytest(prepared)
+        if code == pytest.ExitCode.INTERRUPTED:
+            interrupted = True
+        elif code not in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
+            session.harness_errors.append(
+                f"the check runner ended with pytest exit code {int(code)}"
+            )
+    except KeyboardInterrupt:
+        interrupted = True
+    except Exception as exc:  # noqa: BLE001 - any crash still leaves a report
+        session.harness_errors.append(
+            f"harness failure: {type(exc).__name__}: {prepared.target.redactor.text(str(exc))}"
+        )
+    finally:
+        shutil.rmtree(prepared.target.workdir, ignore_errors=True)
+    if interrupted:
+        session.harness_errors.append("the run was interrupted (Ctrl-C) before it finished")
+
+    stop_reason = "run interrupted before this check ran" if interrupted else None
+    items = [
+        folded.get(item.id) or _fold(prepared, item, stop_reason) for item in prepared.selected
+    ]
+    for item in items:
+        if item.id not in folded and on_item_done:
+            on_item_done(item)
+    the_verdict, reasons = verdict(items, session.harness_errors)
+    exit_code = {Verdict.GO: EXIT_GO, Verdict.NO_GO: EXIT_NO_GO}.get(the_verdict, EXIT_HARNESS)
+    result = RunResult(
+        verdict=the_verdict,
+        verdict_reasons=reasons,
+        exit_code=exit_code,
+        meta=_meta(prepared, started_at, time.perf_counter() - t0),
+        counts=count(items),
+        sections=summarize_sections(prepared.checklist, items),
+        items=items,
+        attestations=[i.attestation for i in items if i.attestation],
+        waivers=[i.waiver for i in items if i.waiver],
+        diagnostics=_diagnostics(prepared.checklist, items),
+        errors=session.harness_errors,
+    )
+    return GateOutcome(result, exit_code)
+
+
+def _run_pytest(prepared: Prepared) -> int:
+    paths = [str(p) for p in registry.check_paths(prepared.profile.extra_check_paths) if p.exists()]
+    args = [
+        *paths,
+        "-c",
+        str(GATE_INI),
+        "--rootdir",
+        str(registry.PROJECT_ROOT),
+        "-p",
+        "golive.plugin",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+    ]
+    return pytest.main(args, plugins=[prepared.session])
+
+
+def _item_finished(item: Item, session: GateSession) -> bool:
+    if item.automated is None:
+        return True
+    for index in range(len(item.automated.checks)):
+        key = (item.id, index)
+        if key in session.collected and key not in session.results:
+            return False
+    return True
+
+
+def _fold(prepared: Prepared, item: Item, stop_reason: str | None = None) -> ItemResult:
+    session = prepared.session
+    checks = []
+    for index, ref in enumerate(item.automated.checks if item.automated else []):
+        key = (item.id, index)
+        if key in session.results:
+            checks.append(session.results[key])
+        else:
+            checks.append(
+                CheckResult(
+                    ref=ref.ref,
+                    outcome=Outcome.NOT_RUN,
+                    message=_why_not_run(ref.ref, key, session, stop_reason),
+                )
+            )
+    return fold_item(
+        item,
+        prepared.checklist,
+        checks,
+        prepared.attestations,
+        prepared.waivers,
+        prepared.target.now,
+    )
+
+
+def _why_not_run(check_id: str, key: ItemKey, session: GateSession, stop_reason: str | None) -> str:
+    if check_id in registry.PLANNED:
+        return f"check {check_id} not written yet: {registry.PLANNED[check_id]}"
+    if stop_reason:
+        return stop_reason
+    if session.harness_errors:
+        return "the check did not run: " + session.harness_errors[0]
+    return f"check {check_id} was not collected"
+
+
+def _diagnostics(the_checklist: Checklist, items: list[ItemResult]) -> list[DiagnosticResult]:
+    by_id = {i.id: i for i in items}
+    accepting = {Outcome.PASS, Outcome.ATTESTED, Outcome.WAIVED, Outcome.NOT_APPLICABLE}
+    result = []
+    for diagnostic in the_checklist.model.diagnostics:
+        judged = [by_id[i] for i in diagnostic.prevented_by if i in by_id]
+        result.append(
+            DiagnosticResult(
+                id=diagnostic.id,
+                title=diagnostic.title,
+                detection=diagnostic.detection,
+                resolution=diagnostic.resolution,
+                prevention=diagnostic.prevention,
+                prevented_by=diagnostic.prevented_by,
+                at_risk=any(i.outcome not in accepting for i in judged),
+            )
+        )
+    return result
+
+
+def _meta(prepared: Prepared, started_at: datetime, duration: float) -> RunMeta:
+    request = prepared.request
+    return RunMeta(
+        harness_version=__version__,
+        profile_name=prepared.profile.name,
+        profile_path=str(prepared.profile.path),
+        checklist_path=str(prepared.checklist.path),
+        checklist_sha256=prepared.checklist.sha256,
+        target_git_sha=_git_sha(prepared.profile.repository_path),
+        started_at=started_at,
+        finished_at=utcnow(),
+        duration_s=round(duration, 3),
+        phases=request.phases or list(checklist.DEFAULT_PHASES),
+        selection={
+            k: v
+            for k, v in {
+                "sections": request.sections,
+                "items": request.items,
+                "tags": request.tags,
+            }.items()
+            if v
+        },
+        python=platform.python_version(),
+        host=socket.gethostname(),
+    )
+
+
+def _git_sha(repo: Path | None) -> str | None:
+    if repo is None or not repo.exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+__all__ = ["EXIT_GO", "EXIT_HARNESS", "EXIT_NO_GO", "EXIT_USAGE", "GateRequest", "prepare", "run"]

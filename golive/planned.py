@@ -1,0 +1,69 @@
+"""Checks that checklist.yaml already references but that are not written yet.
+
+An item whose checks are planned comes out `not-run` with the reason below, never `pass`.
+When a check lands, delete its line here: validation then needs the real one.
+"""
+
+from __future__ import annotations
+
+_LIVE = "live check against a running target — planned in issue #5"
+_SMOKE = "smoke / end-to-end flow — planned in issue #6"
+_LOAD = "Locust load scenario — planned in issue #7"
+
+PLANNED: dict[str, str] = {
+    # Webhook security (issue #5)
+    "webhook.forged-rejected": _LIVE,
+    "webhook.signed-accepted": _LIVE,
+    "webhook.raw-body": _LIVE,
+    "webhook.replay-rejected": _LIVE,
+    "webhook.fast-ack": _LIVE,
+    "webhook.duplicate-one-order": _LIVE,
+    "webhook.forged-no-side-effect": _LIVE,
+    "webhook.amount-mismatch": _LIVE,
+    # API security (issue #5)
+    "api.auth-required": _LIVE,
+    "api.authorization": _LIVE,
+    "api.cors": _LIVE,
+    "api.https-hsts": _LIVE,
+    "api.rate-limit": _LIVE,
+    "api.malformed-input": _LIVE,
+    # Price integrity (issue #5)
+    "price.tampered-amount": _LIVE,
+    "price.intent-amount-matches": _LIVE,
+    "price.from-catalogue": _LIVE,
+    "price.platform-fee": _LIVE,
+    "price.state-tax": _LIVE,
+    "price.snapshot-metadata": _LIVE,
+    # Stripe account configuration (issue #5)
+    "stripe.key-mode": _LIVE,
+    "stripe.restricted-key": _LIVE,
+    "stripe.webhook-endpoint": _LIVE,
+    "stripe.webhook-events": _LIVE,
+    "stripe.account-settings": _LIVE,
+    # Data security scans (issue #5)
+    "data.card-numbers-in-db": _LIVE,
+    "data.card-numbers-in-logs": _LIVE,
+    "data.no-secret-echo": _LIVE,
+    # Smoke and end-to-end flows (issue #6)
+    "smoke.create-intent": _SMOKE,
+    "smoke.confirm-test-card": _SMOKE,
+    "smoke.webhook-received": _SMOKE,
+    "smoke.order-created": _SMOKE,
+    "smoke.payment-recorded": _SMOKE,
+    "smoke.notification-written": _SMOKE,
+    "smoke.cart-cleared": _SMOKE,
+    "e2e.full-checkout": _SMOKE,
+    "e2e.state-tax": _SMOKE,
+    "e2e.multi-item": _SMOKE,
+    "e2e.payment-failure": _SMOKE,
+    "e2e.refund": _SMOKE,
+    "e2e.webhook-retry": _SMOKE,
+    "e2e.webhook-latency": _SMOKE,
+    "e2e.order-latency": _SMOKE,
+    # Load (issue #7)
+    "load.concurrent-intents": _LOAD,
+    "load.webhook-burst": _LOAD,
+    "load.database": _LOAD,
+    "load.response-times": _LOAD,
+    "load.race-invariants": _LOAD,
+}

@@ -1,0 +1,202 @@
+"""Target profiles: what golive verifies and where to find it."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from golive import yamlsrc
+from golive.db.naming import Naming
+from golive.errors import InputError
+from golive.validation import validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnvSource(_Strict):
+    """Where the target's environment comes from: a dotenv file or this process."""
+
+    file: str | None = Field(None, description="dotenv file, relative to the profile")
+    source: Literal["file", "process"] = "file"
+
+
+class Repository(_Strict):
+    path: str = Field(description="The target's git repository, relative to the profile")
+    allowlist: str | None = Field(None, description="Secret-scan allowlist, relative to the repo")
+
+
+class NamingModel(_Strict):
+    table_style: Literal["snake_plural", "snake", "lower_plural", "exact"] | None = None
+    column_style: Literal["snake", "exact"] | None = None
+    tables: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class Database(_Strict):
+    url: str | None = Field(None, description="SQLAlchemy or mongodb:// URL")
+    url_env: str | None = Field(None, description="Read the URL from this variable of the env")
+    naming: NamingModel = Field(default_factory=NamingModel)
+    backup_restore: bool = Field(False, description="Opt in to the backup-and-restore check")
+
+
+class StripeBackend(_Strict):
+    backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = "sandbox"
+    api_base: str | None = None
+
+
+class ProfileModel(_Strict):
+    name: str
+    description: str = ""
+    mode: Literal["live", "test"] = Field(
+        description="Which Stripe keys this environment must carry: live (production) or test"
+    )
+    env: EnvSource = Field(default_factory=EnvSource)
+    repository: Repository | None = None
+    database: Database | None = None
+    stripe: StripeBackend = Field(default_factory=StripeBackend)
+    attestations: str | None = Field(None, description="Attestations file, relative to the profile")
+    waivers: str | None = Field(None, description="Waivers file, relative to the profile")
+    check_paths: list[str] = Field(default_factory=list, description="Extra check folders")
+    setup: list[str] = Field(
+        default_factory=list,
+        description="Commands run from the profile's folder before any check ({python} is "
+        "this Python); e.g. building a scratch database",
+    )
+
+
+@dataclass
+class Profile:
+    model: ProfileModel
+    path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        return (self.base_dir / relative).resolve()
+
+    @property
+    def repository_path(self) -> Path | None:
+        repo = self.model.repository
+        return self.resolve(repo.path) if repo else None
+
+    @property
+    def extra_check_paths(self) -> list[Path]:
+        return [self.resolve(p) for p in self.model.check_paths]
+
+    def database_url(self) -> str | None:
+        db = self.model.database
+        if db is None:
+            return None
+        url = db.url or (self.env.get(db.url_env) if db.url_env else None)
+        if url and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            # Relative SQLite paths are relative to the profile, not to the caller's cwd.
+            relative = url.removeprefix("sqlite:///")
+            if relative and relative != ":memory:":
+                url = f"sqlite:///{self.resolve(relative)}"
+        return url
+
+    def naming(self) -> Naming:
+        db = self.model.database
+        spec = db.naming if db else NamingModel()
+        url = self.database_url() or ""
+        mongo = url.startswith("mongodb")
+        return Naming(
+            table_style=spec.table_style or ("lower_plural" if mongo else "snake_plural"),
+            column_style=spec.column_style or ("exact" if mongo else "snake"),
+            tables=dict(spec.tables),
+            columns=dict(spec.columns),
+        )
+
+    def secrets(self) -> list[str]:
+        """Every env value that must never appear in output."""
+        return [v for k, v in self.env.items() if _looks_secret(k, v)]
+
+
+def _looks_secret(key: str, value: str) -> bool:
+    key = key.upper()
+    markers = ("SECRET", "KEY", "TOKEN", "PASSWORD", "DATABASE_URL", "DSN")
+    return bool(value) and (
+        any(m in key for m in markers) or value.startswith(("sk_", "rk_", "whsec_"))
+    )
+
+
+def run_setup(profile: Profile) -> None:
+    """Run the profile's setup commands; a failure is invalid input naming the command."""
+    for command in profile.model.setup:
+        argv = [sys.executable if part == "{python}" else part for part in shlex.split(command)]
+        try:
+            done = subprocess.run(
+                argv, cwd=profile.base_dir, capture_output=True, text=True, timeout=300
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InputError(
+                f"setup command {command!r} could not run: {exc}",
+                file=profile.path,
+                hint="fix the command under `setup:`",
+            ) from None
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise InputError(
+                f"setup command {command!r} failed with exit code {done.returncode}: "
+                + " / ".join(tail),
+                file=profile.path,
+                hint="fix the command under `setup:`",
+            )
+
+
+def load(path: Path) -> Profile:
+    located = yamlsrc.load(path)
+    model = validate(ProfileModel, located, hint="see targets/demo/target.yaml for a full example")
+    profile = Profile(model=model, path=path.resolve())
+    profile.env = _read_env(profile, located)
+    return profile
+
+
+def _read_env(profile: Profile, located: yamlsrc.Located) -> dict[str, str]:
+    spec = profile.model.env
+    if spec.source == "process":
+        return dict(os.environ)
+    if spec.file is None:
+        return {}
+    env_path = profile.resolve(spec.file)
+    if not env_path.is_file():
+        raise InputError(
+            f"env file {env_path} not found",
+            file=profile.path,
+            line=located.line(("env", "file")),
+            hint="set env.file to the target's dotenv file, or env.source: process",
+        )
+    return parse_dotenv(env_path)
+
+
+def parse_dotenv(path: Path) -> dict[str, str]:
+    """KEY=value lines; `export`, quotes and comments as dotenv tools accept them."""
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values

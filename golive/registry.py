@@ -1,0 +1,88 @@
+"""The check registry: which check ids exist, and which are planned but not yet written.
+
+A check is a pytest test function in checks/, smoke/ or loadtests/ decorated with
+`@check("env.key-prefix", params=KeyPrefixParams)`. checklist.yaml refers to checks by id;
+validation imports the check modules to learn the ids and each check's params model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from golive.planned import PLANNED
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Packages at the project's top level whose test_*.py modules hold checks.
+CHECK_PACKAGES = ("checks", "smoke", "loadtests")
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class CheckSpec:
+    id: str
+    function: Callable[..., Any]
+    params: type[BaseModel]
+    summary: str
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(check_id: str, *, params: type[BaseModel] = NoParams) -> Callable:
+    """Register a pytest test function as the check `check_id`."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        summary = (function.__doc__ or "").strip().splitlines()[0:1]
+        REGISTRY[check_id] = CheckSpec(check_id, function, params, summary[0] if summary else "")
+        return pytest.mark.golive_check(check_id)(function)
+
+    return decorate
+
+
+def check_paths(extra: Iterable[Path] = ()) -> list[Path]:
+    """Directories whose test_*.py files are collected as checks."""
+    return [PROJECT_ROOT / name for name in CHECK_PACKAGES] + list(extra)
+
+
+def discover(extra: Iterable[Path] = ()) -> dict[str, CheckSpec]:
+    """Import every check module so the registry knows every check id."""
+    for name in CHECK_PACKAGES:
+        for module_path in sorted((PROJECT_ROOT / name).glob("test_*.py")):
+            importlib.import_module(f"{name}.{module_path.stem}")
+    for directory in extra:
+        for module_path in sorted(Path(directory).glob("test_*.py")):
+            _import_path(module_path)
+    return REGISTRY
+
+
+def _import_path(module_path: Path) -> None:
+    # Pytest imports a rootdir-less test file as its basename with the folder on sys.path
+    # ("prepend" import mode); importing it the same way keeps one module object.
+    name = module_path.stem
+    if name in sys.modules:
+        return
+    sys.path.insert(0, str(module_path.parent))
+    spec = importlib.util.spec_from_file_location(name, module_path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+
+
+def is_known(check_id: str) -> bool:
+    return check_id in REGISTRY or check_id in PLANNED
+
+
+__all__ = ["PLANNED", "REGISTRY", "CheckSpec", "check", "discover", "is_known"]
