@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -152,6 +153,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         prepared.profile.name,
         len(prepared.selected),
         prepared.request.phases or list(checklist.DEFAULT_PHASES),
+        Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
     )
     outcome = gate.run(prepared, on_item_done=console.item_done)
     try:
@@ -166,6 +168,13 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     prepared = gate.prepare(_request(args))
+    gate.discard(prepared)  # nothing runs: the scratch folder is not needed
+    for module_path, error in sorted(registry.IMPORT_ERRORS.items()):
+        print(
+            f"golive: warning: check module {module_path} cannot be imported ({error}); "
+            "`golive gate` will stop with exit code 3",
+            file=sys.stderr,
+        )
     c = prepared.checklist
     automated = sum(1 for i in c.items.values() if i.automated)
     print(
@@ -247,9 +256,9 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from golive.results import RunResult
+    from reports.json_report import generate_schema
 
-    print(json.dumps(RunResult.model_json_schema(), indent=2))
+    print(json.dumps(generate_schema(), indent=2))
     return 0
 
 

@@ -14,9 +14,12 @@ ELLIPSIS = "…"
 
 # Stripe secret material: secret, restricted and webhook-signing keys. Publishable keys
 # (`pk_`) are public by design, but we still shorten them so reports stay uniform.
+# Bounded by non-alphanumerics rather than \b: `_` is a word character, and a key glued
+# to one (`X_sk_live_…`, `sk_live_…_backup`) must still be caught.
 KEY_PATTERN = re.compile(
-    r"\b(?P<prefix>(?:sk|rk|pk)_(?:live|test)_|whsec_)(?P<body>[A-Za-z0-9]{4,255})\b"
+    r"(?<![A-Za-z0-9])(?P<prefix>(?:sk|rk|pk)_(?:live|test)_|whsec_)(?P<body>[A-Za-z0-9]{4,255})(?![A-Za-z0-9])"
 )
+_KEY_HINTS = ("_live_", "_test_", "whsec_")
 # 13-19 digits, optionally split by single spaces or dashes (a PAN as people write it).
 PAN_PATTERN = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 
@@ -70,7 +73,8 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, redact_key(secret))
-        text = KEY_PATTERN.sub(lambda m: mask_key(m["prefix"], m["body"]), text)
+        if any(hint in text for hint in _KEY_HINTS):  # cheap test before the regex
+            text = KEY_PATTERN.sub(lambda m: mask_key(m["prefix"], m["body"]), text)
         return PAN_PATTERN.sub(_mask_pan_match, text)
 
     def value(self, value: Any) -> Any:
