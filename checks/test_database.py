@@ -57,7 +57,7 @@ def _report(ctx: CheckContext, findings: list[Finding]) -> None:
         )
     failed = [f for f in findings if not f.ok]
     if failed:
-        ctx.fail("; ".join(f.message for f in failed))
+        ctx.fail(" ".join(f.message for f in failed))
 
 
 def _mongo(url: str):

@@ -26,7 +26,10 @@ def test_env_not_tracked(ctx: CheckContext) -> None:
         raise RuntimeError(str(exc)) from None
     ignored = (
         subprocess.run(
-            ["git", "-C", str(repo), "check-ignore", "-q", ".env"], capture_output=True
+            # --no-index: judge the ignore rules themselves; a tracked file is never
+            # "ignored" otherwise, which would misreport a tracked but listed .env.
+            ["git", "-C", str(repo), "check-ignore", "-q", "--no-index", ".env"],
+            capture_output=True,
         ).returncode
         == 0
     )

@@ -209,12 +209,11 @@ def _cross_check(model: ChecklistModel, located: yamlsrc.Located) -> list[InputE
 def _check_ref(ref: CheckRef, item: Item, at: tuple, err: Any) -> None:
     if not registry.is_known(ref.ref):
         known = ", ".join(sorted(registry.REGISTRY)[:8])
-        err(
-            f"unknown check {ref.ref!r}",
-            (*at, "ref"),
-            item.id,
-            f"known checks include {known}; `golive checks` lists them all",
-        )
+        hint = f"known checks include {known}; `golive checks` lists them all"
+        if registry.IMPORT_ERRORS:
+            broken = "; ".join(f"{p}: {e}" for p, e in sorted(registry.IMPORT_ERRORS.items()))
+            hint = f"a check module failed to import ({broken}); " + hint
+        err(f"unknown check {ref.ref!r}", (*at, "ref"), item.id, hint)
         return
     spec = registry.REGISTRY.get(ref.ref)
     if spec is None:

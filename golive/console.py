@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from golive.results import ItemResult, Outcome, RunResult, Verdict
@@ -33,12 +34,33 @@ class GateConsole:
 
     def __init__(self, stream=None) -> None:
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+        self._closed = False
         self._section: str | None = None
         self._items: list[ItemResult] = []
+        self._per_section: dict[str, int] = {}
 
-    def start(self, profile: str, selected: int, phases: list[str]) -> None:
-        self.console.print(
-            f"golive gate · target [bold]{profile}[/] · {selected} items · phases {', '.join(phases)}"
+    def _print(self, *args, **kwargs) -> None:
+        # Progress must never break the run: a closed pipe (`golive gate | head`) only
+        # silences the terminal; the reports are still written.
+        if self._closed:
+            return
+        try:
+            self.console.print(*args, **kwargs)
+        except (OSError, SystemExit):
+            self._closed = True
+
+    def start(
+        self,
+        profile: str,
+        selected: int,
+        phases: list[str],
+        per_section: dict[str, int] | None = None,
+    ) -> None:
+        """`per_section`: selected items per section id, so a section's line is printed
+        as soon as its last item is decided rather than when the next section starts."""
+        self._per_section = dict(per_section or {})
+        self._print(
+            f"golive gate · target [bold]{escape(profile)}[/] · {selected} items · phases {', '.join(phases)}"
         )
 
     def item_done(self, item: ItemResult) -> None:
@@ -46,6 +68,8 @@ class GateConsole:
             self._flush()
         self._section = item.section
         self._items.append(item)
+        if len(self._items) == self._per_section.get(item.section):
+            self._flush()
 
     def _flush(self) -> None:
         if not self._items:
@@ -56,12 +80,20 @@ class GateConsole:
             n = sum(1 for i in self._items if i.outcome == outcome)
             if n:
                 parts.append(f"[{STYLE[outcome]}]{n} {outcome.value}[/]")
-        mark = "[red]✗[/]" if any(i.outcome in BAD for i in self._items) else "[green]✓[/]"
-        self.console.print(f"  {mark} {first.section_title:<34} {' · '.join(parts)}")
+        outcomes = {i.outcome for i in self._items}
+        if outcomes & BAD:
+            mark = "[red]✗[/]"
+        elif outcomes & {Outcome.NOT_RUN, Outcome.PENDING}:
+            mark = "[magenta]…[/]"
+        else:
+            mark = "[green]✓[/]"
+        self._print(f"  {mark} {escape(first.section_title):<34} {' · '.join(parts)}")
         for item in self._items:
             if item.outcome in BAD:
-                self.console.print(
-                    f"      [red]{item.outcome.value}[/] {item.id}: {item.reason}", markup=True
+                self._print(
+                    # Reasons are the checks' own text: `[...]` in them is not markup.
+                    f"      [red]{item.outcome.value}[/] {escape(item.id)}: {escape(item.reason)}",
+                    markup=True,
                 )
         self._items = []
 
@@ -74,21 +106,25 @@ class GateConsole:
             table.add_column(outcome.value, justify="right", style=STYLE[outcome])
         for section in result.sections:
             table.add_row(
-                section.title, *[str(section.counts.get(o.value, 0) or "") for o in shown]
+                escape(section.title), *[str(section.counts.get(o.value, 0) or "") for o in shown]
             )
         table.add_row(
             "[bold]total[/]", *[f"[bold]{result.counts.get(o.value, 0)}[/]" for o in shown]
         )
-        self.console.print(table)
+        self._print(table)
         for error in result.errors:
-            self.console.print(f"[yellow]harness:[/] {error}")
+            self._print(f"[yellow]harness:[/] {escape(error)}")
         blockers = [r for r in result.verdict_reasons if r not in result.errors]
         for reason in blockers[:15]:
-            self.console.print(f"  · {reason}")
+            self._print(f"  · {_shorten(reason)}", markup=False)
         if len(blockers) > 15:
-            self.console.print(f"  · … and {len(blockers) - 15} more (see the report)")
-        self.console.print(
+            self._print(f"  · … and {len(blockers) - 15} more (see the report)")
+        self._print(
             f"[{VERDICT_STYLE[result.verdict]}] {result.verdict.value} [/] exit code {result.exit_code}"
         )
         for name, path in paths.items():
-            self.console.print(f"  {name:<6} {path}")
+            self._print(f"  {name:<6} {escape(str(path))}")
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -37,7 +37,7 @@ def fold_checks(checks: list[CheckResult]) -> tuple[Outcome, str]:
                 # pass needs at least one pass; all not-applicable is not-applicable.
                 outcome = Outcome.PASS if Outcome.PASS in outcomes else Outcome.NOT_APPLICABLE
             reasons = [c.message for c in checks if c.outcome == outcome and c.message]
-            return outcome, "; ".join(reasons)
+            return outcome, "; ".join(dict.fromkeys(reasons))  # each reason once
     return Outcome.NOT_RUN, "no check ran"
 
 

@@ -39,6 +39,12 @@ from golive.timeutil import utcnow
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 GATE_INI = Path(__file__).with_name("gate_pytest.ini")
+# pytest exit codes of a run that went to the end (whatever the checks found).
+_RUNNER_FINISHED = (
+    pytest.ExitCode.OK,
+    pytest.ExitCode.TESTS_FAILED,
+    pytest.ExitCode.NO_TESTS_COLLECTED,
+)
 
 
 @dataclass
@@ -97,7 +103,16 @@ def prepare(request: GateRequest) -> Prepared:
 
 def boot(prepared: Prepared) -> None:
     """Bring the target up: the profile's setup commands (InputError -> exit 2)."""
-    profile.run_setup(prepared.profile)
+    try:
+        profile.run_setup(prepared.profile)
+    except BaseException:
+        discard(prepared)
+        raise
+
+
+def discard(prepared: Prepared) -> None:
+    """Remove the run's scratch folder (it may hold a backup copy of the target's data)."""
+    shutil.rmtree(prepared.target.workdir, ignore_errors=True)
 
 
 def _check_selection(request: GateRequest, the_checklist: Checklist) -> None:
@@ -151,13 +166,10 @@ def run(
     interrupted = False
     try:
         code = _run_pytest(prepared)
-        if code == pytest.ExitCode.INTERRUPTED:
+        if code == pytest.ExitCode.INTERRUPTED and session.interrupted:
             interrupted = True
-        elif code not in (
-            pytest.ExitCode.OK,
-            pytest.ExitCode.TESTS_FAILED,
-            pytest.ExitCode.NO_TESTS_COLLECTED,
-        ):
+        elif code not in _RUNNER_FINISHED and not session.harness_errors:
+            # (A collection error stops pytest too; it is already recorded with its cause.)
             session.harness_errors.append(
                 f"the check runner ended with pytest exit code {int(code)}"
             )
@@ -168,7 +180,7 @@ def run(
             f"harness failure: {type(exc).__name__}: {prepared.target.redactor.text(str(exc))}"
         )
     finally:
-        shutil.rmtree(prepared.target.workdir, ignore_errors=True)
+        discard(prepared)
     if interrupted:
         session.harness_errors.append("the run was interrupted (Ctrl-C) before it finished")
 
@@ -254,7 +266,7 @@ def _fold(prepared: Prepared, item: Item, stop_reason: str | None = None) -> Ite
 
 def _why_not_run(check_id: str, key: ItemKey, session: GateSession, stop_reason: str | None) -> str:
     if check_id in registry.PLANNED:
-        return f"check {check_id} not written yet: {registry.PLANNED[check_id]}"
+        return f"check {check_id} is not written yet, {registry.PLANNED[check_id]}"
     if stop_reason:
         return stop_reason
     if session.harness_errors:

@@ -6,9 +6,9 @@ When a check lands, delete its line here: validation then needs the real one.
 
 from __future__ import annotations
 
-_LIVE = "live check against a running target — planned in issue #5"
-_SMOKE = "smoke / end-to-end flow — planned in issue #6"
-_LOAD = "Locust load scenario — planned in issue #7"
+_LIVE = "planned in issue #5 (live checks against a running target)"
+_SMOKE = "planned in issue #6 (smoke and end-to-end flows)"
+_LOAD = "planned in issue #7 (Locust load scenarios)"
 
 PLANNED: dict[str, str] = {
     # Webhook security (issue #5)

@@ -39,6 +39,7 @@ class GateSession:
         self.results: dict[ItemKey, CheckResult] = {}
         self.collected: list[ItemKey] = []
         self.harness_errors: list[str] = []
+        self.interrupted = False  # Ctrl-C, as opposed to pytest stopping on its own
         self._order = {item.id: index for index, item in enumerate(selected)}
         self._started: dict[ItemKey, float] = {}
         self._contexts: dict[ItemKey, CheckContext] = {}
@@ -59,6 +60,10 @@ class GateSession:
             for index, ref in enumerate(item.automated.checks)
             if ref.ref == check_id
         ]
+        if not keys:
+            # No selected item uses this check: leave it unparametrized, so it is deselected
+            # (an empty parametrize would make a placeholder test without a key).
+            return
         ids = [item_id if index == 0 else f"{item_id}#{index}" for item_id, index in keys]
         metafunc.parametrize("ctx", keys, ids=ids, indirect=True)
 
@@ -77,8 +82,20 @@ class GateSession:
         if report.failed:
             self.harness_errors.append(
                 f"could not collect {report.nodeid or 'checks'}: "
-                + self.target.redactor.text(str(report.longrepr).strip().splitlines()[-1])
+                + self.target.redactor.text(
+                    str(report.longrepr).strip().splitlines()[-1].removeprefix("E ").strip()
+                )
             )
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest reports "stopped after collection errors" (Session.Interrupted) through
+        # the same hook and exit code as a real Ctrl-C; only the latter is an interruption.
+        # (`pytest.exit()` from a check arrives here too; it is not a Ctrl-C either.)
+        value = excinfo.value
+        if isinstance(value, KeyboardInterrupt) and not isinstance(
+            value, pytest.Session.Interrupted
+        ):
+            self.interrupted = True
 
     # --- running ------------------------------------------------------------------------
     def make_context(self, key: ItemKey) -> CheckContext:
@@ -167,7 +184,7 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("--golive-target", default=None)
     if target and SESSION_KEY not in config.stash:
         # Plain `pytest checks/ --golive-target ...`: build the session the gate would.
-        from golive.gate import GateRequest, boot, prepare
+        from golive.gate import GateRequest, boot, discard, prepare
 
         request = GateRequest(
             profile_path=Path(target),
@@ -181,6 +198,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         prepared = prepare(request)
         boot(prepared)
+        config.add_cleanup(lambda: discard(prepared))
         config.pluginmanager.register(prepared.session, "golive-session")
         config.stash[SESSION_KEY] = prepared.session
 

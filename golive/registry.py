@@ -38,6 +38,9 @@ class CheckSpec:
 
 
 REGISTRY: dict[str, CheckSpec] = {}
+# Check modules that raised on import: path -> "ExcType: message". The run reports them
+# as a harness failure when pytest fails to collect the same module.
+IMPORT_ERRORS: dict[str, str] = {}
 
 
 def check(check_id: str, *, params: type[BaseModel] = NoParams) -> Callable:
@@ -60,11 +63,24 @@ def discover(extra: Iterable[Path] = ()) -> dict[str, CheckSpec]:
     """Import every check module so the registry knows every check id."""
     for name in CHECK_PACKAGES:
         for module_path in sorted((PROJECT_ROOT / name).glob("test_*.py")):
-            importlib.import_module(f"{name}.{module_path.stem}")
+            _import_guarded(module_path, f"{name}.{module_path.stem}")
     for directory in extra:
         for module_path in sorted(Path(directory).glob("test_*.py")):
-            _import_path(module_path)
+            _import_guarded(module_path)
     return REGISTRY
+
+
+def _import_guarded(module_path: Path, package_module: str | None = None) -> None:
+    # A check module that cannot be imported is a harness failure of the run (pytest
+    # reports it when collecting), not a crash of validation; the checks it would have
+    # registered are unknown, and validation names this error when one is referenced.
+    try:
+        if package_module:
+            importlib.import_module(package_module)
+        else:
+            _import_path(module_path)
+    except Exception as exc:  # noqa: BLE001 - any error in a check module's code
+        IMPORT_ERRORS[str(module_path)] = f"{type(exc).__name__}: {exc}"
 
 
 def _import_path(module_path: Path) -> None:
@@ -78,11 +94,16 @@ def _import_path(module_path: Path) -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        # Never leave a half-initialised module behind: pytest would import it silently.
+        del sys.modules[name]
+        raise
 
 
 def is_known(check_id: str) -> bool:
     return check_id in REGISTRY or check_id in PLANNED
 
 
-__all__ = ["PLANNED", "REGISTRY", "CheckSpec", "check", "discover", "is_known"]
+__all__ = ["IMPORT_ERRORS", "PLANNED", "REGISTRY", "CheckSpec", "check", "discover", "is_known"]

@@ -1,0 +1,125 @@
+"""Helpers for tests that run `golive` as a user would: a subprocess, real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "targets" / "demo"
+# The demo's attestations are dated 2026-11-20; judge them as of a fixed day so the
+# tests do not depend on the calendar (freshness is tested on its own).
+NOW = "2026-11-26T12:00:00Z"
+# What `golive gate` writes into --out.
+REPORT_FILES = ("results.json", "report.html", "junit.xml", "summary.md")
+
+
+@dataclass
+class GateRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    out: Path
+
+    @property
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.out / "results.json").read_text(encoding="utf-8"))
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        return next(i for i in self.results["items"] if i["id"] == item_id)
+
+    def outcomes(self) -> dict[str, str]:
+        return {i["id"]: i["outcome"] for i in self.results["items"]}
+
+    def evidence(self, item_id: str, check: int = 0) -> list[dict[str, Any]]:
+        """The evidence of one check of an item (by its index in the item's list)."""
+        return self.item(item_id)["checks"][check]["evidence"]
+
+    def report_texts(self) -> dict[str, str]:
+        """Every file under --out by relative path: what a leak test must search."""
+        return {
+            str(path.relative_to(self.out)): path.read_text(encoding="utf-8", errors="replace")
+            for path in sorted(self.out.rglob("*"))
+            if path.is_file()
+        }
+
+
+def golive(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """Run the CLI; `env` is the whole environment of the process (default: inherited)."""
+    return subprocess.run(
+        [sys.executable, "-m", "golive.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def gate(
+    profile: Path,
+    out: Path,
+    *args: str,
+    now: str | None = NOW,
+    env: dict[str, str] | None = None,
+) -> GateRun:
+    extra = ["--now", now] if now else []
+    done = golive("gate", "--target", str(profile), "--out", str(out), *extra, *args, env=env)
+    return GateRun(done.returncode, done.stdout, done.stderr, out)
+
+
+def demo_copy(tmp_path: Path) -> Path:
+    """A private copy of the demo target whose files a test may break."""
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns(".build"))
+    return target / "target.yaml"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def edit_yaml(path: Path, **changes: Any) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def set_env(profile: Path, **values: str) -> None:
+    """Replace or add variables in the profile's env file."""
+    env_file = profile.parent / yaml.safe_load(profile.read_text())["env"]["file"]
+    lines = [
+        line for line in env_file.read_text().splitlines() if line.split("=", 1)[0] not in values
+    ]
+    lines += [f"{key}={value}" for key, value in values.items()]
+    env_file.write_text("\n".join(lines) + "\n")
+
+
+def checklist_items() -> list[dict[str, Any]]:
+    """The bundled checklist's items in order, as plain YAML data plus their section id."""
+    data = load_yaml(ROOT / "checklist.yaml")
+    return [
+        {**item, "section": section["id"]}
+        for section in data["sections"]
+        for item in section["items"]
+    ]
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    """Edit a file of a demo copy; the text to replace must be there (a silent no-op
+    would make a "broken target" test pass against an intact one)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
