@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -148,6 +149,9 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     prepared = gate.prepare(_request(args))
     gate.boot(prepared)
+    # A CI runner cancels a job with SIGTERM: treat it as Ctrl-C so the partial report
+    # of what finished is still written.
+    signal.signal(signal.SIGTERM, _interrupt)
     console = GateConsole()
     console.start(
         prepared.profile.name,
@@ -156,6 +160,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
     )
     outcome = gate.run(prepared, on_item_done=console.item_done)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the reports be written whole
     try:
         paths = write_reports(outcome.result, args.out)
     except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
@@ -164,6 +169,10 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         return gate.EXIT_HARNESS
     console.finish(outcome.result, paths)
     return outcome.exit_code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

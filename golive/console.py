@@ -123,7 +123,7 @@ class GateConsole:
             f"[{VERDICT_STYLE[result.verdict]}] {result.verdict.value} [/] exit code {result.exit_code}"
         )
         for name, path in paths.items():
-            self._print(f"  {name:<6} {escape(str(path))}")
+            self._print(f"  {name:<6} {escape(str(Path(path).resolve()))}")
 
 
 def _shorten(text: str, limit: int = 160) -> str:

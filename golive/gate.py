@@ -182,7 +182,9 @@ def run(
     finally:
         discard(prepared)
     if interrupted:
-        session.harness_errors.append("the run was interrupted (Ctrl-C) before it finished")
+        session.harness_errors.append(
+            "the run was interrupted (Ctrl-C or SIGTERM) before it finished"
+        )
 
     stop_reason = "run interrupted before this check ran" if interrupted else None
     items = [

@@ -251,7 +251,8 @@ def with_custom_checks(tmp_path: Path, module: str, section: str) -> tuple[Path,
     return profile, the_checklist
 
 
-def test_ctrl_c_writes_the_partial_report_and_exits_3(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_writes_the_partial_report_and_exits_3(tmp_path: Path, signum: int) -> None:
     profile, the_checklist = with_custom_checks(tmp_path, SLOW_CHECK, SLOW_SECTION)
     out = tmp_path / "out"
 
@@ -286,7 +287,7 @@ def test_ctrl_c_writes_the_partial_report_and_exits_3(tmp_path: Path) -> None:
             seen.append(line)
             if "Environment Configuration" in line:
                 break
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         returncode = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
@@ -301,10 +302,10 @@ def test_ctrl_c_writes_the_partial_report_and_exits_3(tmp_path: Path) -> None:
 
     assert returncode == 3, stdout + stderr
     assert "Traceback" not in stderr
-    assert "the run was interrupted (Ctrl-C)" in stdout
+    assert "the run was interrupted (Ctrl-C or SIGTERM)" in stdout
     assert_reports(out, "INCOMPLETE")
     results = GateRun(returncode, stdout, stderr, out).results
-    assert results["errors"] == ["the run was interrupted (Ctrl-C) before it finished"]
+    assert results["errors"] == ["the run was interrupted (Ctrl-C or SIGTERM) before it finished"]
     by_id = {i["id"]: i for i in results["items"]}
     ids = list(by_id)
     # What finished before the interruption is kept ...
