@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import traceback
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 from golive import __version__, checklist, gate, registry
 from golive.errors import InputError
+from golive.redact import DEFAULT
 from golive.timeutil import parse_utc
 
 DEMO_PROFILE = registry.PROJECT_ROOT / "targets" / "demo" / "target.yaml"
@@ -35,6 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"golive: error: {exc}", file=sys.stderr)
         return gate.EXIT_USAGE
+    except KeyboardInterrupt:
+        print("golive: interrupted", file=sys.stderr)
+        return gate.EXIT_HARNESS
+    except Exception as exc:  # noqa: BLE001 - a harness bug still ends with exit code 3
+        if os.environ.get("GOLIVE_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"golive: harness failure: {type(exc).__name__}: {DEFAULT.text(str(exc))} "
+            "(set GOLIVE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return gate.EXIT_HARNESS
 
 
 def _parser() -> argparse.ArgumentParser:

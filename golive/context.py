@@ -48,6 +48,7 @@ class Target:
     redactor: Redactor
     now: datetime
     workdir: Path
+    stripe: Any = None  # golive.backends.Backend once booted, when the profile names one
     cache: dict[str, Any] = field(default_factory=dict)
 
     def cached(self, key: str, compute: Any) -> Any:

@@ -102,16 +102,28 @@ def prepare(request: GateRequest) -> Prepared:
 
 
 def boot(prepared: Prepared) -> None:
-    """Bring the target up: the profile's setup commands (InputError -> exit 2)."""
+    """Bring the target up: setup commands, then the Stripe backend (InputError -> exit 2)."""
     try:
         profile.run_setup(prepared.profile)
+        spec = prepared.profile.model.stripe
+        if spec is not None:
+            from golive.backends import start_backend
+
+            prepared.target.stripe = start_backend(spec, prepared.profile.env)
+            prepared.target.redactor.add_secret(prepared.target.stripe.secret_key)
+            # Kept for the run metadata: the backend is stopped before the report is built.
+            prepared.target.cache["stripe_backend"] = prepared.target.stripe.describe()
     except BaseException:
         discard(prepared)
         raise
 
 
 def discard(prepared: Prepared) -> None:
-    """Remove the run's scratch folder (it may hold a backup copy of the target's data)."""
+    """Stop the Stripe backend and remove the scratch folder (it may hold a backup copy of
+    the target's data)."""
+    if prepared.target.stripe is not None:
+        prepared.target.stripe.stop()
+        prepared.target.stripe = None
     shutil.rmtree(prepared.target.workdir, ignore_errors=True)
 
 
@@ -318,6 +330,7 @@ def _meta(prepared: Prepared, started_at: datetime, duration: float) -> RunMeta:
             }.items()
             if v
         },
+        stripe_backend=prepared.target.cache.get("stripe_backend"),
         python=platform.python_version(),
         host=socket.gethostname(),
     )

@@ -49,8 +49,20 @@ class Database(_Strict):
 
 
 class StripeBackend(_Strict):
+    """Which Stripe API the target and the harness talk to (see golive/backends.py)."""
+
     backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = "sandbox"
-    api_base: str | None = None
+    api_base: str | None = Field(
+        None, description="URL of a running stripe-mock or localstripe (required for localstripe)"
+    )
+    port: int = Field(0, ge=0, le=65535, description="sandbox port; 0 picks a free one")
+    image: str = Field("stripe/stripe-mock:latest", description="stripe-mock image for Docker")
+    secret_key_env: str = Field(
+        "STRIPE_SECRET_KEY", description="env variable holding the key the harness uses"
+    )
+    allow_writes: bool = Field(
+        False, description="stripe-test only: allow calls that create or change objects"
+    )
 
 
 class ProfileModel(_Strict):
@@ -62,7 +74,9 @@ class ProfileModel(_Strict):
     env: EnvSource = Field(default_factory=EnvSource)
     repository: Repository | None = None
     database: Database | None = None
-    stripe: StripeBackend = Field(default_factory=StripeBackend)
+    stripe: StripeBackend | None = Field(
+        None, description="The Stripe API for smoke and load runs; omitted: none is started"
+    )
     attestations: str | None = Field(None, description="Attestations file, relative to the profile")
     waivers: str | None = Field(None, description="Waivers file, relative to the profile")
     check_paths: list[str] = Field(default_factory=list, description="Extra check folders")

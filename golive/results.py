@@ -119,6 +119,9 @@ class RunMeta(_Model):
     duration_s: float
     phases: list[str]
     selection: dict[str, list[str]] = Field(default_factory=dict)
+    stripe_backend: dict[str, Any] | None = Field(
+        None, description="The Stripe API the run used (backend, api_base, redacted key)"
+    )
     python: str
     host: str
 

@@ -1,0 +1,194 @@
+"""The Stripe API a run talks to: the embedded sandbox, stripe-mock, localstripe or test mode.
+
+| backend     | keeps state | sends webhooks | how it starts                                   |
+| ----------- | ----------- | -------------- | ----------------------------------------------- |
+| sandbox     | yes         | yes            | in-process on 127.0.0.1 (the default)           |
+| stripe-mock | no          | no             | Docker via testcontainers, or `api_base` URL    |
+| localstripe | yes         | no             | `api_base` URL of a running localstripe         |
+| stripe-test | yes         | yes (to public URLs) | Stripe's test mode with an sk_test_ key; read-only unless `allow_writes` |
+
+Where a backend sends no webhooks, the harness synthesizes and signs them itself.
+A backend that cannot start is invalid input (exit 2): the message names the backend,
+why, and what to use instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import requests
+
+from golive.errors import InputError
+from golive.profile import StripeBackend
+from golive.redact import redact_key
+
+STRIPE_API = "https://api.stripe.com"
+SANDBOX_KEY = "sk_test_golivesandbox0000000000000000"
+
+
+class BackendError(InputError):
+    """A Stripe backend could not start (exit code 2)."""
+
+
+@dataclass
+class Backend:
+    kind: str
+    api_base: str
+    stateful: bool
+    sends_webhooks: bool
+    secret_key: str = field(repr=False)
+    read_only: bool = False
+    _stop: Callable[[], None] = field(default=lambda: None, repr=False)
+    sandbox: object | None = field(default=None, repr=False)  # the Sandbox, when embedded
+
+    def stop(self) -> None:
+        self._stop()
+
+    def describe(self) -> dict[str, object]:
+        """For evidence and run metadata: never the key itself."""
+        return {
+            "backend": self.kind,
+            "api_base": self.api_base,
+            "stateful": self.stateful,
+            "sends_webhooks": self.sends_webhooks,
+            "read_only": self.read_only,
+            "key": redact_key(self.secret_key),
+        }
+
+
+def start_backend(spec: StripeBackend, env: dict[str, str]) -> Backend:
+    starters = {
+        "sandbox": _start_sandbox,
+        "stripe-mock": _start_stripe_mock,
+        "localstripe": _start_localstripe,
+        "stripe-test": _stripe_test,
+    }
+    return starters[spec.backend](spec, env)
+
+
+def _test_key(spec: StripeBackend, env: dict[str, str], backend: str) -> str:
+    key = env.get(spec.secret_key_env) or ""
+    if key.startswith(("sk_live_", "rk_live_")):
+        raise BackendError(
+            f"backend {backend}: {spec.secret_key_env} is a live key ({redact_key(key)}); "
+            "smoke and load runs never use live keys against a stand-in or test mode",
+            hint="give the profile a test-mode key (sk_test_…)",
+        )
+    return key if key.startswith(("sk_test_", "rk_test_")) else SANDBOX_KEY
+
+
+def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
+    from golive.sandbox import Sandbox
+
+    sandbox = Sandbox(port=spec.port)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        raise BackendError(
+            f"backend sandbox: cannot listen on 127.0.0.1:{spec.port} ({exc.strerror or exc})",
+            hint="set stripe.port: 0 to take a free port, or stop what listens there",
+        ) from None
+    return Backend(
+        kind="sandbox",
+        api_base=sandbox.url,
+        stateful=True,
+        sends_webhooks=True,
+        secret_key=_test_key(spec, env, "sandbox"),
+        _stop=sandbox.stop,
+        sandbox=sandbox,
+    )
+
+
+def _start_stripe_mock(spec: StripeBackend, env: dict[str, str]) -> Backend:
+    key = _test_key(spec, env, "stripe-mock")
+    if spec.api_base:
+        _probe("stripe-mock", spec.api_base, "run `docker run -p 12111:12111 stripe/stripe-mock`")
+        return Backend("stripe-mock", spec.api_base.rstrip("/"), False, False, key)
+    reason = _docker_unavailable()
+    if reason:
+        raise BackendError(
+            f"backend stripe-mock: no Docker engine answers ({reason}), so it cannot be "
+            "started through testcontainers",
+            hint="set stripe.api_base to a running stripe-mock, or use backend: sandbox "
+            "(stateful, no Docker needed)",
+        )
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    container = DockerContainer(spec.image).with_exposed_ports(12111)
+    try:
+        container.start()
+        wait_for_logs(container, "Listening for HTTP", timeout=60)
+    except Exception as exc:  # noqa: BLE001 - any Docker failure is the same advice
+        container.stop()
+        raise BackendError(
+            f"backend stripe-mock: the container {spec.image} did not start ({exc})",
+            hint="check `docker pull stripe/stripe-mock`, or use backend: sandbox",
+        ) from None
+    url = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(12111)}"
+    return Backend("stripe-mock", url, False, False, key, _stop=container.stop)
+
+
+def _start_localstripe(spec: StripeBackend, env: dict[str, str]) -> Backend:
+    if not spec.api_base:
+        raise BackendError(
+            "backend localstripe: stripe.api_base is not set",
+            hint="start it with `localstripe --port 8420` and set api_base: http://127.0.0.1:8420",
+        )
+    _probe("localstripe", spec.api_base, "start it with `localstripe --port 8420`")
+    key = _test_key(spec, env, "localstripe")
+    return Backend("localstripe", spec.api_base.rstrip("/"), True, False, key)
+
+
+def _stripe_test(spec: StripeBackend, env: dict[str, str]) -> Backend:
+    key = env.get(spec.secret_key_env) or ""
+    if not key.startswith(("sk_test_", "rk_test_")):
+        shown = redact_key(key) if key else "not set"
+        raise BackendError(
+            f"backend stripe-test: {spec.secret_key_env} must be a test-mode key (sk_test_… or "
+            f"rk_test_…), it is {shown}",
+            hint="put a test key in the profile's env, or use backend: sandbox",
+        )
+    # No probe: reaching Stripe is the first real call, made by whoever needs it.
+    return Backend(
+        "stripe-test",
+        (spec.api_base or STRIPE_API).rstrip("/"),
+        stateful=True,
+        sends_webhooks=True,
+        secret_key=key,
+        read_only=not spec.allow_writes,
+    )
+
+
+def _probe(backend: str, url: str, how: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise BackendError(f"backend {backend}: api_base {url!r} is not an http(s) URL", hint=how)
+    try:
+        requests.get(
+            url.rstrip("/") + "/v1/balance",
+            timeout=3,
+            headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+        )
+    except requests.RequestException as exc:
+        raise BackendError(
+            f"backend {backend}: nothing answers at {parsed.hostname}:{parsed.port or ''} "
+            f"({type(exc).__name__})",
+            hint=f"{how}, or use backend: sandbox",
+        ) from None
+
+
+def _docker_unavailable() -> str | None:
+    """None when a Docker engine answers, else why not."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - docker raises many kinds
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        return text[:200]
+    return None

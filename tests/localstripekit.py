@@ -1,0 +1,74 @@
+"""localstripe from PyPI in a throwaway virtual environment, run on a free loopback port.
+
+Used by the backend tests and the benchmark. The environment is cached between runs in
+$GOLIVE_CACHE (default ~/.cache/golive) so only the first run pays for the install.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+CACHE = Path(os.environ.get("GOLIVE_CACHE", Path.home() / ".cache" / "golive"))
+VENV = CACHE / "localstripe-venv"
+
+
+def localstripe_binary() -> Path:
+    binary = VENV / "bin" / "localstripe"
+    if not binary.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [
+                str(VENV / "bin" / "pip"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "localstripe",
+            ],
+            check=True,
+        )
+    return binary
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_localstripe() -> Iterator[str]:
+    """Start localstripe on a free port; yield its URL; always stop it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(localstripe_binary()), "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/v1/balance", timeout=1, auth=("sk_test_x", ""))
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("localstripe did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
