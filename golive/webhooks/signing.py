@@ -11,9 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
+from typing import Any
+
+from golive.redact import redact_key
 
 DEFAULT_TOLERANCE_S = 300
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """An event as Stripe puts it on the wire: UTF-8 JSON, pretty-printed with 2 spaces."""
+    return json.dumps(event, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def compute_signature(payload: bytes, secret: str, timestamp: int) -> str:
@@ -56,3 +65,20 @@ def verify_header(
         return False
     expected = compute_signature(payload, secret, timestamp)
     return any(hmac.compare_digest(expected, sig.strip()) for sig in signatures)
+
+
+def redact_header(value: str) -> str:
+    """`t=1700000000,v1=…9f3a`: keeps the timestamp and the schemes, hides signatures.
+
+    A signature only authenticates one payload, but a report has no use for it whole.
+    """
+    parts = []
+    for part in value.split(","):
+        key, sep, signature = part.partition("=")
+        if not sep:
+            parts.append(redact_key(part) if part else part)
+        elif key.strip() == "t":
+            parts.append(part)
+        else:
+            parts.append(f"{key}={redact_key(signature) if signature else ''}")
+    return ",".join(parts)
