@@ -15,7 +15,9 @@ from pathlib import Path
 from golive import __version__, checklist, gate, registry
 from golive.errors import InputError
 from golive.redact import DEFAULT
+from golive.sandbox.cli import add_parser as add_sandbox_parser
 from golive.timeutil import parse_utc
+from golive.webhooks.cli import add_parser as add_webhook_parser
 
 DEMO_PROFILE = registry.PROJECT_ROOT / "targets" / "demo" / "target.yaml"
 
@@ -108,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checklist", type=Path, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_items)
+
+    add_sandbox_parser(sub)
+    add_webhook_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks that exist and those still planned")
     p.set_defaults(func=_cmd_checks)

@@ -1,0 +1,174 @@
+"""The sandbox's own API under /_golive/: no Stripe auth, served to loopback clients only.
+
+GET  /_golive/health                                  liveness, version, counts
+POST /_golive/account                                 set account fields (JSON or form, deep merge)
+POST /_golive/reset                                   forget every object, key and account change
+POST /_golive/payment_intents/{id}/complete_action    the customer passes 3-D Secure
+POST /_golive/payment_intents/{id}/fail_action        the customer fails 3-D Secure
+GET  /_golive/payment_intents/{id}/authenticate       next_action's URL: passes (?result=fail fails)
+                                                      and redirects to the return_url if there is one
+GET  /_golive/deliveries[?event=evt_…]                webhook delivery attempts
+GET  /_golive/stats                                   objects, keys, requests, deliveries
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from golive.sandbox import forms
+from golive.sandbox.endpoint import dumps
+from golive.sandbox.errors import StripeError, invalid_request
+from golive.sandbox.ids import request_id
+from golive.sandbox.resources import account, payment_attempts, payment_intents
+
+if TYPE_CHECKING:
+    from golive.sandbox.state import SandboxState
+
+PREFIX = "/_golive"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(
+        dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers={"Request-Id": request_id()},
+    )
+
+
+def unrecognized(method: str, path: str) -> Response:
+    return json_response(
+        invalid_request(
+            f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            status=404,
+        ).body(),
+        404,
+    )
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _admin(handler: Endpoint) -> Endpoint:
+    async def guarded(request: Request) -> Response:
+        # A sandbox bound to 0.0.0.0 still keeps its controls to this machine.
+        if not is_loopback(request.client.host if request.client else None):
+            return unrecognized(request.method, request.url.path)
+        try:
+            return await handler(request)
+        except StripeError as exc:
+            return json_response(exc.body(), exc.status)
+
+    return guarded
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise invalid_request(f"Invalid JSON body: {exc}") from None
+        if not isinstance(body, dict):
+            raise invalid_request("The body must be a JSON object.")
+        return body
+    return forms.decode(raw)
+
+
+def admin_routes(state: SandboxState) -> list[Route]:
+    async def health(request: Request) -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "api_version": state.settings.api_version,
+                "url": state.settings.base_url,
+                "livemode": False,
+            }
+        )
+
+    async def set_account(request: Request) -> Response:
+        state.account = account.merge(state.account, await _body(request))
+        return json_response(state.account)
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return json_response({"reset": True})
+
+    async def complete_action(request: Request) -> Response:
+        pi = payment_intents.get(state, request.path_params["id"])
+        return json_response(payment_attempts.complete_action(state, pi))
+
+    async def fail_action(request: Request) -> Response:
+        pi = payment_intents.get(state, request.path_params["id"])
+        return json_response(payment_attempts.fail_action(state, pi))
+
+    async def authenticate(request: Request) -> Response:
+        pi_id = request.path_params["id"]
+        failed = request.query_params.get("result") == "fail"
+        pi = payment_intents.get(state, pi_id)
+        (payment_attempts.fail_action if failed else payment_attempts.complete_action)(state, pi)
+        return_url = state.store.extra(pi_id).get("return_url")
+        if not return_url:
+            return json_response(pi)
+        # Where Stripe sends the customer back: the return_url plus the intent's identity.
+        parts = urlsplit(return_url)
+        query = urlencode(
+            {
+                "payment_intent": pi["id"],
+                "payment_intent_client_secret": pi["client_secret"],
+                "redirect_status": "failed" if failed else "succeeded",
+            }
+        )
+        joined = f"{parts.query}&{query}" if parts.query else query
+        return RedirectResponse(urlunsplit(parts._replace(query=joined)), status_code=302)
+
+    async def deliveries(request: Request) -> Response:
+        event_id = request.query_params.get("event")
+        attempts = state.dispatcher.attempts(event_id)
+        events = state.store.tables["event"]
+        # After a reset the dispatcher still remembers old attempts; show current ones only.
+        data = [a for a in attempts if a["event"] in events]
+        return json_response({"object": "list", "data": data})
+
+    async def stats(request: Request) -> Response:
+        attempts = [
+            a for a in state.dispatcher.attempts() if a["event"] in state.store.tables["event"]
+        ]
+        outcomes: dict[str, int] = {}
+        for attempt in attempts:
+            outcomes[attempt["outcome"]] = outcomes.get(attempt["outcome"], 0) + 1
+        return json_response(
+            {
+                "objects": state.store.counts(),
+                "idempotency_keys": len(state.idempotency),
+                "requests": state.requests,
+                "deliveries": {"attempts": len(attempts), "by_outcome": outcomes},
+            }
+        )
+
+    pi_path = PREFIX + "/payment_intents/{id}"
+    return [
+        Route(PREFIX + "/health", _admin(health), methods=["GET"]),
+        Route(PREFIX + "/account", _admin(set_account), methods=["POST"]),
+        Route(PREFIX + "/reset", _admin(reset), methods=["POST"]),
+        Route(pi_path + "/complete_action", _admin(complete_action), methods=["POST"]),
+        Route(pi_path + "/fail_action", _admin(fail_action), methods=["POST"]),
+        Route(pi_path + "/authenticate", _admin(authenticate), methods=["GET"]),
+        Route(PREFIX + "/deliveries", _admin(deliveries), methods=["GET"]),
+        Route(PREFIX + "/stats", _admin(stats), methods=["GET"]),
+    ]

@@ -1,0 +1,56 @@
+"""`golive sandbox`: the Stripe-compatible sandbox in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from golive.sandbox.admin import is_loopback
+from golive.sandbox.idempotency import DEFAULT_TTL_S
+from golive.sandbox.server import DEFAULT_HOST, DEFAULT_PORT, serve
+from golive.sandbox.state import DEFAULT_API_VERSION
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sandbox",
+        help="run the Stripe-compatible sandbox API in the foreground",
+        description="Serve a stateful, Stripe-compatible API (PaymentIntents, charges, refunds, events, webhook endpoints, account, balance) for the official Stripe libraries: point their API base at http://HOST:PORT. Admin endpoints are under /_golive/.",
+    )
+    p.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})"
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default: {DEFAULT_PORT}, stripe-mock's)",
+    )
+    p.add_argument(
+        "--api-version",
+        default=DEFAULT_API_VERSION,
+        help=f"API version on responses and events (default: {DEFAULT_API_VERSION})",
+    )
+    p.add_argument(
+        "--idempotency-ttl",
+        type=float,
+        default=DEFAULT_TTL_S,
+        metavar="SECONDS",
+        help="how long idempotency keys are remembered (default: 86400, Stripe's 24 h)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    host = "[" + args.host + "]" if ":" in args.host else args.host
+    print(f"golive sandbox: Stripe-compatible API on http://{host}:{args.port}", flush=True)
+    if not is_loopback(args.host):
+        print(
+            "golive sandbox: warning: bound beyond loopback; /_golive/ admin calls are still served to loopback clients only",
+            file=sys.stderr,
+            flush=True,
+        )
+    serve(
+        args.host, args.port, api_version=args.api_version, idempotency_ttl_s=args.idempotency_ttl
+    )
+    return 0

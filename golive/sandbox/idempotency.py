@@ -1,0 +1,96 @@
+"""Idempotency-Key, as Stripe implements it.
+
+The first response to a POST with a key (status and body, success or error) is saved for
+that API key; a retry with the same key and the same parameters gets the saved response
+again with `Idempotent-Replayed: true`. The same key on another endpoint or with other
+parameters is a 400 `idempotency_error`. Requests refused while validating their parameters
+save nothing, so a corrected retry runs. Keys expire after 24 hours.
+
+Check and save happen in one synchronous stretch of the event loop (no await between
+them), so concurrent retries of one key create one object.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from golive.sandbox.errors import idempotency_error, invalid_request
+
+DEFAULT_TTL_S = 24 * 3600.0
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(slots=True)
+class Saved:
+    method: str
+    path: str
+    params: dict[str, Any]
+    status: int
+    body: bytes
+    request_id: str
+    expires: float
+
+
+class IdempotencyCache:
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        # Insertion order is expiry order (one TTL for all), so purging pops from the front.
+        self._saved: dict[tuple[str, str], Saved] = {}
+
+    def __len__(self) -> int:
+        return len(self._saved)
+
+    def clear(self) -> None:
+        self._saved.clear()
+
+    def lookup(
+        self, api_key: str, key: str, method: str, path: str, params: dict[str, Any]
+    ) -> Saved | None:
+        """The saved response to replay, None to execute, or an idempotency_error."""
+        if len(key) > MAX_KEY_LENGTH:
+            raise invalid_request(
+                f"Idempotency-Key must be at most {MAX_KEY_LENGTH} characters long.",
+                param="Idempotency-Key",
+            )
+        saved = self._saved.get((api_key, key))
+        if saved is None:
+            return None
+        if saved.expires <= time.monotonic():
+            del self._saved[(api_key, key)]
+            return None
+        if saved.method != method or saved.path != path:
+            raise idempotency_error(
+                f"Keys for idempotent requests can only be used for the same endpoint they were first used for ('{saved.method} {saved.path}' vs '{method} {path}'). Try using a key other than '{key}' if you meant to execute a different request."
+            )
+        if saved.params != params:
+            raise idempotency_error(
+                f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
+            )
+        return saved
+
+    def save(
+        self,
+        api_key: str,
+        key: str,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        status: int,
+        body: bytes,
+        request_id: str,
+    ) -> None:
+        now = time.monotonic()
+        self._purge(now)
+        self._saved[(api_key, key)] = Saved(
+            method, path, params, status, body, request_id, now + self.ttl_s
+        )
+
+    def _purge(self, now: float) -> None:
+        saved = self._saved
+        while saved:
+            first = next(iter(saved))
+            if saved[first].expires > now:
+                return
+            del saved[first]

@@ -1,0 +1,59 @@
+"""Stripe's list envelope and cursor pagination.
+
+    {"object": "list", "url": "/v1/…", "has_more": bool, "data": [newest first]}
+
+`starting_after=<id>` pages towards older objects, `ending_before=<id>` towards newer ones;
+`limit` is 1–100, default 10. The cursor's position is taken among all objects of the type,
+as Stripe does, so a filter never hides the cursor itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from itertools import islice
+from typing import Any
+
+from golive.sandbox import params as p
+from golive.sandbox.errors import invalid_request, resource_missing
+
+PAGING = {"limit": None, "starting_after": None, "ending_before": None, "expand": None}
+
+
+def page(
+    objects: Iterable[dict[str, Any]],
+    query: dict[str, Any],
+    url: str,
+    noun: str,
+    *,
+    where: Callable[[dict[str, Any]], bool] | None = None,
+    render: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One page of `objects` (newest first), filtered by `where`, each shown by `render`."""
+    limit = p.integer(query["limit"], "limit", minimum=1, maximum=100) if "limit" in query else 10
+    after, before = query.get("starting_after"), query.get("ending_before")
+    if after is not None and before is not None:
+        raise invalid_request(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            param="ending_before",
+        )
+    cursor = after if after is not None else before
+    if cursor is not None:
+        cursor_param = "starting_after" if after is not None else "ending_before"
+        p.string(cursor, cursor_param)
+        ordered = list(objects)
+        index = next((i for i, obj in enumerate(ordered) if obj["id"] == cursor), None)
+        if index is None:
+            raise resource_missing(noun, cursor, param=cursor_param, status=400)
+        # ending_before: walk from the cursor towards the newest, then restore newest-first
+        candidates = ordered[index + 1 :] if after is not None else reversed(ordered[:index])
+    else:
+        candidates = objects
+    if where is not None:
+        candidates = filter(where, candidates)
+    chosen = list(islice(candidates, limit + 1))
+    has_more = len(chosen) > limit
+    chosen = chosen[:limit]
+    if before is not None and after is None:
+        chosen.reverse()
+    data = [render(obj) for obj in chosen] if render is not None else chosen
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}

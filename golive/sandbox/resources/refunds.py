@@ -1,0 +1,194 @@
+"""Refunds of a PaymentIntent's captured charge, full or partial; retrieved, listed, updated.
+
+Card refunds succeed at once in test mode, as on Stripe. Each one raises the charge's
+`amount_refunded` (and sets `refunded` once nothing is left) and emits `refund.created`
+and `charge.refunded`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from golive.sandbox import currencies, pagination
+from golive.sandbox import params as p
+from golive.sandbox.endpoint import Call, Operation
+from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.events import emit
+from golive.sandbox.expand import expand, expand_list_items
+from golive.sandbox.ids import new_id, random_token
+from golive.sandbox.resources import charges, payment_intents
+
+REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+CREATE: p.Schema = {
+    "amount": None,
+    "charge": None,
+    "currency": None,
+    "customer": None,
+    "expand": None,
+    "instructions_email": None,
+    "metadata": None,
+    "origin": None,
+    "payment_intent": None,
+    "reason": None,
+    "refund_application_fee": None,
+    "reverse_transfer": None,
+}
+UPDATE: p.Schema = {"metadata": None, "expand": None}
+LIST: p.Schema = {**pagination.PAGING, "charge": None, "payment_intent": None, "created": None}
+
+
+def create(call: Call) -> dict[str, Any]:
+    state, params = call.state, call.params
+    p.check_known(params, CREATE)
+    charge = _charge_to_refund(call)
+    captured_refunded = state.store.extra(charge["id"]).get("refunded", 0)
+    refundable = charge["amount_captured"] - captured_refunded
+    if refundable <= 0:
+        raise invalid_request(
+            f"Charge {charge['id']} has already been refunded.",
+            param="charge",
+            code="charge_already_refunded",
+        )
+    amount = refundable
+    if "amount" in params:
+        amount = p.integer(params["amount"], "amount", minimum=1)
+        if amount > refundable:
+            currency = charge["currency"]
+            raise invalid_request(
+                f"Refund amount ({currencies.format_amount(amount, currency, code=False)}) is greater than unrefunded amount on charge ({currencies.format_amount(refundable, currency, code=False)})",
+                param="amount",
+            )
+    if "currency" in params and str(params["currency"]).lower() != charge["currency"]:
+        raise invalid_request(
+            f"The currency of a card refund must be the charge's ({charge['currency']}).",
+            param="currency",
+        )
+    reason = p.choice(params["reason"], "reason", REASONS) if "reason" in params else None
+    meta = p.metadata(params["metadata"]) if "metadata" in params else {}
+    refund = {
+        "id": new_id("re"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": new_id("txn"),
+        "charge": charge["id"],
+        "created": int(time.time()),
+        "currency": charge["currency"],
+        "destination_details": {
+            "card": {
+                "reference": random_token(23).upper(),
+                "reference_status": "pending",
+                "reference_type": "acquirer_reference_number",
+                "type": "refund",
+            },
+            "type": "card",
+        },
+        "metadata": meta,
+        "payment_intent": charge["payment_intent"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+    state.store.add(refund)
+    state.store.extra(charge["id"])["refunded"] = captured_refunded + amount
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    emit(state, "refund.created", refund, call.request)
+    emit(state, "charge.refunded", charge, call.request)
+    return expand(refund, p.expand_paths(params), state.store)
+
+
+def retrieve(call: Call) -> dict[str, Any]:
+    p.check_known(call.params, {"expand": None})
+    return expand(_get(call), p.expand_paths(call.params), call.state.store)
+
+
+def update(call: Call) -> dict[str, Any]:
+    p.check_known(call.params, UPDATE)
+    refund = _get(call)
+    if "metadata" in call.params:
+        refund["metadata"] = p.metadata(call.params["metadata"], refund["metadata"])
+    return expand(refund, p.expand_paths(call.params), call.state.store)
+
+
+def list_(call: Call) -> dict[str, Any]:
+    query = call.params
+    p.check_known(query, LIST)
+    checks = []
+    for field in ("charge", "payment_intent"):
+        if field in query:
+            wanted = p.string(query[field], field)
+            checks.append(lambda r, f=field, w=wanted: r[f] == w)
+    if "created" in query:
+        created = p.range_filter(query["created"], "created")
+        checks.append(lambda r: created(r["created"]))
+    store = call.state.store
+    items = expand_list_items(p.expand_paths(query))
+    return pagination.page(
+        store.newest_first("refund"),
+        query,
+        "/v1/refunds",
+        "refund",
+        where=(lambda r: all(check(r) for check in checks)) if checks else None,
+        render=(lambda r: expand(r, items, store)) if items else None,
+    )
+
+
+def _get(call: Call) -> dict[str, Any]:
+    refund = call.state.store.get("refund", call.path["id"])
+    if refund is None:
+        raise resource_missing("refund", call.path["id"])
+    return refund
+
+
+def _charge_to_refund(call: Call) -> dict[str, Any]:
+    state, params = call.state, call.params
+    if "charge" not in params and "payment_intent" not in params:
+        raise invalid_request(
+            "One of the following params should be provided for this request: charge or payment_intent.",
+            param="charge",
+            code="parameter_missing",
+        )
+    if "charge" in params:
+        charge = charges.get(state, params["charge"], param="charge", status=400)
+        if "payment_intent" in params and charge["payment_intent"] != params["payment_intent"]:
+            raise invalid_request(
+                f"Charge {charge['id']} does not belong to PaymentIntent {params['payment_intent']}.",
+                param="payment_intent",
+            )
+    else:
+        pi = payment_intents.get(
+            state, params["payment_intent"], param="payment_intent", status=400
+        )
+        charge = state.store.get("charge", pi["latest_charge"] or "")
+        if pi["status"] == "requires_capture":
+            raise invalid_request(
+                f"PaymentIntent {pi['id']} has not been captured. Cancel it to release the authorization, or capture it before refunding.",
+                param="payment_intent",
+            )
+        if charge is None or pi["status"] != "succeeded":
+            raise invalid_request(
+                f"This PaymentIntent ({pi['id']}) does not have a successful charge to refund.",
+                param="payment_intent",
+            )
+    if charge["status"] != "succeeded":
+        raise invalid_request(
+            f"Charge {charge['id']} has a status of {charge['status']} and cannot be refunded.",
+            param="charge",
+        )
+    if not charge["captured"]:
+        raise invalid_request(
+            f"Charge {charge['id']} has not been captured. Cancel its PaymentIntent to release the authorization instead.",
+            param="charge",
+        )
+    return charge
+
+
+OPERATIONS = [
+    Operation("POST", "/v1/refunds", create),
+    Operation("GET", "/v1/refunds", list_),
+    Operation("GET", "/v1/refunds/{id}", retrieve),
+    Operation("POST", "/v1/refunds/{id}", update),
+]

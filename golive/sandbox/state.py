@@ -1,0 +1,53 @@
+"""Everything one sandbox holds: settings, objects, idempotency keys, the account, the dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from golive.sandbox.delivery import Dispatcher, WebhookFaults
+from golive.sandbox.idempotency import DEFAULT_TTL_S, IdempotencyCache
+from golive.sandbox.resources.account import default_account
+from golive.sandbox.store import Store
+
+# The version stripe-python 16.1.0 pins; events and responses are labelled with it.
+DEFAULT_API_VERSION = "2026-10-28.endive"
+
+
+@dataclass
+class Settings:
+    api_version: str = DEFAULT_API_VERSION
+    idempotency_ttl_s: float = DEFAULT_TTL_S
+    retry_schedule_s: list[float] | None = None  # None: the Dispatcher's default
+    delivery_timeout_s: float = 5.0
+    webhook_faults: WebhookFaults | None = None
+    base_url: str = "http://127.0.0.1:12111"  # where next_action URLs point
+    account: dict[str, Any] = field(default_factory=dict)  # initial account fields
+
+
+class SandboxState:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = Store()
+        self.idempotency = IdempotencyCache(self.settings.idempotency_ttl_s)
+        self.dispatcher = Dispatcher(
+            retry_schedule_s=self.settings.retry_schedule_s,
+            timeout_s=self.settings.delivery_timeout_s,
+            faults=self.settings.webhook_faults,
+        )
+        self.dispatcher.on_settled = self._delivery_settled
+        self.account = default_account(self.settings.account)
+        self.requests = 0
+
+    def reset(self) -> None:
+        """Forget every object, key and account change. Delivery history stays in the
+        dispatcher but is shown only for events that still exist."""
+        self.store.clear()
+        self.idempotency.clear()
+        self.account = default_account(self.settings.account)
+        self.requests = 0
+
+    def _delivery_settled(self, event_id: str) -> None:
+        event = self.store.get("event", event_id)
+        if event is not None:
+            event["pending_webhooks"] = self.dispatcher.pending(event_id)
