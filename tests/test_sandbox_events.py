@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 import sandboxkit
 import stripe
@@ -205,3 +206,36 @@ def test_disabled_endpoints_get_nothing(stripe_client, receiver):
     paid_intent(stripe_client)
     assert all(e.pending_webhooks == 0 for e in stripe_client.v1.events.list().data)
     assert receiver.received == []
+
+
+def test_an_endpoint_can_sign_with_the_apps_configured_secret(sandbox, stripe_client, receiver):
+    # The harness registers a target's webhook URL and gives the endpoint the secret the
+    # app was configured with, as a person copies it from the Dashboard into the app's env.
+    endpoint = stripe_client.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["payment_intent.succeeded"]}
+    )
+    configured = "whsec_" + "AppConfigured" + "7" * 20
+    answer = sandbox.set_endpoint_secret(endpoint.id, configured)
+    assert answer == {"id": endpoint.id, "secret_set": True}
+    paid_intent(stripe_client)
+    wait_for(lambda: receiver.received, "the webhook to arrive")
+    delivery = receiver.received[0]
+    header = delivery["headers"]["Stripe-Signature"]
+    assert stripe.Webhook.construct_event(delivery["body"], header, configured).type == (
+        "payment_intent.succeeded"
+    )
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(delivery["body"], header, endpoint.secret)
+
+
+def test_setting_a_secret_checks_its_shape_and_the_endpoint(sandbox, stripe_client):
+    endpoint = stripe_client.v1.webhook_endpoints.create(
+        params={"url": "http://127.0.0.1:9/hook", "enabled_events": ["*"]}
+    )
+    with pytest.raises(httpx.HTTPStatusError) as bad:
+        sandbox.set_endpoint_secret(endpoint.id, "nope")
+    assert bad.value.response.status_code == 400
+    assert bad.value.response.json()["error"]["param"] == "secret"
+    with pytest.raises(httpx.HTTPStatusError) as missing:
+        sandbox.set_endpoint_secret("we_missing", "whsec_" + "x" * 20)
+    assert missing.value.response.status_code == 404

@@ -7,6 +7,9 @@ POST /_golive/payment_intents/{id}/complete_action    the customer passes 3-D Se
 POST /_golive/payment_intents/{id}/fail_action        the customer fails 3-D Secure
 GET  /_golive/payment_intents/{id}/authenticate       next_action's URL: passes (?result=fail fails)
                                                       and redirects to the return_url if there is one
+POST /_golive/webhook_endpoints/{id}/secret          {"secret": "whsec_…"}: the endpoint signs with
+                                                      this secret, as when an app's configured secret
+                                                      is the one copied from the Dashboard
 GET  /_golive/deliveries[?event=evt_…]                webhook delivery attempts
 GET  /_golive/stats                                   objects, keys, requests, deliveries
 """
@@ -137,6 +140,16 @@ def admin_routes(state: SandboxState) -> list[Route]:
         joined = f"{parts.query}&{query}" if parts.query else query
         return RedirectResponse(urlunsplit(parts._replace(query=joined)), status_code=302)
 
+    async def set_endpoint_secret(request: Request) -> Response:
+        endpoint = state.store.get("webhook_endpoint", request.path_params["id"])
+        secret = (await _body(request)).get("secret")
+        if endpoint is None:
+            return unrecognized(request.method, request.url.path)
+        if not isinstance(secret, str) or not secret.startswith("whsec_") or len(secret) < 16:
+            raise invalid_request("secret must be a whsec_ signing secret", param="secret")
+        state.store.extra(endpoint["id"])["secret"] = secret
+        return json_response({"id": endpoint["id"], "secret_set": True})
+
     async def deliveries(request: Request) -> Response:
         event_id = request.query_params.get("event")
         attempts = state.dispatcher.attempts(event_id)
@@ -169,6 +182,9 @@ def admin_routes(state: SandboxState) -> list[Route]:
         Route(pi_path + "/complete_action", _admin(complete_action), methods=["POST"]),
         Route(pi_path + "/fail_action", _admin(fail_action), methods=["POST"]),
         Route(pi_path + "/authenticate", _admin(authenticate), methods=["GET"]),
+        Route(
+            PREFIX + "/webhook_endpoints/{id}/secret", _admin(set_endpoint_secret), methods=["POST"]
+        ),
         Route(PREFIX + "/deliveries", _admin(deliveries), methods=["GET"]),
         Route(PREFIX + "/stats", _admin(stats), methods=["GET"]),
     ]

@@ -138,6 +138,12 @@ class Sandbox:
     def set_account(self, fields: dict[str, Any]) -> dict[str, Any]:
         return self.admin("POST", "account", json=fields)
 
+    def set_endpoint_secret(self, endpoint_id: str, secret: str) -> dict[str, Any]:
+        """Make a webhook endpoint sign with `secret` (the one the target was given)."""
+        return self.admin(
+            "POST", f"webhook_endpoints/{endpoint_id}/secret", json={"secret": secret}
+        )
+
     def complete_action(self, payment_intent_id: str) -> dict[str, Any]:
         return self.admin("POST", f"payment_intents/{payment_intent_id}/complete_action")
 
