@@ -49,6 +49,7 @@ class Target:
     now: datetime
     workdir: Path
     stripe: Any = None  # golive.backends.Backend once booted, when the profile names one
+    app: Any = None  # golive.target_app.RunningApp once booted, when the profile has `app`
     cache: dict[str, Any] = field(default_factory=dict)
 
     def cached(self, key: str, compute: Any) -> Any:

@@ -103,24 +103,55 @@ def prepare(request: GateRequest) -> Prepared:
 
 def boot(prepared: Prepared) -> None:
     """Bring the target up: setup commands, then the Stripe backend (InputError -> exit 2)."""
+    target, target_profile = prepared.target, prepared.profile
     try:
-        profile.run_setup(prepared.profile)
-        spec = prepared.profile.model.stripe
+        if target_profile.model.setup:
+            profile.run_setup(target_profile)
+            profile.reload_env(target_profile)  # setup may have written the env file
+            for secret in target_profile.secrets():
+                target.redactor.add_secret(secret)
+        spec = target_profile.model.stripe
         if spec is not None:
             from golive.backends import start_backend
 
-            prepared.target.stripe = start_backend(spec, prepared.profile.env)
-            prepared.target.redactor.add_secret(prepared.target.stripe.secret_key)
+            target.stripe = start_backend(spec, target_profile.env)
+            target.redactor.add_secret(target.stripe.secret_key)
             # Kept for the run metadata: the backend is stopped before the report is built.
-            prepared.target.cache["stripe_backend"] = prepared.target.stripe.describe()
+            target.cache["stripe_backend"] = target.stripe.describe()
+        if target_profile.model.app is not None:
+            _start_app(prepared)
     except BaseException:
         discard(prepared)
         raise
 
 
+def _start_app(prepared: Prepared) -> None:
+    from golive import target_app
+
+    target, spec = prepared.target, prepared.profile.model.app
+    target.app = target_app.start_app(
+        prepared.profile,
+        spec,
+        stripe_api_base=target.stripe.api_base if target.stripe else None,
+        workdir=target.workdir,
+        redactor=target.redactor,
+    )
+    if spec.register_webhook and target.stripe is not None and target.stripe.kind == "sandbox":
+        target_app.register_webhook(
+            target.app,
+            target.stripe,
+            spec.register_webhook,
+            prepared.profile.env.get("STRIPE_WEBHOOK_SECRET"),
+        )
+    target.cache["app"] = target.app.describe()
+
+
 def discard(prepared: Prepared) -> None:
     """Stop the Stripe backend and remove the scratch folder (it may hold a backup copy of
     the target's data)."""
+    if prepared.target.app is not None:
+        prepared.target.app.stop()
+        prepared.target.app = None
     if prepared.target.stripe is not None:
         prepared.target.stripe.stop()
         prepared.target.stripe = None
@@ -331,6 +362,7 @@ def _meta(prepared: Prepared, started_at: datetime, duration: float) -> RunMeta:
             if v
         },
         stripe_backend=prepared.target.cache.get("stripe_backend"),
+        target_app=prepared.target.cache.get("app"),
         python=platform.python_version(),
         host=socket.gethostname(),
     )

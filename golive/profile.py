@@ -65,6 +65,29 @@ class StripeBackend(_Strict):
     )
 
 
+class App(_Strict):
+    """The running target: where it answers and, optionally, how the harness starts it
+    (like Playwright's `webServer`). Placeholders in `start`, `env` and `base_url`:
+    {python} this Python, {port} the app's port, {profile_dir}, {stripe_api_base}."""
+
+    base_url: str = Field("http://127.0.0.1:{port}", description="Where the app answers")
+    start: str | None = Field(None, description="Command that runs the app in the foreground")
+    cwd: str = Field(".", description="Working directory of `start`, relative to the profile")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment for `start` (the env source is passed too)",
+    )
+    port: int = Field(0, ge=0, le=65535, description="Port for {port}; 0 picks a free one")
+    health: str = Field("/healthz", description="Path that answers 2xx once the app is ready")
+    health_timeout_s: float = Field(30, gt=0, le=600)
+    webhook_path: str = Field("/api/v1/stripe/webhook", description="The app's Stripe webhook")
+    register_webhook: list[str] | None = Field(
+        None,
+        description="Register the app's webhook URL with the sandbox for these events, "
+        "signing with the env's STRIPE_WEBHOOK_SECRET",
+    )
+
+
 class ProfileModel(_Strict):
     name: str
     description: str = ""
@@ -77,6 +100,7 @@ class ProfileModel(_Strict):
     stripe: StripeBackend | None = Field(
         None, description="The Stripe API for smoke and load runs; omitted: none is started"
     )
+    app: App | None = Field(None, description="The running target (later checks need it)")
     attestations: str | None = Field(None, description="Attestations file, relative to the profile")
     waivers: str | None = Field(None, description="Waivers file, relative to the profile")
     check_paths: list[str] = Field(default_factory=list, description="Extra check folders")
@@ -182,13 +206,22 @@ def load(path: Path) -> Profile:
     return profile
 
 
-def _read_env(profile: Profile, located: yamlsrc.Located) -> dict[str, str]:
+def reload_env(profile: Profile) -> None:
+    """Read the env source again, after setup commands that may have written it."""
+    profile.env = _read_env(profile, yamlsrc.load(profile.path), deferred=False)
+
+
+def _read_env(
+    profile: Profile, located: yamlsrc.Located, *, deferred: bool = True
+) -> dict[str, str]:
     spec = profile.model.env
     if spec.source == "process":
         return dict(os.environ)
     if spec.file is None:
         return {}
     env_path = profile.resolve(spec.file)
+    if not env_path.is_file() and deferred and profile.model.setup:
+        return {}  # a setup command may write it; boot reads it again and insists then
     if not env_path.is_file():
         raise InputError(
             f"env file {env_path} not found",

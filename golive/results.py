@@ -122,6 +122,9 @@ class RunMeta(_Model):
     stripe_backend: dict[str, Any] | None = Field(
         None, description="The Stripe API the run used (backend, api_base, redacted key)"
     )
+    target_app: dict[str, str] | None = Field(
+        None, description="Where the running target answered (base URL, webhook URL)"
+    )
     python: str
     host: str
 

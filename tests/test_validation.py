@@ -226,11 +226,25 @@ def test_profile_with_bad_mode(profile: Path) -> None:
 
 
 def test_profile_whose_env_file_is_missing(profile: Path) -> None:
+    edit_yaml(profile, setup=[])  # no setup command could write it
     (profile.parent / "demo.env").unlink()
     done = validate("--target", profile)
     assert_invalid(
         done, profile, line_of(profile, "  file: demo.env"), None, "env file", "demo.env not found"
     )
+
+
+def test_env_file_a_setup_command_should_write_is_checked_after_setup(
+    profile: Path, tmp_path: Path
+) -> None:
+    # With setup commands the file may be theirs to write: validation lets it be, the gate
+    # insists once setup has run.
+    (profile.parent / "demo.env").unlink()
+    assert validate("--target", profile).returncode == 0
+    run = gate(profile, tmp_path / "out", "--phase", "pre-deploy")
+    assert run.returncode == 2
+    assert "demo.env not found" in run.stderr and str(profile) in run.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_profile(tmp_path: Path) -> None:
