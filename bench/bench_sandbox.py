@@ -18,17 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.localstripekit import free_port, running_localstripe  # noqa: E402
+from tests.localstripekit import free_port, running_localstripe, running_server  # noqa: E402
 
 KEY = "sk_test_benchmark000000000000000000"
 LUA = f"""
@@ -39,29 +34,10 @@ wrk.headers["Authorization"] = "Bearer {KEY}"
 """
 
 
-@contextmanager
-def running_sandbox() -> Iterator[str]:
+def running_sandbox():
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "golive.cli", "sandbox", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url + "/_golive/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    argv = [sys.executable, "-m", "golive.cli", "sandbox", "--port", str(port)]
+    return running_server(argv, port, "/_golive/health", "the sandbox")
 
 
 def wrk(url: str, connections: int, duration: int, script: Path) -> dict[str, float]:

@@ -27,6 +27,7 @@ from golive.fold import count, fold_item, summarize_sections, verdict
 from golive.plugin import GateSession, ItemKey
 from golive.redact import Redactor
 from golive.results import (
+    ACCEPTING,
     CheckResult,
     DiagnosticResult,
     ItemResult,
@@ -321,7 +322,6 @@ def _why_not_run(check_id: str, key: ItemKey, session: GateSession, stop_reason:
 
 def _diagnostics(the_checklist: Checklist, items: list[ItemResult]) -> list[DiagnosticResult]:
     by_id = {i.id: i for i in items}
-    accepting = {Outcome.PASS, Outcome.ATTESTED, Outcome.WAIVED, Outcome.NOT_APPLICABLE}
     result = []
     for diagnostic in the_checklist.model.diagnostics:
         judged = [by_id[i] for i in diagnostic.prevented_by if i in by_id]
@@ -333,7 +333,7 @@ def _diagnostics(the_checklist: Checklist, items: list[ItemResult]) -> list[Diag
                 resolution=diagnostic.resolution,
                 prevention=diagnostic.prevention,
                 prevented_by=diagnostic.prevented_by,
-                at_risk=any(i.outcome not in accepting for i in judged),
+                at_risk=any(i.outcome not in ACCEPTING for i in judged),
             )
         )
     return result

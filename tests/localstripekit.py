@@ -6,6 +6,7 @@ $GOLIVE_CACHE (default ~/.cache/golive) so only the first run pays for the insta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -45,24 +46,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_localstripe() -> Iterator[str]:
-    """Start localstripe on a free port; yield its URL; always stop it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(localstripe_binary()), "--port", str(port), "--from-scratch"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def running_server(argv: list[str], port: int, probe_path: str, what: str) -> Iterator[str]:
+    """Start a server process on `port`; yield its URL once `probe_path` answers; always stop it."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(url + "/v1/balance", timeout=1, auth=("sk_test_x", ""))
+                requests.get(url + probe_path, timeout=1, auth=("sk_test_x", ""))
                 break
             except requests.ConnectionError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("localstripe did not start") from None
+                    raise RuntimeError(f"{what} did not start") from None
                 time.sleep(0.1)
         yield url
     finally:
@@ -72,3 +68,10 @@ def running_localstripe() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def running_localstripe() -> contextlib.AbstractContextManager[str]:
+    """localstripe on a free port."""
+    port = free_port()
+    argv = [str(localstripe_binary()), "--port", str(port), "--from-scratch"]
+    return running_server(argv, port, "/v1/balance", "localstripe")
