@@ -57,6 +57,9 @@ def clean_env() -> dict[str, str]:
 # --- GO and NO-GO on the demo ------------------------------------------------------------
 
 
+DEMO_PENDING = {"internal-docs.code-comments", "support-scripts.team-trained"}
+
+
 def test_pre_deploy_on_the_demo_is_go(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "pre-deploy"  # created, parents included
     run = gate(demo_copy(tmp_path), out, "--phase", "pre-deploy")
@@ -69,7 +72,12 @@ def test_pre_deploy_on_the_demo_is_go(tmp_path: Path) -> None:
     assert list(outcomes) == [i["id"] for i in PRE_DEPLOY]
     for item in PRE_DEPLOY:
         expected = "pass" if "automated" in item else "attested"
+        if item["id"] in DEMO_PENDING:
+            expected = "pending"
         assert outcomes[item["id"]] == expected, (item["id"], run.item(item["id"])["reason"])
+    # The demo shows pending sign-offs too: one never given, one stale (both minor).
+    assert "no attestation on file" in run.item("internal-docs.code-comments")["reason"]
+    assert "stale: signed 2025-06-01" in run.item("support-scripts.team-trained")["reason"]
     # Every automated check recorded what it saw.
     for item in results["items"]:
         for check in item["checks"]:
@@ -98,7 +106,8 @@ def test_default_phases_are_honestly_no_go(tmp_path: Path) -> None:
     assert list(outcomes) == [i["id"] for i in ITEMS if i["phase"] in ("pre-deploy", "staging")]
     # Pre-deploy still holds ...
     for item in PRE_DEPLOY:
-        assert outcomes[item["id"]] in ("pass", "attested"), item["id"]
+        expected = ("pending",) if item["id"] in DEMO_PENDING else ("pass", "attested")
+        assert outcomes[item["id"]] in expected, item["id"]
     # ... and nothing at staging passes by default: the live checks are not written yet.
     staging_automated = [i for i in STAGING if "automated" in i]
     assert len(staging_automated) >= 50
@@ -145,7 +154,8 @@ def test_broken_demo_is_no_go_naming_each_failing_item(tmp_path: Path) -> None:
         "code-review.no-hardcoded-secrets",
     }
     assert {i for i, o in run.outcomes().items() if o == "fail"} == failing
-    assert {i for i, o in run.outcomes().items() if o not in ("pass", "attested", "fail")} == set()
+    others = {i for i, o in run.outcomes().items() if o not in ("pass", "attested", "fail")}
+    assert others == DEMO_PENDING
     for item_id in failing:
         assert f"fail {item_id}: " in run.stdout, item_id
         assert any(
@@ -204,7 +214,8 @@ def test_a_check_module_that_cannot_be_collected_is_a_harness_failure(tmp_path: 
             assert item["outcome"] == "not-run", item["id"]
             assert "could not collect test_crash.py" in item["reason"]
         else:
-            assert item["outcome"] == "attested", item["id"]
+            expected = "pending" if item["id"] in DEMO_PENDING else "attested"
+            assert item["outcome"] == expected, item["id"]
 
 
 SLOW_CHECK = '''
