@@ -1,21 +1,33 @@
-"""Builds the demo target's example repository and database (`setup` of targets/demo).
+"""Builds the demo target from the reference shop (`setup` of targets/demo).
 
     python -m golive.demo build PROFILE_DIR
 
-From PROFILE_DIR/app-src and PROFILE_DIR/schema.sql it makes PROFILE_DIR/.build/app (a git
-repository with one commit) and PROFILE_DIR/.build/shop.db. Rebuilt on every run so a
-previous run, or a test that broke a copy, never leaks into the next.
+It makes PROFILE_DIR/.build/app, a git repository holding the shop's source (the
+repository the secret scan and the env-tracking check read), and PROFILE_DIR/.build/shop.env
+from PROFILE_DIR/demo.env (the env the shop runs with and the env checks read). The shop
+itself creates its database when the gate starts it.
+
+Two flaws of the catalogue (shop/catalogue.yaml) live here rather than in the shop process,
+switched on by SHOP_FLAWS like the others:
+- secret-committed: a live secret key is committed to the repository;
+- test-keys-in-prod: the env carries a key of the wrong mode for the environment.
+Their keys are made up at build time, so no key-shaped string is ever stored in golive's
+own repository.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
-import sqlite3
+import string
 import subprocess
 import sys
 from pathlib import Path
 
-# A fixed identity and date give the demo repository the same commit SHA everywhere.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHOP_SOURCE = PROJECT_ROOT / "shop"
+# A fixed identity and date give the demo repository the same first commit everywhere.
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "golive demo",
     "GIT_AUTHOR_EMAIL": "demo@example.com",
@@ -25,39 +37,68 @@ GIT_ENV = {
     "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
+BUILD_FLAWS = ("secret-committed", "test-keys-in-prod")
 
 
-def build(profile_dir: Path) -> Path:
+def build(profile_dir: Path, flaws: set[str]) -> Path:
     build_dir = profile_dir / ".build"
     shutil.rmtree(build_dir, ignore_errors=True)
     build_dir.mkdir(parents=True)
-    _build_repository(profile_dir / "app-src", build_dir / "app")
-    _build_database(profile_dir / "schema.sql", build_dir / "shop.db")
+    repo = build_dir / "app"
+    _build_repository(profile_dir / "app-src", repo)
+    if "secret-committed" in flaws:
+        _commit_a_secret(repo)
+    _write_env(profile_dir / "demo.env", build_dir / "shop.env", flaws)
     return build_dir
 
 
-def _build_repository(source: Path, repo: Path) -> None:
-    shutil.copytree(source, repo)
+def _build_repository(extras: Path, repo: Path) -> None:
+    shutil.copytree(SHOP_SOURCE, repo / "shop", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(extras, repo, dirs_exist_ok=True)
     # Stored as `gitignore` so it does not act on golive's own repository.
-    if (repo / "gitignore").exists():
-        (repo / "gitignore").rename(repo / ".gitignore")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "demo shop"]):
-        subprocess.run(
-            ["git", "-C", str(repo), *args], check=True, env=GIT_ENV, capture_output=True
-        )
+    (repo / "gitignore").rename(repo / ".gitignore")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "reference shop")
 
 
-def _build_database(schema: Path, database: Path) -> None:
-    with sqlite3.connect(database) as connection:
-        connection.executescript(schema.read_text(encoding="utf-8"))
-    connection.close()
+def _commit_a_secret(repo: Path) -> None:
+    (repo / "shop" / "local_settings.py").write_text(
+        f'# "temporary" override left in by mistake\nSTRIPE_SECRET_KEY = "{_key("sk_live_")}"\n'
+    )
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "local settings")
+
+
+def _write_env(source: Path, target: Path, flaws: set[str]) -> None:
+    text = source.read_text(encoding="utf-8")
+    if "test-keys-in-prod" in flaws:
+        # The demo is a test-mode environment: the wrong mode here is a live key.
+        lines = [
+            f"STRIPE_PUBLISHABLE_KEY={_key('pk_live_')}"
+            if line.startswith("STRIPE_PUBLISHABLE_KEY=")
+            else line
+            for line in text.splitlines()
+        ]
+        text = "\n".join(lines) + "\n"
+    target.write_text(text, encoding="utf-8")
+
+
+def _key(prefix: str) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(32))
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, env=GIT_ENV, capture_output=True)
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "build":
         print("usage: python -m golive.demo build PROFILE_DIR", file=sys.stderr)
         return 2
-    built = build(Path(argv[1]).resolve())
+    flaws = {f.strip() for f in os.environ.get("SHOP_FLAWS", "").split(",") if f.strip()}
+    built = build(Path(argv[1]).resolve(), flaws & set(BUILD_FLAWS))
     print(f"demo target built in {built}")
     return 0
 

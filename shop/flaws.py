@@ -89,7 +89,7 @@ _LIST = [
     # outside the process: planted by the demo's build step
     Flaw(
         "test-keys-in-prod",
-        "the production (live-mode) environment carries sk_test_/pk_test_ keys",
+        "the env carries keys of the wrong mode for the environment (a live publishable key in the test-mode demo)",
         "build",
     ),
     Flaw("secret-committed", "a Stripe secret key is committed to the repository", "build"),
