@@ -82,7 +82,7 @@ def _test_key(spec: StripeBackend, env: dict[str, str], backend: str) -> str:
 def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
     from golive.sandbox import Sandbox
 
-    sandbox = Sandbox(port=spec.port)
+    sandbox = Sandbox(port=spec.port, account=spec.account)
     try:
         sandbox.start()
     except OSError as exc:

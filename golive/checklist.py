@@ -42,6 +42,11 @@ class Attested(_Strict):
     guidance: str = ""
 
 
+def check_params(item: Item, ref: CheckRef) -> dict[str, Any]:
+    """A check's params: the item's own params, overridden by those given with the check."""
+    return {**item.params, **ref.params}
+
+
 class Item(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1)
@@ -52,7 +57,9 @@ class Item(_Strict):
     thresholds: dict[str, str] = Field(
         default_factory=dict, description="Named targets in the k6-style threshold syntax"
     )
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Passed to every check of the item (a check's own win)"
+    )
     automated: Automated | None = None
     attested: Attested | None = None
 
@@ -219,7 +226,7 @@ def _check_ref(ref: CheckRef, item: Item, at: tuple, err: Any) -> None:
     if spec is None:
         return  # planned: params are validated once the check exists
     try:
-        spec.params.model_validate(ref.params)
+        spec.params.model_validate(check_params(item, ref))
     except ValidationError as exc:
         for error in exc.errors():
             loc = ".".join(str(p) for p in error["loc"])

@@ -39,7 +39,6 @@ PLANNED: dict[str, str] = {
     "stripe.restricted-key": _LIVE,
     "stripe.webhook-endpoint": _LIVE,
     "stripe.webhook-events": _LIVE,
-    "stripe.account-settings": _LIVE,
     # Data security scans (issue #5)
     "data.card-numbers-in-db": _LIVE,
     "data.card-numbers-in-logs": _LIVE,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from golive.checklist import Checklist, Item
+from golive.checklist import Checklist, Item, check_params
 from golive.context import CheckContext, NotApplicable, NothingExamined, NotRun, Target
 from golive.registry import REGISTRY
 from golive.results import CheckResult, Outcome
@@ -103,7 +103,10 @@ class GateSession:
         ref = item.automated.checks[key[1]]
         spec = REGISTRY[ref.ref]
         context = CheckContext(
-            item=item, ref=ref, params=spec.params.model_validate(ref.params), target=self.target
+            item=item,
+            ref=ref,
+            params=spec.params.model_validate(check_params(item, ref)),
+            target=self.target,
         )
         self._contexts[key] = context
         return context

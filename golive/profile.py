@@ -8,7 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,11 @@ class StripeBackend(_Strict):
     )
     allow_writes: bool = Field(
         False, description="stripe-test only: allow calls that create or change objects"
+    )
+    account: dict[str, Any] | None = Field(
+        None,
+        description="sandbox only: the account's settings as configured in the Dashboard "
+        "(business_profile, settings.payments.statement_descriptor, settings.branding…)",
     )
 
 
