@@ -97,14 +97,46 @@ def edit_yaml(path: Path, **changes: Any) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
+def env_source(profile: Path) -> Path:
+    """The file to edit to change a target's env: the profile's env file, or, when that
+    file is built under .build/ by the setup (the demo's .build/shop.env), the demo.env
+    the build copies it from (.build/ is made afresh on every run)."""
+    relative = Path(yaml.safe_load(profile.read_text())["env"]["file"])
+    if ".build" in relative.parts:
+        return profile.parent / "demo.env"
+    return profile.parent / relative
+
+
 def set_env(profile: Path, **values: str) -> None:
-    """Replace or add variables in the profile's env file."""
-    env_file = profile.parent / yaml.safe_load(profile.read_text())["env"]["file"]
+    """Replace or add variables in the target's env (see env_source)."""
+    env_file = env_source(profile)
     lines = [
         line for line in env_file.read_text().splitlines() if line.split("=", 1)[0] not in values
     ]
     lines += [f"{key}={value}" for key, value in values.items()]
     env_file.write_text("\n".join(lines) + "\n")
+
+
+def without_app(profile: Path) -> None:
+    """Drop the running shop from a demo copy, for env checks on an env the shop refuses to
+    start with (it exits 2 without STRIPE_SECRET_KEY or STRIPE_WEBHOOK_SECRET), as the
+    demo was before it ran the shop. The env checks read the env, never the app."""
+    data = load_yaml(profile)
+    del data["app"]
+    profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+# Set in no env: the sandbox then runs with its own test key (golive.backends._test_key).
+SANDBOX_KEY_VAR = "GOLIVE_TEST_SANDBOX_KEY"
+
+
+def sandbox_key_apart(profile: Path) -> None:
+    """Let the target's env carry live keys with the demo still running: the sandbox refuses
+    a live key (test_backends), so the harness takes its key from a variable of its own
+    (stripe.secret_key_env) that nothing sets; the shop still gets the env's keys."""
+    data = load_yaml(profile)
+    data["stripe"]["secret_key_env"] = SANDBOX_KEY_VAR
+    profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
 def checklist_items() -> list[dict[str, Any]]:

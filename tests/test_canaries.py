@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from gatekit import GateRun, demo_copy, edit_yaml, gate, set_env
+from gatekit import GateRun, demo_copy, edit_yaml, gate, load_yaml, sandbox_key_apart, set_env
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,11 @@ class Canaries:
 
     def plant(self, profile: Path) -> None:
         demo = profile.parent
-        set_env(profile, **self.env)
+        set_env(profile, **self.env)  # demo.env, which the build copies to .build/shop.env
+        # The live canaries reach the shop, not the sandbox (which refuses live keys).
+        sandbox_key_apart(profile)
         sk, rk, wh = self.committed
+        (demo / "app-src" / "app").mkdir()  # app-src/ lands at the root of the shop's repo
         (demo / "app-src" / "app" / "legacy.py").write_text(
             "# Old configuration, kept for reference.\n"
             f'STRIPE_KEY = "{sk}"\n'
@@ -73,15 +76,20 @@ class Canaries:
             f"# customer card on the ticket: {self.card}\n"
         )
         sk_db, wh_db = self.in_database
-        schema = demo / "schema.sql"
-        schema.write_text(
-            schema.read_text()
-            + "\nCREATE TABLE audit_log (id INTEGER PRIMARY KEY, note TEXT NOT NULL);\n"
+        (demo / "audit_log.sql").write_text(
+            "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, note TEXT NOT NULL);\n"
             "INSERT INTO audit_log (id, note) VALUES\n"
             f"  (1, 'rotated key {sk_db}'),\n"
             f"  (2, 'webhook secret {wh_db} configured'),\n"
             f"  (3, 'customer paid with {self.card}');\n"
         )
+        # After the build, before the gate starts the shop, which then creates its own
+        # tables beside this one in .build/shop.db (the database the checks read).
+        plant = (
+            "{python} -c \"import sqlite3; db = sqlite3.connect('.build/shop.db'); "
+            "db.executescript(open('audit_log.sql').read()); db.commit()\""
+        )
+        edit_yaml(profile, setup=[*load_yaml(profile)["setup"], plant])
 
 
 def assert_no_canary(run: GateRun, canaries: Canaries) -> None:
@@ -106,6 +114,8 @@ def test_failing_run_over_all_phases_leaks_nothing(tmp_path: Path) -> None:
     assert outcomes["environment.secret-key"] == "fail"
     assert outcomes["code-review.no-hardcoded-secrets"] == "fail"
     assert outcomes["database.backup-restore-tested"] == "pass"  # the rows were read
+    [backup] = run.item("database.backup-restore-tested")["checks"]
+    assert backup["evidence"][-1]["tables"]["audit_log"] == {"source_rows": 3, "restored_rows": 3}
     assert_no_canary(run, canaries)
     # The canaries did reach the output, redacted: the test is not vacuous.
     results = (out / "results.json").read_text()
@@ -131,6 +141,8 @@ def test_passing_run_leaks_nothing(tmp_path: Path) -> None:
         "pending",
     }  # pending: minor sign-offs the demo leaves open
     assert_no_canary(run, canaries)
+    [backup] = run.item("database.backup-restore-tested")["checks"]
+    assert backup["evidence"][-1]["tables"]["audit_log"] == {"source_rows": 3, "restored_rows": 3}
     results = (out / "results.json").read_text()
     assert masked(canaries.env["STRIPE_SECRET_KEY"]) in results  # passing evidence, redacted
     assert masked(canaries.env["STRIPE_WEBHOOK_SECRET"]) in results

@@ -1,17 +1,19 @@
 """The database checks through the gate: db.fields, db.indexes and db.backup-restore on
-SQLite (the demo's schema.sql), and on the real PostgreSQL and MariaDB servers (scratch
-databases from tests/dbservers.py)."""
+SQLite (the database the demo's shop creates, and a broken one built here), and on the real
+PostgreSQL and MariaDB servers (scratch databases from tests/dbservers.py)."""
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import dbservers
 import pytest
 import yaml
 from dbservers import create_good_schema, drop_index, execute, insert_sample_rows
-from gatekit import GateRun, checklist_items, demo_copy, edit_yaml, gate, replace_in
+from gatekit import GateRun, checklist_items, demo_copy, gate
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +95,8 @@ def assert_broken_schema_caught(run: GateRun, plain_index_prefix: str = "") -> N
 
 
 def test_sqlite_demo_passes_fields_indexes_and_backup(tmp_path: Path) -> None:
-    run = gate(demo_copy(tmp_path), tmp_path / "out", "--section", "database")
+    profile = demo_copy(tmp_path)
+    run = gate(profile, tmp_path / "out", "--section", "database")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outcomes() == dict.fromkeys(DATABASE_ITEMS, "pass")
     [fields] = check_of(run, "database.migrations-run")["evidence"][:1]
@@ -101,35 +104,71 @@ def test_sqlite_demo_passes_fields_indexes_and_backup(tmp_path: Path) -> None:
     assert len(check_of(run, "database.migrations-run")["evidence"]) == 7
     assert len(check_of(run, "database.indexes-created")["evidence"]) == 6
     backup = check_of(run, "database.backup-restore-tested")["evidence"]
+    # The database the shop created and seeded when the gate started it (no order yet).
+    assert backup[0]["source"] == str(profile.parent.resolve() / ".build" / "shop.db")
+    seeded = {"food_items": 10, "shop_meta": 1, "users": 3, "vendors": 3}
+    empty = ["cart_items", "notifications", "order_items", "orders", "payments", "webhook_events"]
     assert backup[-1]["tables"] == {
-        "orders": {"source_rows": 2, "restored_rows": 2},
-        "payments": {"source_rows": 1, "restored_rows": 1},
-        "users": {"source_rows": 2, "restored_rows": 2},
-        "webhook_events": {"source_rows": 1, "restored_rows": 1},
+        name: {"source_rows": rows, "restored_rows": rows}
+        for name, rows in {**seeded, **dict.fromkeys(empty, 0)}.items()
     }
 
 
+# The checklist's schema on SQLite with the three breaks: payments.stripe_charge_id left
+# out, orders.idempotency_key indexed but not unique, webhook_events.processed unindexed.
+# (The shop has a flaw for a missing index, none for a missing column or a non-unique one.)
+BROKEN_SQLITE_SCHEMA = """
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL
+);
+CREATE TABLE orders (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  total_cents INTEGER NOT NULL,
+  stripe_payment_intent_id TEXT,
+  idempotency_key TEXT,
+  payment_status TEXT NOT NULL DEFAULT 'pending',
+  vendor_amount INTEGER
+);
+CREATE TABLE payments (
+  id INTEGER PRIMARY KEY,
+  order_id INTEGER NOT NULL REFERENCES orders(id),
+  stripe_payment_intent_id TEXT,
+  vendor_amount INTEGER NOT NULL
+);
+CREATE TABLE webhook_events (
+  id INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  processed INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX ix_orders_stripe_payment_intent_id ON orders (stripe_payment_intent_id)
+  WHERE stripe_payment_intent_id IS NOT NULL;
+CREATE INDEX ix_orders_idempotency_plain ON orders (idempotency_key);
+CREATE INDEX ix_orders_payment_status ON orders (payment_status);
+CREATE UNIQUE INDEX ix_payments_stripe_payment_intent_id ON payments (stripe_payment_intent_id)
+  WHERE stripe_payment_intent_id IS NOT NULL;
+CREATE UNIQUE INDEX ix_webhook_events_event_id ON webhook_events (event_id);
+
+INSERT INTO users (id, email, state) VALUES (1, 'ada@example.com', 'CA'), (2, 'bob@example.com', 'NY');
+INSERT INTO orders (id, user_id, total_cents, stripe_payment_intent_id, idempotency_key, payment_status, vendor_amount)
+  VALUES (1, 1, 2712, 'pi_demo_0001', 'order-1-3f2a', 'paid', 2200),
+         (2, 2, 1650, NULL, NULL, 'pending', NULL);
+INSERT INTO payments (id, order_id, stripe_payment_intent_id, vendor_amount)
+  VALUES (1, 1, 'pi_demo_0001', 2200);
+INSERT INTO webhook_events (id, event_id, type, processed)
+  VALUES (1, 'evt_demo_0001', 'payment_intent.succeeded', 1);
+"""
+
+
 def test_sqlite_broken_schema_fails_with_evidence(tmp_path: Path) -> None:
-    profile = demo_copy(tmp_path)
-    schema = profile.parent / "schema.sql"
-    replace_in(schema, "  stripe_charge_id TEXT,\n", "")
-    replace_in(
-        schema,
-        "(id, order_id, stripe_payment_intent_id, stripe_charge_id, vendor_amount)\n"
-        "  VALUES (1, 1, 'pi_demo_0001', 'ch_demo_0001', 2200);",
-        "(id, order_id, stripe_payment_intent_id, vendor_amount)\n"
-        "  VALUES (1, 1, 'pi_demo_0001', 2200);",
-    )
-    replace_in(
-        schema, "CREATE INDEX ix_webhook_events_processed ON webhook_events (processed);", ""
-    )
-    replace_in(
-        schema,
-        "CREATE UNIQUE INDEX ix_orders_idempotency_key ON orders (idempotency_key)\n"
-        "  WHERE idempotency_key IS NOT NULL;",
-        "CREATE INDEX ix_orders_idempotency_plain ON orders (idempotency_key);",
-    )
-    edit_yaml(profile, database={"url": "sqlite:///.build/shop.db"})  # no backup opt-in
+    database = tmp_path / "broken.db"
+    with closing(sqlite3.connect(database)) as connection:
+        connection.executescript(BROKEN_SQLITE_SCHEMA)
+        connection.commit()
+    profile = db_profile(tmp_path, f"sqlite:///{database}", backup_restore=False)
     run = gate(profile, tmp_path / "out", "--section", "database")
     assert_broken_schema_caught(run, plain_index_prefix="ix_orders_")
     backup = check_of(run, "database.backup-restore-tested")

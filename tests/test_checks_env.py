@@ -12,7 +12,17 @@ import secrets
 from pathlib import Path
 
 import pytest
-from gatekit import GateRun, demo_copy, edit_yaml, gate, set_env
+from gatekit import (
+    SANDBOX_KEY_VAR,
+    GateRun,
+    demo_copy,
+    edit_yaml,
+    gate,
+    load_yaml,
+    sandbox_key_apart,
+    set_env,
+    without_app,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -71,13 +81,13 @@ def test_env_checks_pass_on_the_demo(tmp_path: Path) -> None:
         "STRIPE_WEBHOOK_SECRET",
         "STRIPE_API_VERSION",
     ]
-    assert all(e["present"] and e["source"] == "env file demo.env" for e in present)
+    assert all(e["present"] and e["source"] == "env file .build/shop.env" for e in present)
     assert [e["value"] for e in present[:3]] == [DEMO_SECRET, DEMO_PUBLISHABLE, DEMO_WHSEC]
 
     [prefix] = run.evidence("environment.secret-key", 0)
     assert prefix == {
         "var": "STRIPE_SECRET_KEY",
-        "source": "env file demo.env",
+        "source": "env file .build/shop.env",
         "mode": "test",
         "accepted_prefixes": ["sk_test_", "rk_test_"],
         "value": DEMO_SECRET,
@@ -104,6 +114,7 @@ def test_env_checks_fail_on_a_broken_env(tmp_path: Path) -> None:
         STRIPE_WEBHOOK_SECRET="",  # empty counts as missing
         STRIPE_API_VERSION="2023-10-16",
     )
+    without_app(profile)  # the shop would refuse to start without its webhook secret
     run = gate(profile, tmp_path / "out", *SELECT)
     assert run.returncode == 1, run.stdout + run.stderr
     outcomes = run.outcomes()
@@ -119,12 +130,14 @@ def test_env_checks_fail_on_a_broken_env(tmp_path: Path) -> None:
 
     # env.vars-present names exactly what is missing, and where it looked.
     item = run.item("environment.stripe-keys-in-env")
-    assert item["reason"] == "missing or empty in the env file demo.env: STRIPE_WEBHOOK_SECRET"
+    assert (
+        item["reason"] == "missing or empty in the env file .build/shop.env: STRIPE_WEBHOOK_SECRET"
+    )
     missing = [e for e in item["checks"][0]["evidence"] if not e["present"]]
     assert missing == [
         {
             "var": "STRIPE_WEBHOOK_SECRET",
-            "source": "env file demo.env",
+            "source": "env file .build/shop.env",
             "present": False,
             "value": None,
         }
@@ -140,7 +153,7 @@ def test_env_checks_fail_on_a_broken_env(tmp_path: Path) -> None:
     assert evidence["value"] == shown
     assert evidence["accepted_prefixes"] == ["pk_test_"]
     assert run.item("environment.webhook-secret")["reason"] == (
-        "STRIPE_WEBHOOK_SECRET is not set in the env file demo.env"
+        "STRIPE_WEBHOOK_SECRET is not set in the env file .build/shop.env"
     )
 
     # env.key-modes-match: the secret key's own prefix is right, the pair is not.
@@ -197,9 +210,15 @@ def test_live_mode_profile_with_test_keys_fails(tmp_path: Path) -> None:
 
 def test_live_mode_with_live_keys_from_the_process_environment_passes(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
-    (profile.parent / "demo.env").unlink()  # the file is not read with env.source: process
-    edit_yaml(profile, mode="live", env={"source": "process"})
+    # The env file is not read with env.source: process. The build still makes it from
+    # demo.env (the demo's test keys); a second setup step removes it, so a run that read
+    # it would fail (no file) and one that fell back to it would show test keys.
+    removal = "{python} -c \"import os; os.remove('.build/shop.env')\""
+    setup = [*load_yaml(profile)["setup"], removal]
+    edit_yaml(profile, mode="live", env={"source": "process"}, setup=setup)
+    sandbox_key_apart(profile)  # the shop runs with the live keys, the sandbox never sees them
     keys = live_keys()
+    assert SANDBOX_KEY_VAR not in os.environ
     run = gate(profile, tmp_path / "out", *SELECT, env=process_env(**keys))
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.outcomes() == dict.fromkeys(ENV_ITEMS, "pass")
@@ -211,6 +230,7 @@ def test_live_mode_with_live_keys_from_the_process_environment_passes(tmp_path: 
     assert modes["modes"] == {"STRIPE_SECRET_KEY": "live", "STRIPE_PUBLISHABLE_KEY": "live"}
     present = run.evidence("environment.stripe-keys-in-env")
     assert {e["source"] for e in present} == {"process environment"}
+    assert run.results["meta"]["stripe_backend"]["key"].startswith("sk_test_")
     secret_values = [keys["STRIPE_SECRET_KEY"], keys["STRIPE_WEBHOOK_SECRET"]]
     assert_nowhere(run, *secret_values, *(v.split("_")[-1] for v in secret_values))
 
@@ -218,6 +238,7 @@ def test_live_mode_with_live_keys_from_the_process_environment_passes(tmp_path: 
 def test_process_environment_without_the_keys_fails(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
     edit_yaml(profile, env={"source": "process"})
+    without_app(profile)  # the shop would refuse to start without its keys
     run = gate(
         profile,
         tmp_path / "out",

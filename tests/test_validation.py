@@ -226,11 +226,16 @@ def test_profile_with_bad_mode(profile: Path) -> None:
 
 
 def test_profile_whose_env_file_is_missing(profile: Path) -> None:
+    # The demo's env file is .build/shop.env, which only its setup writes.
     edit_yaml(profile, setup=[])  # no setup command could write it
-    (profile.parent / "demo.env").unlink()
     done = validate("--target", profile)
     assert_invalid(
-        done, profile, line_of(profile, "  file: demo.env"), None, "env file", "demo.env not found"
+        done,
+        profile,
+        line_of(profile, "  file: .build/shop.env"),
+        None,
+        "env file",
+        ".build/shop.env not found",
     )
 
 
@@ -238,12 +243,13 @@ def test_env_file_a_setup_command_should_write_is_checked_after_setup(
     profile: Path, tmp_path: Path
 ) -> None:
     # With setup commands the file may be theirs to write: validation lets it be, the gate
-    # insists once setup has run.
-    (profile.parent / "demo.env").unlink()
+    # insists once setup has run. Here the setup succeeds without writing it.
+    edit_yaml(profile, setup=["{python} -c \"print('built, but no env file')\""])
+    assert not (profile.parent / ".build" / "shop.env").exists()
     assert validate("--target", profile).returncode == 0
     run = gate(profile, tmp_path / "out", "--phase", "pre-deploy")
     assert run.returncode == 2
-    assert "demo.env not found" in run.stderr and str(profile) in run.stderr
+    assert ".build/shop.env not found" in run.stderr and str(profile) in run.stderr
     assert not (tmp_path / "out").exists()
 
 
