@@ -37,7 +37,7 @@ def _lookup(obj: Any, path: str) -> Any:
     return obj
 
 
-@check("stripe.account-settings", params=AccountFields)
+@check("stripe.account-settings", params=AccountFields, needs={"stripe"})
 def test_account_settings(ctx: CheckContext) -> None:
     """The account's business settings are filled in (name, support email, descriptor, logo)."""
     account = _client(ctx).v1.accounts.retrieve_current().to_dict()

@@ -49,7 +49,30 @@ def build(profile_dir: Path, flaws: set[str]) -> Path:
     if "secret-committed" in flaws:
         _commit_a_secret(repo)
     _write_env(profile_dir / "demo.env", build_dir / "shop.env", flaws)
+    _migrate(repo, build_dir)
     return build_dir
+
+
+def _migrate(repo: Path, build_dir: Path) -> None:
+    """Run the shop's migrations, as a deployment does before the new version starts:
+    the database exists for the pre-deploy checks whether or not the shop is started."""
+    env = {
+        **os.environ,
+        **_dotenv(build_dir / "shop.env"),
+        "DATABASE_URL": f"sqlite:///{build_dir / 'shop.db'}",
+        "SHOP_LOG_FILE": str(build_dir / "shop.log"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "shop", "migrate"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"shop migrate failed: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    from golive.profile import parse_dotenv
+
+    return parse_dotenv(path)
 
 
 def _build_repository(extras: Path, repo: Path) -> None:

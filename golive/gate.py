@@ -103,7 +103,8 @@ def prepare(request: GateRequest) -> Prepared:
 
 
 def boot(prepared: Prepared) -> None:
-    """Bring the target up: setup commands, then the Stripe backend (InputError -> exit 2)."""
+    """Bring the target up: setup commands, then — only if a selected check needs them —
+    the Stripe backend and the app (InputError -> exit 2)."""
     target, target_profile = prepared.target, prepared.profile
     try:
         if target_profile.model.setup:
@@ -111,19 +112,31 @@ def boot(prepared: Prepared) -> None:
             profile.reload_env(target_profile)  # setup may have written the env file
             for secret in target_profile.secrets():
                 target.redactor.add_secret(secret)
+        needs = needs_of(prepared.selected)
         spec = target_profile.model.stripe
-        if spec is not None:
+        if spec is not None and needs:  # the app talks to Stripe too: "app" needs it
             from golive.backends import start_backend
 
             target.stripe = start_backend(spec, target_profile.env)
             target.redactor.add_secret(target.stripe.secret_key)
             # Kept for the run metadata: the backend is stopped before the report is built.
             target.cache["stripe_backend"] = target.stripe.describe()
-        if target_profile.model.app is not None:
+        if target_profile.model.app is not None and "app" in needs:
             _start_app(prepared)
     except BaseException:
         discard(prepared)
         raise
+
+
+def needs_of(items: list[Item]) -> set[str]:
+    """What the selected checks need brought up ("stripe", "app"); planned checks need nothing."""
+    needs: set[str] = set()
+    for item in items:
+        for ref in item.automated.checks if item.automated else []:
+            spec = registry.REGISTRY.get(ref.ref)
+            if spec is not None:
+                needs |= spec.needs
+    return needs
 
 
 def _start_app(prepared: Prepared) -> None:

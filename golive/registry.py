@@ -35,6 +35,7 @@ class CheckSpec:
     function: Callable[..., Any]
     params: type[BaseModel]
     summary: str
+    needs: frozenset[str] = frozenset()  # what the run must bring up: "stripe", "app"
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -43,12 +44,31 @@ REGISTRY: dict[str, CheckSpec] = {}
 IMPORT_ERRORS: dict[str, str] = {}
 
 
-def check(check_id: str, *, params: type[BaseModel] = NoParams) -> Callable:
-    """Register a pytest test function as the check `check_id`."""
+NEEDS = frozenset({"stripe", "app"})
+
+
+def check(
+    check_id: str,
+    *,
+    params: type[BaseModel] = NoParams,
+    needs: frozenset[str] | set[str] = frozenset(),
+) -> Callable:
+    """Register a pytest test function as the check `check_id`.
+
+    `needs` names what the run must bring up for it: "stripe" (the profile's Stripe
+    backend) and/or "app" (the running target). A run starts only what its selected
+    checks need, so a pre-deploy gate never waits for a server."""
+    unknown = set(needs) - NEEDS
+    if unknown:
+        raise ValueError(
+            f"check {check_id}: unknown needs {sorted(unknown)}; known: {sorted(NEEDS)}"
+        )
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         summary = (function.__doc__ or "").strip().splitlines()[0:1]
-        REGISTRY[check_id] = CheckSpec(check_id, function, params, summary[0] if summary else "")
+        REGISTRY[check_id] = CheckSpec(
+            check_id, function, params, summary[0] if summary else "", frozenset(needs)
+        )
         return pytest.mark.golive_check(check_id)(function)
 
     return decorate

@@ -1,4 +1,5 @@
 """`python -m shop`: read the environment, prepare the database, serve until SIGTERM/SIGINT.
+`python -m shop migrate`: prepare the database (schema, indexes, seed) and exit.
 
 Exit status: 0 after a clean shutdown; 2 when the configuration cannot work (the message
 says which variable and why, e.g. an unknown flaw with the list of valid ones); 1 when the
@@ -20,9 +21,31 @@ def _stop(signum: int, frame: object) -> None:
     raise _Stopped
 
 
+def migrate() -> int:
+    """`python -m shop migrate`: create the schema and seed data, then exit — what a
+    deployment's migration step does before the new version starts."""
+    from shop.app import Shop
+    from shop.config import ConfigError, load
+
+    try:
+        config = load(serving=False)
+    except ConfigError as exc:
+        print(f"shop: {exc}", file=sys.stderr)
+        return 2
+    try:
+        changes = Shop(config).prepare()
+    except Exception as exc:
+        print(f"shop: cannot prepare the database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"shop: database ready ({changes})")
+    return 0
+
+
 def main() -> int:
     from shop.config import ConfigError, load
 
+    if sys.argv[1:] == ["migrate"]:
+        return migrate()
     try:
         config = load()
     except ConfigError as exc:

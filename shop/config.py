@@ -73,13 +73,14 @@ def parse_rate_limit(text: str) -> tuple[int, float]:
     return int(match[1]), float(match[2])
 
 
-def load(environ: Mapping[str, str] | None = None) -> Config:
+def load(environ: Mapping[str, str] | None = None, *, serving: bool = True) -> Config:
+    """`serving=False` (for `python -m shop migrate`) does without PORT."""
     env = os.environ if environ is None else environ
 
     def get(name: str, default: str = "") -> str:
         return (env.get(name) or default).strip()
 
-    port_text = get("PORT")
+    port_text = get("PORT") or ("" if serving else "8000")
     if not port_text:
         raise ConfigError("PORT is required (the port to serve on)")
     if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:

@@ -18,7 +18,7 @@ from golive.profile import StripeBackend
 from tests.gatekit import demo_copy, edit_yaml, gate, set_env
 from tests.localstripekit import free_port, running_localstripe
 
-ITEM = ["--item", "environment.api-version"]
+ITEM = ["--item", "business-settings.business-name"]  # stripe.account-settings needs the backend
 LIVE_KEY = "sk_" + "live_" + "B4ckendCanary" + "9" * 20
 
 

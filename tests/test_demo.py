@@ -50,12 +50,69 @@ def test_default_run_shows_the_outcome_kinds_and_cleans_up(tmp_path: Path) -> No
     [waiver] = results["waivers"]
     assert waiver["item"] == "business-settings.logo" and waiver["applied"] is True
     assert run.outcomes()["business-settings.logo"] == "waived"
-    app, backend = results["meta"]["target_app"], results["meta"]["stripe_backend"]
-    assert backend["backend"] == "sandbox" and app["webhook_url"].endswith("/api/v1/stripe/webhook")
-    # Both were stopped when the run ended.
-    for url in (app["base_url"] + "/healthz", backend["api_base"] + "/_golive/health"):
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(url, timeout=2)
+    # The account check needs the sandbox; no check written yet needs the running shop,
+    # so it is not started (the live checks of issue #5 will start it).
+    backend = results["meta"]["stripe_backend"]
+    assert backend["backend"] == "sandbox"
+    assert results["meta"]["target_app"] is None
+    with pytest.raises(httpx.ConnectError):  # stopped when the run ended
+        httpx.get(backend["api_base"] + "/_golive/health", timeout=2)
+
+
+PAY_CHECK = """
+import time, httpx, stripe
+from golive.registry import check
+
+@check("custom.demo-pays", needs={"app"})
+def test_demo_pays(ctx):
+    shop, backend = ctx.target.app, ctx.target.stripe
+    auth = {"Authorization": "Bearer tok_alice_ca"}
+    with httpx.Client(base_url=shop.base_url, headers=auth, trust_env=False, timeout=10) as web:
+        order = web.post("/api/v1/stripe/create-payment-intent",
+                         json={"items": [{"food_item_id": 1, "quantity": 2}]}).json()
+        client = stripe.StripeClient(backend.secret_key, base_addresses={"api": backend.api_base})
+        client.v1.payment_intents.confirm(order["payment_intent_id"],
+                                          params={"payment_method": "pm_card_visa"})
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            status = web.get(f"/api/v1/orders/{order['order_id']}").json()["payment_status"]
+            if status == "paid":
+                break
+            time.sleep(0.1)
+    ctx.record(order=order["order_id"], amount=order["amount"], status=status)
+    assert status == "paid", f"order {order['order_id']} is {status}"
+"""
+PAY_SECTION = (
+    "\n- id: custom\n  title: Custom\n  group: Pre-Deployment\n  items:\n"
+    "  - id: custom.demo-pays\n    title: pays\n    severity: blocker\n    phase: staging\n"
+    "    automated:\n      checks:\n      - {ref: custom.demo-pays}\n\n- id: database\n"
+)
+
+
+def test_the_demo_shop_is_wired_to_the_sandbox(tmp_path: Path) -> None:
+    # A check that needs the app brings the shop up: a card payment made through the
+    # sandbox reaches the shop's webhook, signed with the env's secret, and the order is paid.
+    profile = demo_copy(tmp_path)
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "test_pays.py").write_text(PAY_CHECK)
+    data = yaml.safe_load(profile.read_text())
+    data["check_paths"] = [str(checks)]
+    profile.write_text(yaml.safe_dump(data, sort_keys=False))
+    the_checklist = tmp_path / "checklist.yaml"
+    text = (ROOT / "checklist.yaml").read_text()
+    the_checklist.write_text(text.replace("\n- id: database\n", PAY_SECTION, 1))
+    run = gate(
+        profile, tmp_path / "out", "--item", "custom.demo-pays", "--checklist", str(the_checklist)
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    [evidence] = run.evidence("custom.demo-pays")
+    assert evidence["status"] == "paid"
+    assert evidence["amount"] == 2500 + 250 + 181  # CA: 10 % fee, 7.25 % tax, half-up
+    app = run.results["meta"]["target_app"]
+    assert app["webhook_url"].endswith("/api/v1/stripe/webhook")
+    with pytest.raises(httpx.ConnectError):  # the shop was stopped with the run
+        httpx.get(app["base_url"] + "/healthz", timeout=2)
 
 
 @pytest.mark.parametrize("flaw", PROVABLE_NOW)
