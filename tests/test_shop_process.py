@@ -106,6 +106,12 @@ def test_the_log_is_json_lines_with_the_configuration(
 ) -> None:
     shop = shop_factory(env={"SHOP_RATE_LIMIT": "7/30"}, flaws=["test-keys-in-prod"])
     shop.get("/api/v1/menu", "alice")
+
+    def menu_logged() -> bool:
+        return any(r.get("path") == "/api/v1/menu" for r in shop.log_records())
+
+    # The request's record is written as the answer goes out: under load it may trail it.
+    shopkit.wait_for(menu_logged, "the request to be logged")
     records = shop.log_records()
     assert all({"ts", "level", "event"} <= set(r) for r in records)
     [config] = [r for r in records if r["event"] == "config"]
