@@ -106,6 +106,9 @@ class ProfileModel(_Strict):
         None, description="The Stripe API for smoke and load runs; omitted: none is started"
     )
     app: App | None = Field(None, description="The running target (later checks need it)")
+    logs: list[str] = Field(
+        default_factory=list, description="The target's log files, relative to the profile"
+    )
     attestations: str | None = Field(None, description="Attestations file, relative to the profile")
     waivers: str | None = Field(None, description="Waivers file, relative to the profile")
     check_paths: list[str] = Field(default_factory=list, description="Extra check folders")
