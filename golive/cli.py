@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("golive: interrupted", file=sys.stderr)
         return gate.EXIT_HARNESS
+    except BrokenPipeError:
+        # `golive items | head`: the reader left; nothing is wrong with the harness.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - a harness bug still ends with exit code 3
         if os.environ.get("GOLIVE_DEBUG"):
             traceback.print_exc()
