@@ -1,0 +1,408 @@
+"""Data security scans: no card numbers in the database or the logs, no secret in answers.
+
+Each check needs the running app. Before scanning, the run sends the app ONE checkout
+request carrying a test card number in the fields a careless app stores or logs (a
+free-text `note` and a `card_number` field), so the scans look at what the app did with
+card data it was actually sent. The probe is described by the check's params:
+
+- `probe_path` (default `/api/v1/stripe/create-payment-intent`; empty: no probe, only
+  scan what is there),
+- `probe_token`, or the env variable `probe_token_env` (default `GOLIVE_PROBE_TOKEN`,
+  read from the profile's env, then golive's own environment): sent as a bearer token,
+- `probe_body` (default one item of the demo's menu), to which the card fields are added,
+- `probe_card_number` (a Luhn-valid test number; 4242… by default).
+
+The probe is sent once per run whichever of the checks runs first; its answer is reused.
+Evidence never holds a card number unmasked (first six, last four) or a secret in full.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from golive.context import CheckContext
+from golive.db import DatabaseUnreachable
+from golive.redact import luhn_valid, mask_key, mask_pan, redact_key
+from golive.registry import check
+
+# 13-19 digits, optionally split by single spaces or dashes, not glued to other word chars.
+PAN = re.compile(r"(?<![\w])\d(?:[ -]?\d){12,18}(?![\w])")
+# Stripe secret material (publishable keys are public by design and not looked for).
+SECRET_KEY = re.compile(
+    r"(?<![A-Za-z0-9])(?P<prefix>(?:sk|rk)_(?:live|test)_|whsec_)(?P<body>[A-Za-z0-9]{8,255})(?![A-Za-z0-9])"
+)
+# Column names that hold a card's security code: it must never be stored, even masked.
+CVC_NAME = re.compile(r"(?:^|_)(?:cvc2?|cvv2?|csc|card_?code|security_?code)(?:$|_)")
+PROBE_PATH = "/api/v1/stripe/create-payment-intent"
+TIMEOUT_S = 10
+
+
+class ProbeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    probe_path: str = Field(
+        PROBE_PATH, description="Checkout path the card-carrying probe is POSTed to; '' = none"
+    )
+    probe_token: str | None = Field(None, description="Bearer token for the probe")
+    probe_token_env: str = Field(
+        "GOLIVE_PROBE_TOKEN", description="Env variable holding the bearer token"
+    )
+    probe_body: dict[str, Any] = Field(
+        default_factory=lambda: {"items": [{"food_item_id": 1, "quantity": 1}]},
+        description="The checkout body the card fields are added to",
+    )
+    probe_note_field: str = Field("note", description="Free-text field given the card number")
+    probe_card_fields: list[str] = Field(
+        default_factory=lambda: ["card_number"],
+        description="Fields sent the card number as a careless client would",
+    )
+    probe_card_number: str = Field("4242424242424242", description="A Luhn-valid test number")
+
+    @field_validator("probe_card_number")
+    @classmethod
+    def _luhn(cls, value: str) -> str:
+        digits = re.sub(r"[ -]", "", value)
+        if not (digits.isdigit() and 13 <= len(digits) <= 19 and luhn_valid(digits)):
+            raise ValueError("probe_card_number must be a Luhn-valid 13-19 digit number")
+        return digits
+
+
+class DbParams(ProbeParams):
+    sample_rows: int = Field(1000, ge=1, description="Rows read per table (newest first)")
+
+
+# --- matching ---------------------------------------------------------------------------
+
+
+def _plausible_groups(text: str) -> bool:
+    # A bare digit run, or groups as cards are printed (4-4-4-4[-1..3], 4-6-4/5): amounts
+    # and ids listed with spaces ("12 50 899 ...") are not card numbers.
+    groups = re.split(r"[ -]", text)
+    if len(groups) == 1:
+        return True
+    sizes = [len(g) for g in groups]
+    if sizes[:-1] == [4] * (len(sizes) - 1) and 1 <= sizes[-1] <= 4:
+        return True
+    return sizes in ([4, 6, 4], [4, 6, 5])
+
+
+def find_pans(text: str) -> list[str]:
+    """Luhn-valid card numbers in `text`, as bare digits."""
+    if sum(c.isdigit() for c in text) < 13:
+        return []
+    found = []
+    for match in PAN.finditer(text):
+        digits = re.sub(r"[ -]", "", match[0])
+        if luhn_valid(digits) and _plausible_groups(match[0]):
+            found.append(digits)
+    return found
+
+
+def find_secrets(text: str, secrets: list[str]) -> list[str]:
+    """Secrets in `text`, masked: the env's own values, then anything key-shaped."""
+    found = [redact_key(s) for s in secrets if s in text]
+    for match in SECRET_KEY.finditer(text):
+        masked = mask_key(match["prefix"], match["body"])
+        if masked not in found:
+            found.append(masked)
+    return found
+
+
+def secret_values(ctx: CheckContext) -> list[str]:
+    """Every env value golive treats as secret, but publishable keys (public by design)."""
+    values = set(ctx.profile.secrets())
+    backend = ctx.target.stripe
+    if backend is not None and getattr(backend, "secret_key", None):
+        values.add(backend.secret_key)
+    return sorted(
+        (v for v in values if len(v) >= 8 and not v.startswith(("pk_live_", "pk_test_"))),
+        key=len,
+        reverse=True,
+    )
+
+
+# --- the probe --------------------------------------------------------------------------
+
+
+@dataclass
+class ProbeResult:
+    sent: bool
+    reason: str = ""
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    card: str = ""
+
+    def evidence(self) -> dict[str, Any]:
+        if not self.sent:
+            return {"probe": "not sent", "reason": self.reason}
+        return {"probe": "sent", "status": self.status, "card_sent": mask_pan(self.card)}
+
+
+def _app(ctx: CheckContext) -> Any:
+    app = ctx.target.app
+    if app is None:
+        ctx.not_run("the target profile names no running app (set app in the profile)")
+    return app
+
+
+def _token(ctx: CheckContext, params: ProbeParams) -> str | None:
+    if params.probe_token:
+        return params.probe_token
+    return ctx.profile.env.get(params.probe_token_env) or os.environ.get(params.probe_token_env)
+
+
+def _send_probe(ctx: CheckContext, params: ProbeParams) -> ProbeResult:
+    if not params.probe_path:
+        return ProbeResult(False, "no probe_path in the params: only scanning")
+    app = _app(ctx)
+    card = params.probe_card_number
+    body = dict(params.probe_body)
+    if params.probe_note_field:
+        grouped = " ".join(card[i : i + 4] for i in range(0, len(card), 4))
+        body[params.probe_note_field] = f"golive probe: card {grouped}"
+    for name in params.probe_card_fields:
+        body[name] = card
+    headers = {"Idempotency-Key": "golive-data-probe"}
+    token = _token(ctx, params)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    with httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+        answer = web.post(params.probe_path, json=body, headers=headers)
+    return ProbeResult(
+        True,
+        status=answer.status_code,
+        headers=dict(answer.headers),
+        body=answer.text,
+        card=card,
+    )
+
+
+def probe(ctx: CheckContext) -> ProbeResult:
+    """The card-carrying checkout, sent once per run (the first check to need it sends it)."""
+    params: ProbeParams = ctx.params  # type: ignore[assignment]
+    if params.probe_path:
+        _app(ctx)
+    # Keyed by the probe's own params only: the checks' other params (sample_rows) must not
+    # make a second checkout.
+    key = "data.probe:" + params.model_dump_json(include=set(ProbeParams.model_fields))
+    result: ProbeResult = ctx.target.cached(key, lambda: _send_probe(ctx, params))
+    ctx.record(**result.evidence())
+    return result
+
+
+# --- data.card-numbers-in-db ------------------------------------------------------------
+
+
+@dataclass
+class DbScan:
+    tables: int = 0
+    rows: int = 0
+    values: int = 0
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    per_table: dict[str, int] = field(default_factory=dict)
+
+
+def _row_key(row: dict[str, Any], pk: list[str], index: int) -> str:
+    if pk:
+        return ",".join(f"{c}={row.get(c)}" for c in pk)
+    return f"row #{index + 1} of the sample"
+
+
+def scan_sql(url: str, sample_rows: int) -> DbScan:
+    import sqlalchemy as sa
+
+    from golive.db.sql_schema import connect
+
+    scan = DbScan()
+    with connect(url) as (target, conn):
+        inspector = sa.inspect(conn)
+        for table_name in sorted(inspector.get_table_names(schema=target.schema)):
+            table = sa.Table(table_name, sa.MetaData(), autoload_with=conn, schema=target.schema)
+            pk = [c.name for c in table.primary_key.columns]
+            query = sa.select(table).limit(sample_rows)
+            if pk:
+                query = query.order_by(*(table.c[c].desc() for c in pk))  # newest first
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+            scan.tables += 1
+            scan.rows += len(rows)
+            scan.per_table[table_name] = len(rows)
+            for index, row in enumerate(rows):
+                for column, value in row.items():
+                    if value is None:
+                        continue
+                    cvc = bool(CVC_NAME.search(column.lower()))
+                    if cvc and str(value).strip():
+                        scan.hits.append(
+                            {
+                                "kind": "stored security code",
+                                "table": table_name,
+                                "column": column,
+                                "row": _row_key(row, pk, index),
+                                "value": "***",
+                            }
+                        )
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        value = bytes(value).decode("utf-8", errors="replace")
+                    if not isinstance(value, str):
+                        continue
+                    scan.values += 1
+                    for digits in find_pans(value):
+                        scan.hits.append(
+                            {
+                                "kind": "card number",
+                                "table": table_name,
+                                "column": column,
+                                "row": _row_key(row, pk, index),
+                                "match": mask_pan(digits),
+                            }
+                        )
+    return scan
+
+
+@check("data.card-numbers-in-db", params=DbParams, needs={"app"})
+def test_card_numbers_in_db(ctx: CheckContext) -> None:
+    """No card number (Luhn-valid 13-19 digits) and no security code is stored in the database."""
+    url = ctx.profile.database_url()
+    if not url:
+        ctx.not_run("the target profile names no database (set database.url or database.url_env)")
+    if url.startswith("mongodb"):
+        ctx.not_run(
+            "the card-number scan reads SQL databases only; scan the MongoDB collections "
+            "another way and attest it"
+        )
+    probe(ctx)
+    try:
+        scan = scan_sql(url, ctx.params.sample_rows)
+    except DatabaseUnreachable as exc:
+        raise RuntimeError(ctx.redact(str(exc))) from None
+    ctx.record(
+        tables=scan.tables,
+        rows_examined=scan.rows,
+        text_values_examined=scan.values,
+        sample_rows_per_table=ctx.params.sample_rows,
+        rows_per_table=scan.per_table,
+    )
+    if scan.rows == 0:
+        ctx.nothing_examined(f"no row in any of the {scan.tables} tables of the database")
+    for hit in scan.hits:
+        ctx.record(**hit)
+    if scan.hits:
+        where = ", ".join(
+            f"{h['table']}.{h['column']} ({h['row']}): {h.get('match', h['kind'])}"
+            for h in scan.hits[:10]
+        )
+        more = f" and {len(scan.hits) - 10} more" if len(scan.hits) > 10 else ""
+        ctx.fail(f"card data stored in the database: {where}{more}")
+
+
+# --- data.card-numbers-in-logs ----------------------------------------------------------
+
+
+@check("data.card-numbers-in-logs", params=ProbeParams, needs={"app"})
+def test_card_numbers_in_logs(ctx: CheckContext) -> None:
+    """The app's log files hold no card number and no Stripe secret."""
+    if not ctx.profile.model.logs:
+        ctx.not_run("the target profile lists no log files (set logs: [paths])")
+    probe(ctx)
+    secrets = secret_values(ctx)
+    hits: list[dict[str, Any]] = []
+    lines_read = 0
+    for relative in ctx.profile.model.logs:
+        path: Path = ctx.profile.resolve(relative)
+        if not path.is_file():
+            ctx.nothing_examined(f"the log file {relative} does not exist ({path})")
+        count = 0
+        with path.open(encoding="utf-8", errors="replace") as log:
+            for number, line in enumerate(log, start=1):
+                count += 1
+                for digits in find_pans(line):
+                    hits.append(
+                        {
+                            "file": relative,
+                            "line": number,
+                            "kind": "card number",
+                            "match": mask_pan(digits),
+                        }
+                    )
+                for masked in find_secrets(line, secrets):
+                    hits.append(
+                        {"file": relative, "line": number, "kind": "secret", "match": masked}
+                    )
+        ctx.record(file=relative, lines=count)
+        if count == 0:
+            ctx.nothing_examined(f"the log file {relative} is empty")
+        lines_read += count
+    for hit in hits:
+        ctx.record(**hit)
+    if hits:
+        where = ", ".join(f"{h['file']}:{h['line']} {h['kind']} {h['match']}" for h in hits[:10])
+        more = f" and {len(hits) - 10} more" if len(hits) > 10 else ""
+        ctx.fail(f"sensitive data in the logs ({lines_read} lines read): {where}{more}")
+
+
+# --- data.no-secret-echo ----------------------------------------------------------------
+
+
+def _answers(
+    ctx: CheckContext, result: ProbeResult
+) -> list[tuple[str, httpx.Response | ProbeResult]]:
+    app = _app(ctx)
+    params: ProbeParams = ctx.params  # type: ignore[assignment]
+    token = _token(ctx, params)
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    health = ctx.profile.model.app.health if ctx.profile.model.app else "/healthz"
+    answers: list[tuple[str, Any]] = []
+    if result.sent:
+        answers.append((f"POST {params.probe_path} (the card probe)", result))
+    with httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+        requests = [
+            (f"GET {health}", lambda: web.get(health)),
+            ("GET /golive-no-such-path", lambda: web.get("/golive-no-such-path-404")),
+        ]
+        if params.probe_path:
+            path = params.probe_path
+            requests += [
+                (
+                    f"POST {path} (malformed JSON)",
+                    lambda: web.post(
+                        path,
+                        content=b'{"items": [',
+                        headers={**auth, "Content-Type": "application/json"},
+                    ),
+                ),
+                (
+                    f"POST {path} (wrong types)",
+                    lambda: web.post(path, json={"items": "all of them"}, headers=auth),
+                ),
+                (f"POST {path} (no token)", lambda: web.post(path, json={})),
+            ]
+        for label, send in requests:
+            answers.append((label, send()))
+    return answers
+
+
+@check("data.no-secret-echo", params=ProbeParams, needs={"app"})
+def test_no_secret_echo(ctx: CheckContext) -> None:
+    """No answer of the app (body or headers) carries a Stripe secret or an env secret."""
+    result = probe(ctx)
+    secrets = secret_values(ctx)
+    leaks: list[str] = []
+    for label, answer in _answers(ctx, result):
+        if isinstance(answer, ProbeResult):
+            status, headers, body = answer.status, answer.headers, answer.body
+        else:
+            status, headers, body = answer.status_code, dict(answer.headers), answer.text
+        text = body + "\n" + "\n".join(f"{k}: {v}" for k, v in headers.items())
+        found = find_secrets(text, secrets)
+        ctx.record(request=label, status=status, bytes=len(body), secrets_found=found)
+        if found:
+            leaks.append(f"{label} -> {status}: {', '.join(found)}")
+    if leaks:
+        ctx.fail("secrets echoed in answers: " + "; ".join(leaks))
