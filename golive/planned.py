@@ -12,11 +12,6 @@ _LOAD = "planned in issue #7 (Locust load scenarios)"
 
 PLANNED: dict[str, str] = {
     # Webhook security (issue #5)
-    "webhook.forged-rejected": _LIVE,
-    "webhook.signed-accepted": _LIVE,
-    "webhook.raw-body": _LIVE,
-    "webhook.replay-rejected": _LIVE,
-    "webhook.fast-ack": _LIVE,
     "webhook.duplicate-one-order": _LIVE,
     "webhook.forged-no-side-effect": _LIVE,
     "webhook.amount-mismatch": _LIVE,
@@ -34,15 +29,6 @@ PLANNED: dict[str, str] = {
     "price.platform-fee": _LIVE,
     "price.state-tax": _LIVE,
     "price.snapshot-metadata": _LIVE,
-    # Stripe account configuration (issue #5)
-    "stripe.key-mode": _LIVE,
-    "stripe.restricted-key": _LIVE,
-    "stripe.webhook-endpoint": _LIVE,
-    "stripe.webhook-events": _LIVE,
-    # Data security scans (issue #5)
-    "data.card-numbers-in-db": _LIVE,
-    "data.card-numbers-in-logs": _LIVE,
-    "data.no-secret-echo": _LIVE,
     # Smoke and end-to-end flows (issue #6)
     "smoke.create-intent": _SMOKE,
     "smoke.confirm-test-card": _SMOKE,

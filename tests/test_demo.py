@@ -1,7 +1,8 @@
 """The demo target: the reference shop behind the sandbox, as `golive gate` runs it.
 
-Also the flaw catalogue, for the flaws whose checks exist today (the database indexes and
-the two build flaws): with the flaw on, exactly its catalogued items fail. The full
+Also the flaw catalogue, for the flaws whose checks exist today (the database indexes, the
+two build flaws, and the webhook flaws whose items are fully proven): with the flaw on,
+exactly its catalogued items fail. The full
 detection matrix over every flaw comes with the live checks (issue #5).
 """
 
@@ -50,13 +51,16 @@ def test_default_run_shows_the_outcome_kinds_and_cleans_up(tmp_path: Path) -> No
     [waiver] = results["waivers"]
     assert waiver["item"] == "business-settings.logo" and waiver["applied"] is True
     assert run.outcomes()["business-settings.logo"] == "waived"
-    # The account check needs the sandbox; no check written yet needs the running shop,
-    # so it is not started (the live checks of issue #5 will start it).
+    # The account check needs the sandbox, the live checks (webhook security) the running
+    # shop; both are stopped when the run ends.
     backend = results["meta"]["stripe_backend"]
     assert backend["backend"] == "sandbox"
-    assert results["meta"]["target_app"] is None
+    app = results["meta"]["target_app"]
+    assert app is not None
     with pytest.raises(httpx.ConnectError):  # stopped when the run ended
         httpx.get(backend["api_base"] + "/_golive/health", timeout=2)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(app["base_url"] + "/healthz", timeout=2)
 
 
 PAY_CHECK = """
@@ -123,6 +127,8 @@ def test_a_flaw_fails_exactly_its_catalogued_items(tmp_path: Path, flaw: str) ->
         tmp_path / "out",
         "--phase",
         "pre-deploy",
+        "--phase",
+        "staging",  # the live checks (webhooks, API) judge the running shop in staging
         env={**os.environ, "SHOP_FLAWS": flaw},
     )
     assert run.returncode == 1, run.stdout + run.stderr

@@ -118,21 +118,31 @@ def test_default_phases_are_honestly_no_go(tmp_path: Path) -> None:
         for i in staging_automated
         if not any(c["ref"] in registry.PLANNED for c in i["automated"]["checks"])
     ]
+    # Restricted keys are a Dashboard feature the sandbox does not model (stripe.restricted-key).
+    not_applicable = {"api-keys.restricted-permissions"}
     for item in written:
         result = run.item(item["id"])
+        if item["id"] in not_applicable:
+            assert result["outcome"] == "not-applicable", (item["id"], result["reason"])
+            continue
         assert result["outcome"] in ("pass", "waived"), (item["id"], result["reason"])
         if result["outcome"] == "waived":
             assert result["waiver"]["applied"] is True
     waived = {i["id"] for i in written if outcomes[i["id"]] == "waived"}
     assert waived == {w["item"] for w in results["waivers"] if w["applied"]}
     staging_automated = [i for i in staging_automated if i not in written]
-    assert len(staging_automated) >= 50
+    assert len(staging_automated) >= 30  # the smoke, e2e, load and many live checks
     for item in staging_automated:
         result = run.item(item["id"])
         assert result["outcome"] == "not-run", item["id"]
         assert "not written yet" in result["reason"], item["id"]
         assert "planned in issue #" in result["reason"], item["id"]
         for check in result["checks"]:
+            if check["ref"] not in registry.PLANNED:
+                # A written check of a partly written item (webhook.forged-rejected beside
+                # the planned webhook.forged-no-side-effect) judges all the same.
+                assert check["outcome"] == "pass", (item["id"], check["message"])
+                continue
             assert check["outcome"] == "not-run"
             assert check["ref"] in check["message"]
             assert "not written yet" in check["message"]
@@ -384,17 +394,17 @@ def test_item_selection_ignores_phase_and_accepts_commas(tmp_path: Path) -> None
         "--item",
         "radar.enabled,environment.api-version",
         "--item",
-        "webhook-config.live-endpoint",
+        "webhook-config.test-delivery",
     )
     assert run.returncode == 1  # the staging item is not-run
     # Checklist order, whatever the order on the command line.
     assert run.outcomes() == {
         "environment.api-version": "pass",
         "radar.enabled": "attested",
-        "webhook-config.live-endpoint": "not-run",
+        "webhook-config.test-delivery": "not-run",
     }
     assert run.results["meta"]["selection"] == {
-        "items": ["radar.enabled", "environment.api-version", "webhook-config.live-endpoint"]
+        "items": ["radar.enabled", "environment.api-version", "webhook-config.test-delivery"]
     }
     assert_reports(out, "NO-GO")
 

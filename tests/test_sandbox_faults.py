@@ -165,7 +165,9 @@ def test_error_rate_is_deterministic_for_a_seed(sandbox: Sandbox) -> None:
 
 
 def test_a_burst_above_the_rate_limit_gets_429s(sandbox: Sandbox) -> None:
-    set_plan(sandbox, {"routes": [{"route": "/v1/*", "rate_limit_per_s": 25}]})
+    # 5/s rather than test mode's 25/s: on a loaded machine a burst of 60 may take longer
+    # than 1 s, and at 25/s the refill alone could then let every request through.
+    set_plan(sandbox, {"routes": [{"route": "/v1/*", "rate_limit_per_s": 5}]})
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=sandbox.url, trust_env=False, timeout=10) as c:
@@ -175,7 +177,7 @@ def test_a_burst_above_the_rate_limit_gets_429s(sandbox: Sandbox) -> None:
     limited = [r for r in responses if r.status_code == 429]
     ok = [r for r in responses if r.status_code == 200]
     assert len(limited) + len(ok) == 60
-    assert limited and len(ok) >= 25  # the bucket's first second's worth goes through
+    assert limited and len(ok) >= 5  # the bucket's first second's worth goes through
     assert limited[0].json() == RATE_LIMIT_BODY
     assert limited[0].json()["error"]["code"] == "rate_limit"
 
