@@ -109,6 +109,13 @@ class ProfileModel(_Strict):
     logs: list[str] = Field(
         default_factory=list, description="The target's log files, relative to the profile"
     )
+    # How the live checks act on the target; each block is validated by the model the
+    # checks that use it define (golive/profile_*.py).
+    api: dict[str, Any] | None = Field(None, description="Users, endpoints, CORS, rate limits")
+    pricing: dict[str, Any] | None = Field(None, description="The target's price rules")
+    observer: dict[str, Any] | None = Field(
+        None, description="How to count orders and payments for a PaymentIntent"
+    )
     attestations: str | None = Field(None, description="Attestations file, relative to the profile")
     waivers: str | None = Field(None, description="Waivers file, relative to the profile")
     check_paths: list[str] = Field(default_factory=list, description="Extra check folders")
