@@ -1,0 +1,142 @@
+"""api.auth-required / authorization / cors / https-hsts / rate-limit / malformed-input: the
+gate on a demo copy, against the real shop, with and without its API flaws. One gate run per
+flaw; each asserts the outcomes and the evidence."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from gatekit import ROOT, GateRun, demo_copy, gate
+
+from golive.profile_api import ApiProfileError, parse
+
+SECTIONS = ["--section", "api-security", "--section", "code-review", "--section", "data-security"]
+CATALOGUE = yaml.safe_load((ROOT / "shop" / "catalogue.yaml").read_text())["flaws"]
+
+AUTH = "api-security.authentication"
+AUTHZ = "api-security.authorization"
+CORS = "api-security.cors"
+HTTPS = "api-security.https-enforced"
+HTTPS_EVERYWHERE = "data-security.https-everywhere"
+RATE = "api-security.rate-limiting"
+RATE_REVIEW = "code-review.rate-limiting"
+ERRORS = "code-review.error-handling"
+API_ITEMS = (AUTH, AUTHZ, CORS, HTTPS, HTTPS_EVERYWHERE, RATE, RATE_REVIEW, ERRORS)
+
+
+def run_gate(tmp_path: Path, flaw: str | None = None, profile: Path | None = None) -> GateRun:
+    env = {**os.environ, "SHOP_FLAWS": flaw or ""}
+    return gate(profile or demo_copy(tmp_path), tmp_path / "out", *SECTIONS, env=env)
+
+
+def failing(run: GateRun) -> set[str]:
+    return {item for item, outcome in run.outcomes().items() if outcome == "fail"}
+
+
+def message(run: GateRun, item: str) -> str:
+    return run.item(item)["checks"][0]["message"]
+
+
+def test_the_correct_shop_passes_every_api_check(tmp_path: Path) -> None:
+    run = run_gate(tmp_path)
+    outcomes = run.outcomes()
+    for item in API_ITEMS:
+        assert outcomes[item] == "pass", (item, run.item(item), run.stdout)
+    auth = run.evidence(AUTH)
+    assert {e["token"] for e in auth} == {"none", "bad"}
+    assert all(e["status"] == 401 for e in auth)
+    assert {e["request"] for e in auth} >= {"GET /api/v1/me", "POST /api/v1/orders/1/refund"}
+    authz = run.evidence(AUTHZ)
+    assert [e["status"] for e in authz if e["user"] == "b"] == [404, 404]
+    assert any(e["user"] == "a" and e["status"] == 200 and "GET" in e["request"] for e in authz)
+    cors = run.evidence(CORS)
+    assert [e["kind"] for e in cors] == ["preflight", "simple request"]
+    assert all(e["allow_origin"] is None for e in cors)
+    hsts = run.evidence(HTTPS)
+    assert any("X-Forwarded-Proto" in e.get("method", "") for e in hsts)  # loopback, said so
+    assert any(e.get("threshold") == "hsts_max_age_days value>=180" for e in hsts)
+    assert all(e["status"] == 308 for e in hsts if e.get("scheme") == "http")
+    assert all("max-age=31536000" in e["hsts"] for e in hsts if e.get("scheme") == "https")
+    [rate] = run.evidence(RATE)
+    assert rate["first_429_at"] == 21  # SHOP_RATE_LIMIT 20/60
+    assert run.evidence(RATE_REVIEW) == [rate]  # one burst per run, shared
+    malformed = run.evidence(ERRORS)
+    variants = {e["variant"] for e in malformed}
+    assert {"malformed-json", "unknown-field", "oversized-1MiB"} <= variants
+    assert any(v.startswith("wrong-type:") for v in variants)
+    assert all(400 <= e["status"] < 500 and not e["debug_markers"] for e in malformed)
+    assert any(e["status"] == 413 for e in malformed)
+    # Tokens never reach the reports.
+    for name, text in run.report_texts().items():
+        assert "tok_alice_ca" not in text and "tok_bob_ny" not in text, name
+
+
+@pytest.mark.parametrize(
+    ("flaw", "item", "expected"),
+    [
+        ("no-auth", AUTH, "GET /api/v1/me with none token: 200"),
+        ("idor", AUTHZ, "as user B: 200"),
+        ("cors-wildcard", CORS, "Access-Control-Allow-Origin: * with Access-Control-Allow-Cre"),
+        ("no-hsts", HTTPS, "has no HSTS max-age"),
+        ("no-rate-limit", RATE, "no 429 within 25 requests"),
+        ("verbose-errors", ERRORS, "malformed-json: 500"),
+    ],
+)
+def test_each_api_flaw_fails_exactly_its_items(
+    tmp_path: Path, flaw: str, item: str, expected: str
+) -> None:
+    run = run_gate(tmp_path, flaw)
+    # cors, rate limiting and error handling are majors: reported, not blocking.
+    assert run.returncode in (0, 1), run.stdout + run.stderr
+    selected = set(run.outcomes())
+    assert failing(run) == set(CATALOGUE[flaw]["fails"]) & selected
+    assert item in failing(run)
+    assert expected in message(run, item), message(run, item)
+    for other in API_ITEMS:
+        if other not in CATALOGUE[flaw]["fails"]:
+            assert run.outcomes()[other] == "pass", (flaw, other, run.item(other))
+
+
+def test_verbose_errors_evidence_names_the_trace(tmp_path: Path) -> None:
+    run = run_gate(tmp_path, "verbose-errors")
+    evidence = run.evidence(ERRORS)
+    crashed = [e for e in evidence if e.get("status") == 500]
+    assert crashed and all("Traceback" in e["debug_markers"] for e in crashed)
+    assert "body shows ['Traceback'" in message(run, ERRORS)
+
+
+def test_a_profile_without_api_is_not_run(tmp_path: Path) -> None:
+    profile = demo_copy(tmp_path)
+    data = yaml.safe_load(profile.read_text())
+    del data["api"]
+    profile.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = run_gate(tmp_path, profile=profile)
+    for item in API_ITEMS:
+        result = run.item(item)
+        assert result["outcome"] == "not-run", (item, result)
+        assert "`api`" in result["checks"][0]["message"], item
+
+
+def test_an_invalid_api_block_names_the_field() -> None:
+    with pytest.raises(ApiProfileError, match=r"api\.users\.b"):
+        parse({"users": {"a": {"token": "x"}}})
+    with pytest.raises(ApiProfileError, match=r"api\.rate_limit"):
+        parse(
+            {
+                "users": {"a": {"token": "x"}, "b": {"token": "y"}},
+                "rate_limit": {"method": "POST", "path": "/p", "burst": 5, "expect_429_within": 9},
+            }
+        )
+    with pytest.raises(ApiProfileError, match=r"api\.owned"):
+        parse(
+            {
+                "users": {"a": {"token": "x"}, "b": {"token": "y"}},
+                "owned": {
+                    "create": {"method": "POST", "path": "/o"},
+                    "probes": [{"method": "GET", "path": "/o/1"}],
+                },
+            }
+        )
