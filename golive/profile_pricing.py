@@ -1,0 +1,184 @@
+"""The profile's `pricing:` block: how golive prices a cart the way the target must.
+
+The price checks (checks/test_price_integrity.py) send checkouts to the running target
+and read the PaymentIntent back from the Stripe backend; this block says how to send a
+checkout, who the customers are, where unit prices come from and which rules turn a cart
+into the total golive expects:
+
+```yaml
+pricing:
+  checkout:
+    path: /api/v1/stripe/create-payment-intent
+    body: {items: "{items}"}                       # "{items}" becomes the item list
+    item: {food_item_id: "{id}", quantity: "{quantity}"}
+    payment_intent_id: payment_intent_id           # dotted path in the answer
+  customers:
+    in_state: {token: tok_alice_ca, state: CA}
+    out_of_state: {token: tok_bob_ny, state: NY}
+  menu_path: /api/v1/menu                          # or `prices: {1: 1250, …}`
+  rules:
+    platform_fee_bps: 1000
+    tax_bps: {CA: 725, default: 500}
+    fee_taxed: false
+    rounding: half-up
+  carts:
+    single: [{id: 1, quantity: 1}]
+    multi: [{id: 1, quantity: 2}, {id: 2, quantity: 1}]
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PROFILE_KEY = "pricing"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Checkout(_Strict):
+    path: str = Field(
+        "/api/v1/stripe/create-payment-intent", description="Checkout path (POST, JSON)"
+    )
+    body: dict[str, Any] = Field(
+        default_factory=lambda: {"items": "{items}"},
+        description='Body template; the value "{items}" is replaced by the item list',
+    )
+    item: dict[str, Any] = Field(
+        default_factory=lambda: {"food_item_id": "{id}", "quantity": "{quantity}"},
+        description='One item of the list; "{id}" and "{quantity}" are filled in',
+    )
+    payment_intent_id: str = Field(
+        "payment_intent_id", description="Dotted path of the PaymentIntent id in the answer"
+    )
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Checkout:
+        if "{items}" not in self.body.values():
+            raise ValueError('checkout.body must hold the value "{items}" (the item list)')
+        values = set(self.item.values())
+        if "{id}" not in values or "{quantity}" not in values:
+            raise ValueError('checkout.item must hold the values "{id}" and "{quantity}"')
+        return self
+
+
+class Customer(_Strict):
+    token: str = Field(description="Bearer token of the customer")
+    state: str = Field(description="The customer's state, as the tax rules name it")
+
+
+class Customers(_Strict):
+    in_state: Customer = Field(description="A customer of the state with its own tax rate")
+    out_of_state: Customer = Field(description="A customer taxed at another rate")
+
+    @model_validator(mode="after")
+    def _differ(self) -> Customers:
+        if self.in_state.state == self.out_of_state.state:
+            raise ValueError("customers.in_state and customers.out_of_state need two states")
+        return self
+
+
+class Rules(_Strict):
+    platform_fee_bps: int = Field(ge=0, le=10000, description="Fee in basis points of subtotal")
+    tax_bps: dict[str, int] = Field(description="Tax rate per state in bp, with a `default`")
+    fee_taxed: Literal[False] = Field(False, description="The fee is not taxed")
+    rounding: Literal["half-up"] = Field("half-up", description="Per step, to the cent")
+
+    @field_validator("tax_bps")
+    @classmethod
+    def _default(cls, value: dict[str, int]) -> dict[str, int]:
+        if "default" not in value:
+            raise ValueError("tax_bps needs a `default` rate")
+        if any(not 0 <= bps <= 10000 for bps in value.values()):
+            raise ValueError("tax_bps rates are 0-10000 basis points")
+        return value
+
+    def tax_rate(self, state: str) -> int:
+        return self.tax_bps.get(state, self.tax_bps["default"])
+
+
+class CartLine(_Strict):
+    id: int | str
+    quantity: int = Field(ge=1)
+
+
+class Carts(_Strict):
+    single: list[CartLine] = Field(
+        default_factory=lambda: [CartLine(id=1, quantity=1)], min_length=1
+    )
+    multi: list[CartLine] = Field(
+        default_factory=lambda: [CartLine(id=1, quantity=2), CartLine(id=2, quantity=1)],
+        min_length=2,
+    )
+
+
+class Pricing(_Strict):
+    checkout: Checkout = Field(default_factory=Checkout)
+    customers: Customers
+    menu_path: str | None = Field(None, description="GET path of the target's menu API")
+    menu_id_field: str = Field("id", description="Item id field in the menu's items")
+    menu_price_field: str = Field("price", description="Unit price (cents) in the menu")
+    prices: dict[str, int] | None = Field(None, description="Static unit prices in cents")
+    rules: Rules
+    carts: Carts = Field(default_factory=Carts)
+    currency: str = "usd"
+
+    @model_validator(mode="after")
+    def _price_source(self) -> Pricing:
+        if (self.menu_path is None) == (self.prices is None):
+            raise ValueError("give exactly one of menu_path and prices")
+        return self
+
+
+def round_half_up(amount: int, bps: int) -> int:
+    """amount × bps / 10000, half-up to the cent, in integers."""
+    return (amount * bps + 5000) // 10000
+
+
+@dataclass
+class Quote:
+    lines: list[dict[str, Any]]
+    subtotal: int
+    platform_fee: int
+    tax: int
+    tax_rate_bps: int
+    total: int
+    fee_bps: int = 0
+
+    def steps(self) -> list[str]:
+        """golive's computation, step by step, for the evidence."""
+        out = [
+            f"{line['quantity']} x item {line['id']} @ {line['unit_price']} = {line['line_total']}"
+            for line in self.lines
+        ]
+        out += [
+            f"subtotal = {self.subtotal}",
+            f"platform_fee = half_up({self.subtotal} x {self.fee_bps} bp) = {self.platform_fee}",
+            f"tax = half_up({self.subtotal} x {self.tax_rate_bps} bp) = {self.tax} (fee untaxed)",
+            f"total = {self.subtotal} + {self.platform_fee} + {self.tax} = {self.total}",
+        ]
+        return out
+
+
+def quote(rules: Rules, prices: dict[str, int], cart: list[CartLine], state: str) -> Quote:
+    lines = []
+    for line in cart:
+        unit = prices[str(line.id)]
+        lines.append(
+            {
+                "id": line.id,
+                "quantity": line.quantity,
+                "unit_price": unit,
+                "line_total": unit * line.quantity,
+            }
+        )
+    subtotal = sum(line["line_total"] for line in lines)
+    fee = round_half_up(subtotal, rules.platform_fee_bps)
+    rate = rules.tax_rate(state)
+    tax = round_half_up(subtotal, rate)
+    return Quote(lines, subtotal, fee, tax, rate, subtotal + fee + tax, rules.platform_fee_bps)
