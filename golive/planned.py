@@ -15,20 +15,6 @@ PLANNED: dict[str, str] = {
     "webhook.duplicate-one-order": _LIVE,
     "webhook.forged-no-side-effect": _LIVE,
     "webhook.amount-mismatch": _LIVE,
-    # API security (issue #5)
-    "api.auth-required": _LIVE,
-    "api.authorization": _LIVE,
-    "api.cors": _LIVE,
-    "api.https-hsts": _LIVE,
-    "api.rate-limit": _LIVE,
-    "api.malformed-input": _LIVE,
-    # Price integrity (issue #5)
-    "price.tampered-amount": _LIVE,
-    "price.intent-amount-matches": _LIVE,
-    "price.from-catalogue": _LIVE,
-    "price.platform-fee": _LIVE,
-    "price.state-tax": _LIVE,
-    "price.snapshot-metadata": _LIVE,
     # Smoke and end-to-end flows (issue #6)
     "smoke.create-intent": _SMOKE,
     "smoke.confirm-test-card": _SMOKE,
