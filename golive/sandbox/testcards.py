@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from golive import redact
+
 
 @dataclass(frozen=True, slots=True)
 class TestCard:
@@ -85,15 +87,8 @@ SELLER_MESSAGES = {
 
 
 def luhn_valid(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        digit = int(ch)
-        if i % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
+    """A 12-19 digit card number whose check digit is right (the Luhn sum is golive's)."""
+    return number.isdigit() and 12 <= len(number) <= 19 and redact.luhn_valid(number)
 
 
 def brand_of(number: str) -> str:
