@@ -9,7 +9,7 @@ as Stripe does, so a filter never hides the cursor itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
 
@@ -25,10 +25,10 @@ def page(
     url: str,
     noun: str,
     *,
-    where: Callable[[dict[str, Any]], bool] | None = None,
+    filters: Sequence[Callable[[dict[str, Any]], bool]] = (),
     render: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One page of `objects` (newest first), filtered by `where`, each shown by `render`."""
+    """One page of `objects` (newest first) that pass every filter, each shown by `render`."""
     limit = p.integer(query["limit"], "limit", minimum=1, maximum=100) if "limit" in query else 10
     after, before = query.get("starting_after"), query.get("ending_before")
     if after is not None and before is not None:
@@ -48,8 +48,8 @@ def page(
         candidates = ordered[index + 1 :] if after is not None else reversed(ordered[:index])
     else:
         candidates = objects
-    if where is not None:
-        candidates = filter(where, candidates)
+    if filters:
+        candidates = (obj for obj in candidates if all(keep(obj) for keep in filters))
     chosen = list(islice(candidates, limit + 1))
     has_more = len(chosen) > limit
     chosen = chosen[:limit]

@@ -225,7 +225,7 @@ def list_(call: Call) -> dict[str, Any]:
         query,
         "/v1/charges",
         "charge",
-        where=(lambda c: all(check(c) for check in checks)) if checks else None,
+        filters=checks,
         render=(lambda c: expand(c, items, store)) if items else None,
     )
 

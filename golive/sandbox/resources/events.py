@@ -68,7 +68,7 @@ def list_(call: Call) -> dict[str, Any]:
         query,
         "/v1/events",
         "event",
-        where=(lambda e: all(check(e) for check in checks)) if checks else None,
+        filters=checks,
     )
 
 

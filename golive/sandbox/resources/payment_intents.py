@@ -348,7 +348,7 @@ def list_(call: Call) -> dict[str, Any]:
         query,
         "/v1/payment_intents",
         "payment_intent",
-        where=(lambda pi: all(check(pi) for check in checks)) if checks else None,
+        filters=checks,
         render=(lambda pi: expand(pi, items, store)) if items else None,
     )
 

@@ -131,7 +131,7 @@ def list_(call: Call) -> dict[str, Any]:
         query,
         "/v1/refunds",
         "refund",
-        where=(lambda r: all(check(r) for check in checks)) if checks else None,
+        filters=checks,
         render=(lambda r: expand(r, items, store)) if items else None,
     )
 
