@@ -359,7 +359,10 @@ def _missing_column(subject: str, catalog: Catalog, table: str, column: str) -> 
     )
 
 
-def _check_field(catalog: Catalog, naming: Naming, decl: FieldDecl) -> Finding:
+def _locate(
+    catalog: Catalog, naming: Naming, decl: FieldDecl | IndexDecl
+) -> tuple[str, dict[str, Any]] | Finding:
+    """The declaration's table and reflected column, or the failing finding saying which is missing."""
     wanted_table = naming.table(decl.model)
     table = catalog.find_table(wanted_table)
     if table is None:
@@ -368,6 +371,14 @@ def _check_field(catalog: Catalog, naming: Naming, decl: FieldDecl) -> Finding:
     column = catalog.find_column(table, wanted_column)
     if column is None:
         return _missing_column(decl.subject, catalog, table, wanted_column)
+    return table, column
+
+
+def _check_field(catalog: Catalog, naming: Naming, decl: FieldDecl) -> Finding:
+    located = _locate(catalog, naming, decl)
+    if isinstance(located, Finding):
+        return located
+    table, column = located
     nullable = bool(column.get("nullable", True))
     kind = _type_name(column)
     null_text = "nullable" if nullable else "NOT NULL"
@@ -387,14 +398,10 @@ def _type_name(column: dict[str, Any]) -> str:
 
 
 def _check_index(catalog: Catalog, naming: Naming, decl: IndexDecl) -> Finding:
-    wanted_table = naming.table(decl.model)
-    table = catalog.find_table(wanted_table)
-    if table is None:
-        return _missing_table(decl.subject, catalog, wanted_table)
-    wanted_column = naming.column(decl.model, decl.field)
-    column = catalog.find_column(table, wanted_column)
-    if column is None:
-        return _missing_column(decl.subject, catalog, table, wanted_column)
+    located = _locate(catalog, naming, decl)
+    if isinstance(located, Finding):
+        return located
+    table, column = located
 
     name = column["name"]
     nullable = bool(column.get("nullable", True))
