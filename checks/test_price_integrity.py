@@ -25,6 +25,8 @@ import httpx
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from golive.checkout import body as checkout_body
+from golive.checkout import place
 from golive.context import CheckContext
 from golive.profile_pricing import PROFILE_KEY, CartLine, Pricing, Quote, quote
 from golive.registry import check
@@ -148,27 +150,6 @@ class Probe:
         return entry
 
 
-def _fill(template: Any, values: dict[str, Any]) -> Any:
-    if isinstance(template, dict):
-        return {k: _fill(v, values) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, values) for v in template]
-    if isinstance(template, str) and template in values:
-        return values[template]
-    return template
-
-
-def _dotted(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
-
-
 @dataclass
 class Plan:
     """One checkout: whose, which cart, which tampered fields, golive's expected quote."""
@@ -208,31 +189,24 @@ def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
     plan = _plans(pricing, prices)[name]
     customer = getattr(pricing.customers, plan.customer)
     cart: list[CartLine] = getattr(pricing.carts, plan.cart)
-    items = []
-    for line in cart:
-        quantity = plan.quantity if plan.quantity is not None else line.quantity
-        item = _fill(pricing.checkout.item, {"{id}": line.id, "{quantity}": quantity})
-        items.append({**item, **plan.per_item})
-    body = {**_fill(pricing.checkout.body, {"{items}": items}), **plan.top}
+    body = checkout_body(
+        pricing.checkout, cart, per_item=plan.per_item, top=plan.top, quantity=plan.quantity
+    )
     expected = (
         None if plan.quantity is not None else quote(pricing.rules, prices, cart, customer.state)
     )
-    headers = {
-        "Authorization": f"Bearer {customer.token}",
-        "Idempotency-Key": f"golive-price-{name}-{uuid.uuid4().hex[:12]}",
-    }
-    app = _app(ctx)
-    with httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S) as web:
-        answer = web.post(pricing.checkout.path, json=body, headers=headers)
-    try:
-        parsed = answer.json()
-    except ValueError:
-        parsed = None
-    probe = Probe(
-        name, customer.state, body, expected, answer.status_code, parsed, answer.text[:300]
+    placed = place(
+        _app(ctx).base_url,
+        pricing.checkout,
+        customer.token,
+        body,
+        idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}",
     )
-    intent_id = _dotted(parsed, pricing.checkout.payment_intent_id)
-    if 200 <= answer.status_code < 300 and isinstance(intent_id, str) and intent_id:
+    probe = Probe(
+        name, customer.state, body, expected, placed.status, placed.answer, placed.body_excerpt
+    )
+    intent_id = placed.payment_intent_id
+    if placed.ok and intent_id:
         probe.intent_id = intent_id
         try:
             intent = _client(ctx).v1.payment_intents.retrieve(intent_id).to_dict()

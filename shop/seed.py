@@ -39,6 +39,21 @@ USERS = [
     (1, "alice@example.com", "Alice Example", "CA", "tok_alice_ca"),
     (2, "bob@example.com", "Bob Example", "NY", "tok_bob_ny"),
     (3, "carol@example.com", "Carol Example", "TX", "tok_carol_tx"),
+    # dave: the orders golive's side-effect checks pay; erin: the smoke flows' customer.
+    (4, "dave@example.com", "Dave Example", "WA", "tok_dave_wa"),
+    (5, "erin@example.com", "Erin Example", "CA", "tok_erin_ca"),
+]
+# Load-test customers: each has its own rate-limit quota, so a storm of checkouts spread
+# over them measures the shop, not the limiter. Tokens tok_load_01 … tok_load_50.
+LOAD_USERS = [
+    (
+        100 + n,
+        f"load{n:02d}@example.com",
+        f"Load {n:02d}",
+        "CA" if n % 2 else "NY",
+        f"tok_load_{n:02d}",
+    )
+    for n in range(1, 51)
 ]
 
 
@@ -77,7 +92,7 @@ def seed_if_empty(engine: Engine, tables: db.Tables) -> str:
                     "token_hash": token_hash(t),
                     "cart_version": 0,
                 }
-                for i, e, n, s, t in USERS
+                for i, e, n, s, t in USERS + LOAD_USERS
             ],
         )
         _fix_sequences(conn)
