@@ -156,6 +156,7 @@ def _start_app(prepared: Prepared) -> None:
             target.stripe,
             spec.register_webhook,
             prepared.profile.env.get("STRIPE_WEBHOOK_SECRET"),
+            prepared.profile.env.get("STRIPE_API_VERSION"),
         )
     target.cache["app"] = target.app.describe()
 

@@ -124,16 +124,25 @@ def _wait_healthy(running: RunningApp, url: str, timeout_s: float) -> None:
 
 
 def register_webhook(
-    running: RunningApp, backend: object, events: list[str], secret: str | None
+    running: RunningApp,
+    backend: object,
+    events: list[str],
+    secret: str | None,
+    api_version: str | None = None,
 ) -> str:
-    """Create the app's webhook endpoint in the sandbox, signing with the app's own secret."""
+    """Create the app's webhook endpoint in the sandbox, signing with the app's own secret
+    and pinned to the app's API version (as a deployment script creates it)."""
     import stripe
 
     client = stripe.StripeClient(
         backend.secret_key, base_addresses={"api": backend.api_base}, max_network_retries=0
     )
     endpoint = client.v1.webhook_endpoints.create(
-        params={"url": running.webhook_url, "enabled_events": events}
+        params={
+            "url": running.webhook_url,
+            "enabled_events": events,
+            **({"api_version": api_version} if api_version else {}),
+        }
     )
     if secret and backend.sandbox is not None:
         backend.sandbox.set_endpoint_secret(endpoint.id, secret)

@@ -45,8 +45,9 @@ def test_the_demo_passes_its_stripe_configuration(tmp_path: Path) -> None:
     assert found["expected_url"] == webhook_url == found["endpoint"]["url"]
     assert found["endpoint"]["status"] == "enabled"
     assert scheme["scheme"] == "http" and "not checkable on a loopback" in scheme["note"]
-    assert version["pinned"] is False and version["account_default"] is True
-    assert "account's default API version" in version["note"]
+    # golive registers the shop's endpoint as a deploy script would: pinned to the env's
+    # STRIPE_API_VERSION.
+    assert version["pinned"] is True and version["api_version"] == "2024-11-20.acacia"
 
     events, version = run.evidence("webhook-config.events-selected")
     assert events["missing"] == [] and "payment_intent.payment_failed" in events["enabled_events"]
@@ -178,3 +179,17 @@ def test_a_deployed_endpoint_must_be_https_and_pin_the_version(tmp_path: Path) -
     )
     for item in EVENT_ITEMS[1:]:  # "*" receives every event
         assert outcomes[item] == "pass", item
+
+
+def test_an_unpinned_endpoint_on_another_account_default_fails(tmp_path: Path) -> None:
+    # Without STRIPE_API_VERSION the endpoint is registered unpinned; its events then come
+    # in the account's default version (the sandbox's), not the checklist's.
+    profile = demo_copy(tmp_path)
+    set_env(profile, STRIPE_API_VERSION="")
+    run = gate(profile, tmp_path / "out", "--item", "webhook-config.events-selected")
+    [check] = run.item("webhook-config.events-selected")["checks"]
+    assert check["outcome"] == "fail"
+    assert "it pins no API version and the account's default is" in check["message"]
+    assert check["message"].endswith("not 2024-11-20.acacia: pin 2024-11-20.acacia on the endpoint")
+    *_, version = check["evidence"]
+    assert version["pinned"] is False and version["account_default"] is True
