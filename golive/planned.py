@@ -6,15 +6,10 @@ When a check lands, delete its line here: validation then needs the real one.
 
 from __future__ import annotations
 
-_LIVE = "planned in issue #5 (live checks against a running target)"
 _SMOKE = "planned in issue #6 (smoke and end-to-end flows)"
 _LOAD = "planned in issue #7 (Locust load scenarios)"
 
 PLANNED: dict[str, str] = {
-    # Webhook security (issue #5)
-    "webhook.duplicate-one-order": _LIVE,
-    "webhook.forged-no-side-effect": _LIVE,
-    "webhook.amount-mismatch": _LIVE,
     # Smoke and end-to-end flows (issue #6)
     "smoke.create-intent": _SMOKE,
     "smoke.confirm-test-card": _SMOKE,

@@ -67,11 +67,8 @@ def check_message(run: GateRun, item: str, check: int = 0) -> str:
 def test_the_correct_shop_passes_every_webhook_check(tmp_path: Path) -> None:
     run = run_gate(tmp_path)
     outcomes = run.outcomes()
-    for item in (SIGNATURE, RAW_BODY, REPLAY, FAST_ACK, ASYNC):
+    for item in (SIGNATURE, MANDATORY, RAW_BODY, REPLAY, FAST_ACK, ASYNC):
         assert outcomes[item] == "pass", (item, run.stdout)
-    # signature-mandatory waits for webhook.forged-no-side-effect; its first check passes.
-    assert outcomes[MANDATORY] == "not-run"
-    assert check_outcome(run, MANDATORY) == "pass"
 
     forged = by_variant(run, SIGNATURE)
     assert list(forged) == FORGED
@@ -176,7 +173,13 @@ FLAWS: dict[str, Callable[[GateRun], None]] = {
 @pytest.mark.parametrize("flaw", list(FLAWS))
 def test_a_webhook_flaw_fails_its_catalogued_items(tmp_path: Path, flaw: str) -> None:
     run = run_gate(tmp_path, flaw)
-    assert run.returncode == 1, run.stdout + run.stderr
+    blocker = any(
+        SECTION_ITEMS[i]["severity"] == "blocker"
+        for i in CATALOGUE[flaw]["fails"]
+        if i in SECTION_ITEMS
+    )
+    # A failed blocker is NO-GO; failed majors alone still GO (with the failures reported).
+    assert run.returncode == (1 if blocker else 0), run.stdout + run.stderr
     failing = {item for item, outcome in run.outcomes().items() if outcome == "fail"}
     catalogued = set(CATALOGUE[flaw]["fails"])
     # Among these sections' items whose checks all exist: exactly the catalogued ones fail;

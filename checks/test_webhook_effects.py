@@ -1,0 +1,377 @@
+"""Webhook side effects: what a delivery changes in the target, seen through its observer.
+
+Each check buys a real order awaiting payment (the profile's `observer.order` customer and
+cart, through the `pricing.checkout` request), reads its PaymentIntent back from the Stripe
+backend, and sends the app `payment_intent.succeeded` events for it — the event fixture
+with the PaymentIntent's id, amount, currency and metadata, as Stripe would send it once
+paid. The profile's `observer` (golive/observer.py) counts orders, paid orders, payments
+and notifications for that PaymentIntent.
+
+Every check has a positive control: a correct delivery must mark the order paid within
+the observer's deadline. A target where that never shows is an error (the check saw
+nothing), not a pass — the observer's queries or the order fixture are wrong. Effects that
+must NOT happen are watched for the observer's `settle_s`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import stripe
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from golive import checkout
+from golive.context import CheckContext
+from golive.observer import (
+    PROFILE_KEY,
+    Observation,
+    Observer,
+    ObserverError,
+    ObserverModel,
+    open_observer,
+)
+from golive.profile_pricing import PROFILE_KEY as PRICING_KEY
+from golive.profile_pricing import Pricing
+from golive.registry import check
+from golive.webhooks import forge, sender
+from golive.webhooks.fixtures import render_event
+from golive.webhooks.sender import Delivery
+from golive.webhooks.signing import encode_event
+
+NEEDS = {"app", "stripe"}
+SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
+EVENT = "payment_intent.succeeded"
+# The forged variants of webhook.forged-rejected, each carrying a real payment.
+FORGED = (
+    "unsigned",
+    "empty-header",
+    "malformed-header",
+    "wrong-secret",
+    "tampered-body",
+    "v0-only",
+    *forge.BYPASSES,
+)
+MISMATCH_CENTS = 100  # far beyond any rounding difference
+
+
+class DuplicateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    concurrent_deliveries: int = Field(
+        forge.DEFAULT_CONCURRENT_DUPLICATES,
+        ge=2,
+        le=forge.MAX_COPIES,
+        description="How many copies of one event arrive at the same instant",
+    )
+
+
+# --- the target, its observer and a pending order ---------------------------------------
+
+
+@dataclass
+class Order:
+    """An order awaiting payment, and its PaymentIntent as the Stripe backend has it."""
+
+    payment_intent: str
+    amount: int
+    currency: str
+    metadata: dict[str, Any]
+    checkout_status: int
+
+    def event(self, *, amount: int | None = None, event_id: str | None = None) -> dict:
+        """`payment_intent.succeeded` for this PaymentIntent (fresh event id by default)."""
+        charged = self.amount if amount is None else amount
+        values: dict[str, Any] = {
+            "payment_intent_id": self.payment_intent,
+            "amount": charged,
+            "currency": self.currency,
+        }
+        if event_id:
+            values["event_id"] = event_id
+        event = render_event(EVENT, values)
+        event["data"]["object"]["metadata"] = dict(self.metadata)
+        return event
+
+
+class Effects:
+    """What the side-effect checks share: where to send, how to sign, how to observe."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        app = ctx.target.app
+        if app is None:
+            ctx.not_run("the target profile has no `app`: there is no webhook URL to send to")
+        raw = ctx.profile.model.observer
+        if raw is None:
+            ctx.not_run(
+                f"the target profile has no `{PROFILE_KEY}` block: golive cannot see orders "
+                "and payments (give sql, mongo or http counts, see golive/observer.py)"
+            )
+        if ctx.profile.model.pricing is None:
+            ctx.not_run(
+                f"the target profile has no `{PRICING_KEY}` block: golive cannot place the "
+                "order the events pay (pricing.checkout)"
+            )
+        try:
+            self.model = ObserverModel.model_validate(raw)
+            self.pricing = Pricing.model_validate(ctx.profile.model.pricing)
+        except ValidationError as exc:
+            ctx.fail(f"the profile's `{PROFILE_KEY}` or `{PRICING_KEY}` block is invalid: {exc}")
+        if self.model.order is None:
+            ctx.not_run(f"`{PROFILE_KEY}.order` names no customer and cart to buy with")
+        secret = ctx.profile.env.get(SECRET_VAR)
+        if not secret:
+            ctx.not_run(f"{SECRET_VAR} is not set in the target's env: cannot sign deliveries")
+        backend = ctx.target.stripe
+        if backend is None:
+            ctx.not_run("the target profile names no Stripe backend to read PaymentIntents from")
+        if not getattr(backend, "stateful", True):
+            ctx.not_applicable(
+                f"the {backend.kind} backend keeps no PaymentIntents: the order's amount cannot "
+                "be read back to build a real payment event"
+            )
+        self.app, self.backend, self.secret = app, backend, secret
+        host = urlsplit(app.base_url).hostname
+        self.allow_hosts: tuple[str, ...] = (host,) if host else ()
+        try:
+            self.observer: Observer = open_observer(
+                self.model, database_url=ctx.profile.database_url(), app_base_url=app.base_url
+            )
+        except ObserverError as exc:
+            ctx.fail(f"the observer cannot be opened: {exc}")
+
+    # -- orders ------------------------------------------------------------------------
+
+    def pending_order(self, purpose: str) -> Order:
+        """A fresh order awaiting payment; an error when the observer cannot see it."""
+        spec = self.model.order
+        assert spec is not None
+        body = checkout.body(self.pricing.checkout, spec.cart)
+        placed = checkout.place(self.app.base_url, self.pricing.checkout, spec.token, body)
+        if not placed.ok:
+            self.ctx.record(purpose=purpose, checkout_status=placed.status)
+            self.ctx.nothing_examined(
+                f"the checkout for the {purpose} order answered {placed.status} without a "
+                f"PaymentIntent id at `{self.pricing.checkout.payment_intent_id}`: "
+                f"{placed.body_excerpt[:120]}"
+            )
+        assert placed.payment_intent_id is not None
+        client = stripe.StripeClient(
+            self.backend.secret_key,
+            base_addresses={"api": self.backend.api_base},
+            max_network_retries=0,
+        )
+        try:
+            intent = client.v1.payment_intents.retrieve(placed.payment_intent_id).to_dict()
+        except stripe.StripeError as exc:
+            self.ctx.fail(
+                f"PaymentIntent {placed.payment_intent_id} of the {purpose} order cannot be "
+                f"read back from the Stripe backend: {exc.user_message or exc}"
+            )
+        order = Order(
+            placed.payment_intent_id,
+            int(intent["amount"]),
+            str(intent.get("currency") or "usd"),
+            dict(intent.get("metadata") or {}),
+            placed.status,
+        )
+        counts = self.counts(order)
+        self.ctx.record(
+            purpose=purpose, payment_intent=order.payment_intent, amount=order.amount, before=counts
+        )
+        if counts["orders"] != 1 or counts["paid_orders"] != 0:
+            self.ctx.nothing_examined(
+                f"the observer sees {counts['orders']} order(s), {counts['paid_orders']} paid, "
+                f"for PaymentIntent {order.payment_intent} right after checkout (expected one "
+                "unpaid): its queries do not see this app's orders"
+            )
+        return order
+
+    # -- sending -----------------------------------------------------------------------
+
+    def signed(self, event: dict) -> forge.Forged:
+        return forge.build("signed", encode_event(event), self.secret)
+
+    def send(self, forged: forge.Forged) -> Delivery:
+        [delivery] = sender.send_forged(self.app.webhook_url, forged, allow_hosts=self.allow_hosts)
+        return delivery
+
+    def send_together(self, event: dict, copies: int) -> list[Delivery]:
+        forged = self.signed(event)
+        return sender.deliver_together(
+            self.app.webhook_url,
+            forged.payload,
+            forged.headers,
+            copies,
+            allow_hosts=self.allow_hosts,
+        )
+
+    # -- observing ---------------------------------------------------------------------
+
+    def counts(self, order: Order) -> dict[str, int]:
+        try:
+            return self.observer.counts(order.payment_intent)
+        except ObserverError as exc:
+            self.ctx.fail(f"the observer could not be asked: {exc}")
+
+    def wait_paid(self, order: Order, after: str) -> Observation:
+        """The positive control: the order shows paid, with its payment, by the deadline."""
+        try:
+            reached, seen = self.observer.wait_until(order.payment_intent, _paid)
+        except ObserverError as exc:
+            self.ctx.fail(f"the observer could not be asked: {exc}")
+        self.ctx.record(step=f"after {after}", **seen.evidence())
+        if not reached:
+            self.ctx.nothing_examined(
+                f"after {after}, PaymentIntent {order.payment_intent} shows no paid order and "
+                f"payment within {self.model.deadline_s} s (counts {seen.counts}): the app did "
+                "not take the event as a payment, so nothing about its side effects was seen"
+            )
+        return seen
+
+    def watch(
+        self, order: Order, bad: Callable[[dict[str, int]], bool], during: str
+    ) -> Observation:
+        """Watch `settle_s` for a forbidden side effect; returns the last observation."""
+        try:
+            _, seen = self.observer.watch(order.payment_intent, bad)
+        except ObserverError as exc:
+            self.ctx.fail(f"the observer could not be asked: {exc}")
+        self.ctx.record(step=f"during {during}", **seen.evidence())
+        return seen
+
+    def close(self) -> None:
+        self.observer.close()
+
+
+def _paid(counts: dict[str, int]) -> bool:
+    return counts["paid_orders"] >= 1 and counts["payments"] >= 1
+
+
+def _any_paid(counts: dict[str, int]) -> bool:
+    return counts["paid_orders"] > 0 or counts["payments"] > 0
+
+
+def _more_than_one(counts: dict[str, int]) -> bool:
+    return any(value > 1 for value in counts.values())
+
+
+def _doubled(counts: dict[str, int]) -> list[str]:
+    return [f"{value} {name}" for name, value in counts.items() if value > 1]
+
+
+def _delivery(delivery: Delivery) -> dict[str, Any]:
+    return {"status": delivery.status, **({"error": delivery.error} if delivery.error else {})}
+
+
+# --- the checks -------------------------------------------------------------------------
+
+
+@check("webhook.forged-no-side-effect", needs=NEEDS)
+def test_forged_no_side_effect(ctx: CheckContext) -> None:
+    """Forged deliveries of a real payment (bad, missing or wrong signatures, debug bypasses)
+    leave the order unpaid; the same event correctly signed then pays it."""
+    effects = Effects(ctx)
+    try:
+        order = effects.pending_order("forged-deliveries")
+        answers = {}
+        for variant in FORGED:
+            delivery = effects.send(
+                forge.build(variant, encode_event(order.event()), effects.secret)
+            )
+            answers[variant] = delivery.status if delivery.status is not None else delivery.error
+        ctx.record(forged_answers=answers)
+        seen = effects.watch(order, _any_paid, "the forged deliveries")
+        forged_paid = _any_paid(seen.counts)
+        control = effects.send(effects.signed(order.event()))
+        ctx.record(control="signed delivery", **_delivery(control))
+        effects.wait_paid(order, "the correctly signed delivery")
+    finally:
+        effects.close()
+    if forged_paid:
+        ctx.fail(
+            f"forged deliveries paid order of PaymentIntent {order.payment_intent}: the observer "
+            f"saw {seen.counts} before any correctly signed event was sent (answers: {answers})"
+        )
+
+
+@check("webhook.duplicate-one-order", params=DuplicateParams, needs=NEEDS)
+def test_duplicate_one_order(ctx: CheckContext) -> None:
+    """One event delivered N times at once, the same event again later, and a new event id
+    for the paid PaymentIntent: one order, one paid order, one payment, one notification."""
+    copies: int = ctx.params.concurrent_deliveries  # type: ignore[attr-defined]
+    effects = Effects(ctx)
+    problems: list[str] = []
+    try:
+        # A first sight of the event N times at once: check-then-insert races show here.
+        raced = effects.pending_order("concurrent-duplicates")
+        event = raced.event()
+        deliveries = effects.send_together(event, copies)
+        ctx.record(
+            deliveries=f"{copies} copies of {event['id']} at once",
+            answers=sorted({str(d.status or d.error) for d in deliveries}),
+        )
+        effects.wait_paid(raced, f"{copies} concurrent copies")
+        seen = effects.watch(raced, _more_than_one, "the concurrent copies settling")
+        if _more_than_one(seen.counts):
+            problems.append(
+                f"{copies} concurrent copies of event {event['id']} left "
+                f"{', '.join(_doubled(seen.counts))} for PaymentIntent {raced.payment_intent}"
+            )
+        # The same event twice in sequence, then a new event id for the paid PaymentIntent.
+        again = effects.pending_order("sequential-duplicates")
+        event = again.event()
+        first = effects.send(effects.signed(event))
+        effects.wait_paid(again, "the first delivery")
+        second = effects.send(effects.signed(event))
+        renewed = again.event()  # same PaymentIntent, fresh event id
+        third = effects.send(effects.signed(renewed))
+        ctx.record(
+            deliveries=f"{event['id']} twice, then {renewed['id']} for the same PaymentIntent",
+            answers=[first.status, second.status, third.status],
+        )
+        seen = effects.watch(again, _more_than_one, "the redeliveries settling")
+        if _more_than_one(seen.counts):
+            problems.append(
+                f"event {event['id']} delivered twice and a new event id for the paid "
+                f"PaymentIntent {again.payment_intent} left {', '.join(_doubled(seen.counts))}"
+            )
+    finally:
+        effects.close()
+    if problems:
+        ctx.fail("; ".join(problems) + " — expected exactly one of each")
+
+
+@check("webhook.amount-mismatch", needs=NEEDS)
+def test_amount_mismatch(ctx: CheckContext) -> None:
+    """A correctly signed payment whose amount differs from the order's total marks
+    nothing paid; the right amount then does."""
+    effects = Effects(ctx)
+    try:
+        order = effects.pending_order("amount-mismatch")
+        wrong = (
+            order.amount - MISMATCH_CENTS
+            if order.amount > MISMATCH_CENTS
+            else order.amount + MISMATCH_CENTS
+        )
+        mismatched = effects.send(effects.signed(order.event(amount=wrong)))
+        ctx.record(
+            delivery=f"signed payment of {wrong} for an order of {order.amount}",
+            **_delivery(mismatched),
+        )
+        seen = effects.watch(order, _any_paid, "the mismatched payment")
+        mismatch_paid = _any_paid(seen.counts)
+        control = effects.send(effects.signed(order.event()))
+        ctx.record(control=f"signed payment of {order.amount}", **_delivery(control))
+        if not mismatch_paid:
+            effects.wait_paid(order, "the payment of the right amount")
+    finally:
+        effects.close()
+    if mismatch_paid:
+        ctx.fail(
+            f"a signed payment_intent.succeeded for {wrong} marked the order of PaymentIntent "
+            f"{order.payment_intent} paid although its total is {order.amount} (observer saw "
+            f"{seen.counts}): the webhook does not compare the amount with the order"
+        )
