@@ -5,6 +5,7 @@
     python3 dev.py test [pytest options]        # golive's own tests
     python3 dev.py lint                         # ruff check + format check
     python3 dev.py bench                        # the benchmarks of BENCHMARKS.md
+    python3 dev.py matrix                       # the detection matrix, written into README.md
 
 The environment is rebuilt only when requirements.lock or pyproject.toml change.
 """
@@ -50,6 +51,7 @@ def main(argv: list[str]) -> int:
         "test": [str(PYTHON), "-m", "pytest", "-n", "2", *rest],
         "lint": None,
         "bench": [str(PYTHON), str(ROOT / "bench" / "run.py"), *rest],
+        "matrix": [str(PYTHON), "-m", "golive.matrix", "--write", "README.md", *rest],
     }
     if command not in runs:
         print(__doc__.strip(), file=sys.stderr)

@@ -26,3 +26,23 @@ def test_the_express_mongo_example_maps_the_seed_naming_to_mongoose(monkeypatch)
     assert naming.column("Order", "stripePaymentIntentId") == "stripePaymentIntentId"
     assert example.database_url() == "mongodb://127.0.0.1:27017/shop"
     assert example.repository_path == Path(EXPRESS).parent.parent.resolve()
+
+
+def test_the_express_mongo_observer_counts_mongoose_documents(monkeypatch) -> None:
+    import mongomock
+
+    from golive.observer import ObserverModel, mongo_observer
+
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:27017/shop")
+    model = ObserverModel.model_validate(profile.load(EXPRESS).model.observer)
+    db = mongomock.MongoClient().shop
+    db.orders.insert_many(
+        [
+            {"stripePaymentIntentId": "pi_1", "paymentStatus": "paid"},
+            {"stripePaymentIntentId": "pi_2", "paymentStatus": "pending"},
+        ]
+    )
+    db.payments.insert_one({"stripePaymentIntentId": "pi_1"})
+    observer = mongo_observer(model, db)
+    assert observer.counts("pi_1") == {"orders": 1, "paid_orders": 1, "payments": 1}
+    assert observer.counts("pi_2") == {"orders": 1, "paid_orders": 0, "payments": 0}
