@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from golive import yamlsrc
+from golive import profile_blocks, yamlsrc
 from golive.db.naming import Naming
 from golive.errors import InputError
 from golive.validation import validate
@@ -216,6 +216,7 @@ def run_setup(profile: Profile) -> None:
 def load(path: Path) -> Profile:
     located = yamlsrc.load(path)
     model = validate(ProfileModel, located, hint="see targets/demo/target.yaml for a full example")
+    profile_blocks.validate_blocks(located)
     profile = Profile(model=model, path=path.resolve())
     profile.env = _read_env(profile, located)
     return profile

@@ -24,8 +24,10 @@ def validate(
     *,
     item_at: Callable[[PathKey], str | None] = lambda path: None,
     hint: str | None = None,
+    prefix: str = "",
 ) -> M:
-    """Validate YAML data against `model`; every error becomes one InputError."""
+    """Validate YAML data against `model`; every error becomes one InputError. `prefix`
+    names where the data sits in its file (`observer`), for the messages."""
     try:
         return model.model_validate(located.data if located.data is not None else {})
     except ValidationError as exc:
@@ -35,7 +37,7 @@ def validate(
                 part for part in error["loc"] if not isinstance(part, str) or "[" not in part
             )
             message = _MESSAGES.get(error["type"], error["msg"])
-            dotted = ".".join(str(p) for p in path)
+            dotted = ".".join(str(p) for p in ((prefix,) if prefix else ()) + path)
             if dotted:
                 message = f"{dotted}: {message}"
             errors.append(

@@ -35,6 +35,14 @@ class Located:
             path = path[:-1]
         return self.lines.get((), 1)
 
+    def sub(self, key: str | int) -> Located:
+        """The value under `key`, its lines still those of the whole file."""
+        data = self.data.get(key) if isinstance(self.data, dict) else None
+        lines = {path[1:]: line for path, line in self.lines.items() if path[:1] == (key,)}
+        if (key,) in self.lines:
+            lines[()] = self.lines[(key,)]
+        return Located(data, self.file, lines)
+
 
 def load(path: Path) -> Located:
     """Read and parse `path`; any problem is an InputError naming file and line."""

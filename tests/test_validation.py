@@ -398,3 +398,29 @@ def test_unimportable_check_module(tmp_path: Path, profile: Path) -> None:
         "a check module failed to import",
         "no module named shop_sdk",
     )
+
+
+def test_live_check_blocks_are_validated_when_the_profile_loads(profile: Path) -> None:
+    # api, pricing and observer belong to their checks' models, but a typo in any of them
+    # is exit 2 naming the line before anything runs — every block's problems at once.
+    text = profile.read_text()
+    text = text.replace("    platform_fee_bps: 1000\n", "    platform_fee_bps: lots\n")
+    text = text.replace(
+        "      payments: SELECT count(*) FROM payments WHERE stripe_payment_intent_id"
+        " = :payment_intent\n",
+        "",
+    )
+    text = text.replace("    burst: 30\n", "    burst: 30\n    bursts: 31\n")
+    profile.write_text(text)
+    done = validate("--target", profile)
+    assert_invalid(
+        done,
+        profile,
+        line_of(profile, "    platform_fee_bps: lots"),
+        None,
+        "pricing.rules.platform_fee_bps: Input should be a valid integer",
+    )
+    assert_invalid(done, profile, None, None, "observer.sql: Value error, counts needs payments")
+    assert_invalid(
+        done, profile, line_of(profile, "    bursts: 31"), None, "api.rate_limit.bursts: unknown key"
+    )
