@@ -215,6 +215,83 @@ def _row_key(row: dict[str, Any], pk: list[str], index: int) -> str:
     return f"row #{index + 1} of the sample"
 
 
+def _scan_value(scan: DbScan, table: str, column: str, row: str, value: Any) -> None:
+    """One stored value: a security code by its column's name, card numbers in its text."""
+    if value is None:
+        return
+    # A nested field such as card.cvc is named by its last segment, as a column would be.
+    if CVC_NAME.search(column.rsplit(".", 1)[-1].lower()) and str(value).strip():
+        scan.hits.append(
+            {
+                "kind": "stored security code",
+                "table": table,
+                "column": column,
+                "row": row,
+                "value": "***",
+            }
+        )
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        return
+    scan.values += 1
+    for digits in find_pans(value):
+        scan.hits.append(
+            {
+                "kind": "card number",
+                "table": table,
+                "column": column,
+                "row": row,
+                "match": mask_pan(digits),
+            }
+        )
+
+
+def _fields(document: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted field, leaf value) of a document, nested documents and arrays walked."""
+    if isinstance(document, dict):
+        pairs = [(f"{prefix}{k}", v) for k, v in document.items()]
+    elif isinstance(document, list):
+        pairs = [(prefix.rstrip("."), v) for v in document]
+    else:
+        return [(prefix.rstrip("."), document)]
+    found: list[tuple[str, Any]] = []
+    for name, value in pairs:
+        if isinstance(value, dict | list):
+            found.extend(_fields(value, f"{name}."))
+        else:
+            found.append((name, value))
+    return found
+
+
+def scan_mongo(db: Any, sample_rows: int) -> DbScan:
+    """The newest `sample_rows` documents of every collection, every string field."""
+    scan = DbScan()
+    for name in sorted(db.list_collection_names()):
+        documents = list(db[name].find().sort("_id", -1).limit(sample_rows))
+        scan.tables += 1
+        scan.rows += len(documents)
+        scan.per_table[name] = len(documents)
+        for document in documents:
+            key = f"_id={document.get('_id')}"
+            for field_name, value in _fields({k: v for k, v in document.items() if k != "_id"}):
+                _scan_value(scan, name, field_name, key, value)
+    return scan
+
+
+def _scan_mongo_url(url: str, sample_rows: int) -> DbScan:
+    import pymongo
+    from pymongo.errors import PyMongoError
+
+    client: Any = pymongo.MongoClient(url, serverSelectionTimeoutMS=3000)
+    try:
+        return scan_mongo(client.get_default_database(), sample_rows)
+    except PyMongoError as exc:
+        raise DatabaseUnreachable(f"MongoDB could not be scanned: {exc}") from None
+    finally:
+        client.close()
+
+
 def scan_sql(url: str, sample_rows: int) -> DbScan:
     import sqlalchemy as sa
 
@@ -234,35 +311,9 @@ def scan_sql(url: str, sample_rows: int) -> DbScan:
             scan.rows += len(rows)
             scan.per_table[table_name] = len(rows)
             for index, row in enumerate(rows):
+                key = _row_key(row, pk, index)
                 for column, value in row.items():
-                    if value is None:
-                        continue
-                    cvc = bool(CVC_NAME.search(column.lower()))
-                    if cvc and str(value).strip():
-                        scan.hits.append(
-                            {
-                                "kind": "stored security code",
-                                "table": table_name,
-                                "column": column,
-                                "row": _row_key(row, pk, index),
-                                "value": "***",
-                            }
-                        )
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        value = bytes(value).decode("utf-8", errors="replace")
-                    if not isinstance(value, str):
-                        continue
-                    scan.values += 1
-                    for digits in find_pans(value):
-                        scan.hits.append(
-                            {
-                                "kind": "card number",
-                                "table": table_name,
-                                "column": column,
-                                "row": _row_key(row, pk, index),
-                                "match": mask_pan(digits),
-                            }
-                        )
+                    _scan_value(scan, table_name, column, key, value)
     return scan
 
 
@@ -272,14 +323,10 @@ def test_card_numbers_in_db(ctx: CheckContext) -> None:
     url = ctx.profile.database_url()
     if not url:
         ctx.not_run("the target profile names no database (set database.url or database.url_env)")
-    if url.startswith("mongodb"):
-        ctx.not_run(
-            "the card-number scan reads SQL databases only; scan the MongoDB collections "
-            "another way and attest it"
-        )
     probe(ctx)
+    scan_db = _scan_mongo_url if url.startswith("mongodb") else scan_sql
     try:
-        scan = scan_sql(url, ctx.params.sample_rows)
+        scan = scan_db(url, ctx.params.sample_rows)
     except DatabaseUnreachable as exc:
         raise RuntimeError(ctx.redact(str(exc))) from None
     ctx.record(

@@ -217,3 +217,37 @@ def test_find_secrets_masks_env_values_and_key_shapes() -> None:
     assert found == ["…word", "rk_live_…1234", "whsec_…7777"]  # publishable keys are public
     assert not any(env_secret in f for f in found)
     assert _plausible_groups("4242 4242 4242 4242") and not _plausible_groups("42 4242424242424")
+
+
+def test_the_mongodb_scan_walks_every_string_field_of_the_newest_documents() -> None:
+    # No MongoDB server can run here: the scan is proven on mongomock, both ways.
+    import mongomock
+
+    from checks.test_data_security import scan_mongo
+
+    card = canary_card()
+    db = mongomock.MongoClient().shop
+    db.orders.insert_many(
+        [
+            {"stripePaymentIntentId": "pi_1", "total": 2931, "note": "ring twice"},
+            {"note": "leave at door", "items": [{"name": "Burrito", "qty": 2}]},
+        ]
+    )
+    db.webhookevents.insert_one({"eventId": "evt_1", "payload": {"id": "evt_1"}})
+    clean = scan_mongo(db, 1000)
+    assert clean.tables == 2 and clean.rows == 3 and clean.hits == []
+    assert clean.values >= 5  # note, name, event ids: every string, nested ones included
+
+    db.orders.insert_one(
+        {"note": f"card {card[:4]} {card[4:8]} {card[8:12]} {card[12:]}", "card": {"cvc": "123"}}
+    )
+    dirty = scan_mongo(db, 1000)
+    kinds = {(hit["kind"], hit["table"], hit["column"]) for hit in dirty.hits}
+    assert kinds == {
+        ("card number", "orders", "note"),
+        ("stored security code", "orders", "card.cvc"),
+    }
+    masked = next(hit["match"] for hit in dirty.hits if hit["kind"] == "card number")
+    assert masked == f"{card[:6]}******{card[-4:]}" and card not in str(dirty.hits)
+    # The sample is the newest documents: with a sample of one, only the dirty one is read.
+    assert scan_mongo(db, 1).rows == 2  # one per collection
