@@ -2,7 +2,7 @@
 
 | backend     | keeps state | sends webhooks | how it starts                                   |
 | ----------- | ----------- | -------------- | ----------------------------------------------- |
-| sandbox     | yes         | yes            | in-process on 127.0.0.1 (the default)           |
+| sandbox     | yes         | yes            | in-process on 127.0.0.1 (the default), or the `api_base` URL of `golive sandbox` |
 | stripe-mock | no          | no             | Docker via testcontainers, or `api_base` URL    |
 | localstripe | yes         | no             | `api_base` URL of a running localstripe         |
 | stripe-test | yes         | yes (to public URLs) | Stripe's test mode with an sk_test_ key; read-only unless `allow_writes` |
@@ -82,6 +82,17 @@ def _test_key(spec: StripeBackend, env: dict[str, str], backend: str) -> str:
 def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
     from golive.sandbox import Sandbox
 
+    if spec.api_base:
+        # A sandbox already running as its own process (`golive sandbox --port N`): the
+        # same API, admin routes included, reached over HTTP.
+        _probe(
+            "sandbox",
+            spec.api_base,
+            "start it with `golive sandbox --port 12111`",
+            instead="remove stripe.api_base to run one in-process",
+        )
+        key = _test_key(spec, env, "sandbox")
+        return Backend("sandbox", spec.api_base.rstrip("/"), True, True, key)
     sandbox = Sandbox(port=spec.port, account=spec.account)
     try:
         sandbox.start()
@@ -162,7 +173,7 @@ def _stripe_test(spec: StripeBackend, env: dict[str, str]) -> Backend:
     )
 
 
-def _probe(backend: str, url: str, how: str) -> None:
+def _probe(backend: str, url: str, how: str, instead: str = "use backend: sandbox") -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BackendError(f"backend {backend}: api_base {url!r} is not an http(s) URL", hint=how)
@@ -176,7 +187,7 @@ def _probe(backend: str, url: str, how: str) -> None:
         raise BackendError(
             f"backend {backend}: nothing answers at {parsed.hostname}:{parsed.port or ''} "
             f"({type(exc).__name__})",
-            hint=f"{how}, or use backend: sandbox",
+            hint=f"{how}, or {instead}",
         ) from None
 
 

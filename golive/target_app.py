@@ -144,8 +144,14 @@ def register_webhook(
             **({"api_version": api_version} if api_version else {}),
         }
     )
-    if secret and backend.sandbox is not None:
-        backend.sandbox.set_endpoint_secret(endpoint.id, secret)
+    if secret:
+        # The sandbox's admin route, in-process or a `golive sandbox` process alike.
+        httpx.post(
+            f"{backend.api_base}/_golive/webhook_endpoints/{endpoint.id}/secret",
+            json={"secret": secret},
+            timeout=10,
+            trust_env=False,
+        ).raise_for_status()
     return endpoint.id
 
 

@@ -1,0 +1,196 @@
+"""What every flow of one run shares: the `smoke:` block, the target, the Stripe backend,
+the observer and the price rules — or the reason the flows cannot run at all.
+
+Built once per run (`ctx.target.cached`). A refusal is kept like a result, so every item
+of the flows says the same why: no `smoke` block, no app, no backend, no observer, or
+live keys without the profile's opt-in naming the app's host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import ValidationError
+
+from golive.context import CheckContext
+from golive.observer import PROFILE_KEY as OBSERVER_KEY
+from golive.observer import Observer, ObserverError, ObserverModel, open_observer
+from golive.profile_pricing import Checkout, Pricing
+from golive.profile_smoke import PROFILE_KEY, Smoke
+from golive.redact import redact_key
+from smoke.stripe_side import StripeSide
+from smoke.target_side import TargetSide
+
+LIVE_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")
+SECRET_VAR = "STRIPE_SECRET_KEY"
+
+
+@dataclass
+class Refusal:
+    outcome: str  # not-run | not-applicable | fail
+    reason: str
+
+    def raise_in(self, ctx: CheckContext) -> NoReturn:
+        if self.outcome == "not-applicable":
+            ctx.not_applicable(self.reason)
+        if self.outcome == "fail":
+            ctx.fail(self.reason)
+        ctx.not_run(self.reason)
+
+
+@dataclass
+class Harness:
+    spec: Smoke
+    stripe: StripeSide
+    target: TargetSide
+    observer: Observer
+    pricing: Pricing | None
+    _prices: dict[str, int] | None = field(default=None, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.stripe.kind,
+            "stateful": self.stripe.stateful,
+            "webhooks": "sent by the backend"
+            if self.stripe.sends_webhooks
+            else "synthesized and signed by golive",
+        }
+
+    def prices(self) -> dict[str, int]:
+        """Unit prices: the pricing block's static `prices`, else the target's menu."""
+        if self._prices is None:
+            self._prices = _menu_prices(self)
+        return self._prices
+
+
+def harness(ctx: CheckContext) -> Harness:
+    """The run's shared harness; raises the run's refusal through `ctx` when there is one."""
+    built = ctx.target.cached("smoke.harness", lambda: _build(ctx))
+    if isinstance(built, Refusal):
+        built.raise_in(ctx)
+    return built
+
+
+def _build(ctx: CheckContext) -> Harness | Refusal:
+    profile = ctx.profile
+    raw = profile.model.smoke
+    if raw is None:
+        return Refusal(
+            "not-run",
+            f"the target profile has no `{PROFILE_KEY}` block: golive does not know who buys "
+            "in the flows (see golive/profile_smoke.py)",
+        )
+    try:
+        spec = Smoke.model_validate(raw)
+    except ValidationError as exc:
+        return Refusal("fail", f"the profile's `{PROFILE_KEY}` block is invalid: {exc}")
+    app, backend = ctx.target.app, ctx.target.stripe
+    if app is None:
+        return Refusal("not-run", "the target profile names no running app (set app)")
+    if backend is None:
+        return Refusal("not-run", "the target profile names no Stripe backend (set stripe)")
+    refusal = _live_refusal(ctx, spec, backend, app)
+    if refusal is not None:
+        return refusal
+    if getattr(backend, "read_only", False):
+        return Refusal(
+            "not-run",
+            f"the {backend.kind} backend is read-only: the flows confirm payments (a write); "
+            "set stripe.allow_writes: true to run them in test mode",
+        )
+    if profile.model.observer is None:
+        return Refusal(
+            "not-run",
+            f"the target profile has no `{OBSERVER_KEY}` block: golive cannot see the orders, "
+            "payments and notifications the flows must produce",
+        )
+    try:
+        observer_model = ObserverModel.model_validate(profile.model.observer)
+        pricing = Pricing.model_validate(profile.model.pricing) if profile.model.pricing else None
+    except ValidationError as exc:
+        return Refusal("fail", f"the profile's `observer` or `pricing` block is invalid: {exc}")
+    try:
+        observer = open_observer(
+            observer_model, database_url=profile.database_url(), app_base_url=app.base_url
+        )
+    except ObserverError as exc:
+        return Refusal("fail", f"the observer cannot be opened: {exc}")
+    checkout = spec.checkout or (pricing.checkout if pricing else Checkout())
+    secret = profile.env.get(spec.webhook_secret_env)
+    if not backend.sends_webhooks and not secret:
+        return Refusal(
+            "not-run",
+            f"the {backend.kind} backend sends no webhooks and {spec.webhook_secret_env} is not "
+            "in the target's env: golive cannot sign the events it would send instead",
+        )
+    publishable = profile.env.get(spec.publishable_key_env) or None
+    return Harness(
+        spec=spec,
+        stripe=StripeSide(backend, publishable),
+        target=TargetSide(app, spec, checkout, secret),
+        observer=observer,
+        pricing=pricing,
+    )
+
+
+def _live_refusal(ctx: CheckContext, spec: Smoke, backend: Any, app: Any) -> Refusal | None:
+    """Flows pay with cards: with live keys they would charge real money. They run only
+    when the profile opts in and names the app's host."""
+    env = ctx.profile.env
+    found = [
+        f"{name} is a live key ({redact_key(value)})"
+        for name, value in (
+            (SECRET_VAR, env.get(SECRET_VAR, "")),
+            (spec.publishable_key_env, env.get(spec.publishable_key_env, "")),
+            ("the backend's key", backend.secret_key or ""),
+        )
+        if value.startswith(LIVE_PREFIXES)
+    ]
+    if ctx.profile.model.mode == "live":
+        found.insert(0, "the profile's mode is live")
+    if not found:
+        return None
+    host = urlsplit(app.base_url).hostname or app.base_url
+    if spec.allow_live is None:
+        return Refusal(
+            "not-run",
+            "refusing to run payment flows with live keys: "
+            + "; ".join(found)
+            + f". Opt in with smoke.allow_live: {{host: {host}}} (real charges)",
+        )
+    if spec.allow_live.host.lower() != host.lower():
+        return Refusal(
+            "not-run",
+            f"smoke.allow_live names host {spec.allow_live.host}, but the app is at {host}: "
+            "refusing to run payment flows with live keys elsewhere",
+        )
+    return None
+
+
+def _menu_prices(h: Harness) -> dict[str, int]:
+    pricing = h.pricing
+    if pricing is None:
+        return {}
+    if pricing.prices is not None:
+        return {str(k): v for k, v in pricing.prices.items()}
+    found: dict[str, int] = {}
+    with contextlib.suppress(httpx.HTTPError):
+        status, menu = h.target.get_json(pricing.menu_path or "", h.spec.customer.token)
+        if status == 200:
+            _walk(menu, pricing.menu_id_field, pricing.menu_price_field, found)
+    return found
+
+
+def _walk(node: Any, id_field: str, price_field: str, out: dict[str, int]) -> None:
+    if isinstance(node, dict):
+        if id_field in node and isinstance(node.get(price_field), int):
+            out[str(node[id_field])] = node[price_field]
+        for value in node.values():
+            _walk(value, id_field, price_field, out)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, id_field, price_field, out)
