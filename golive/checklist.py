@@ -191,6 +191,7 @@ def _cross_check(model: ChecklistModel, located: yamlsrc.Located) -> list[InputE
                     thresholds.parse(expression)
                 except thresholds.ThresholdSyntaxError as exc:
                     err(f"threshold {name!r}: {exc}", (*at, "thresholds", name), item.id)
+            _check_metric_names(item, at, err)
             for c_index, ref in enumerate(item.automated.checks if item.automated else []):
                 ref_at = (*at, "automated", "checks", c_index)
                 _check_ref(ref, item, ref_at, err)
@@ -211,6 +212,26 @@ def _cross_check(model: ChecklistModel, located: yamlsrc.Located) -> list[InputE
                     ("diagnostics", d_index, "prevented_by", p_index),
                 )
     return errors
+
+
+def _check_metric_names(item: Item, at: tuple, err: Any) -> None:
+    # k6 lets a misspelled metric pass silently; here a name no check of the item judges
+    # is an error, as soon as one of its checks declares the names it judges.
+    known: set[str] = set()
+    for ref in item.automated.checks if item.automated else []:
+        spec = registry.REGISTRY.get(ref.ref)
+        if spec is not None:
+            known |= spec.metrics
+    if not known:
+        return
+    for name in item.thresholds:
+        if name not in known:
+            err(
+                f"threshold {name!r}: no check of this item measures it",
+                (*at, "thresholds", name),
+                item.id,
+                f"known metric names here: {', '.join(sorted(known))}",
+            )
 
 
 def _check_ref(ref: CheckRef, item: Item, at: tuple, err: Any) -> None:

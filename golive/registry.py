@@ -36,6 +36,8 @@ class CheckSpec:
     params: type[BaseModel]
     summary: str
     needs: frozenset[str] = frozenset()  # what the run must bring up: "stripe", "app"
+    # Threshold names the check judges; when declared, an item's other names are a typo.
+    metrics: frozenset[str] = frozenset()
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -52,12 +54,14 @@ def check(
     *,
     params: type[BaseModel] = NoParams,
     needs: frozenset[str] | set[str] = frozenset(),
+    metrics: frozenset[str] | set[str] = frozenset(),
 ) -> Callable:
     """Register a pytest test function as the check `check_id`.
 
     `needs` names what the run must bring up for it: "stripe" (the profile's Stripe
     backend) and/or "app" (the running target). A run starts only what its selected
-    checks need, so a pre-deploy gate never waits for a server."""
+    checks need, so a pre-deploy gate never waits for a server. `metrics` names the
+    item thresholds the check judges: validation then refuses any other name."""
     unknown = set(needs) - NEEDS
     if unknown:
         raise ValueError(
@@ -67,7 +71,12 @@ def check(
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         summary = (function.__doc__ or "").strip().splitlines()[0:1]
         REGISTRY[check_id] = CheckSpec(
-            check_id, function, params, summary[0] if summary else "", frozenset(needs)
+            check_id,
+            function,
+            params,
+            summary[0] if summary else "",
+            frozenset(needs),
+            frozenset(metrics),
         )
         return pytest.mark.golive_check(check_id)(function)
 

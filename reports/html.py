@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from golive.results import ACCEPTING, RunResult, Verdict
+from reports import svg
 from reports._common import (
     OUTCOME_LABELS,
     OUTCOME_MEANINGS,
@@ -101,6 +102,7 @@ def _environment() -> Environment:
         evidence_rows=_evidence_rows,
         csp_hash=_csp_hash,
         link=_link,
+        load_charts=svg.charts_of,
     )
     return env
 

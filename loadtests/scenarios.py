@@ -1,0 +1,483 @@
+"""The Locust scenarios (a locustfile: run by Locust's own process, never by the gate's).
+
+    python -m locust -f loadtests/scenarios.py --headless ...   (loadtests/runner.py does it)
+
+- StormUser: a customer builds a cart, checks out (the app creates the PaymentIntent) and
+  pays it at the Stripe backend with a test card, the way Stripe.js would; the backend then
+  sends its webhook to the app.
+- WebhookUser: signed payment_intent.succeeded / payment_failed events at a target rate,
+  for PaymentIntents that do not exist, so the burst measures the acknowledgement alone.
+- RaceUser: one checkout sent `fanout` times at the same instant with one Idempotency-Key,
+  paid, then its payment_intent.succeeded event sent `fanout` times at the same instant
+  with one event id, then again under new event ids. Concurrent copies are greenlets
+  released together by one gevent Event.
+- MixedShape (scenario "mixed"): the blend of the three, ramped up, held and eased off.
+
+Configuration comes from the plan file (GOLIVE_LOAD_PLAN, no secrets in it) and two
+variables for the secrets (GOLIVE_LOAD_WEBHOOK_SECRET, GOLIVE_LOAD_STRIPE_KEY). The
+PaymentIntents a run touched are written to a ledger (JSON lines) the invariants read;
+workers send theirs to the master.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import gevent
+import locust.stats
+from gevent.event import Event
+from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events, task
+from locust.contrib.fasthttp import FastHttpSession
+from locust.runners import MasterRunner, WorkerRunner
+
+from golive import thresholds
+from golive.webhooks.fixtures import render_event
+from golive.webhooks.sender import is_loopback
+from golive.webhooks.signing import encode_event, sign_header
+from loadtests import metrics as m
+
+PLAN: dict[str, Any] = json.loads(Path(os.environ["GOLIVE_LOAD_PLAN"]).read_text("utf-8"))
+WEBHOOK_SECRET = os.environ.get("GOLIVE_LOAD_WEBHOOK_SECRET", "")
+STRIPE_KEY = os.environ.get("GOLIVE_LOAD_STRIPE_KEY", "")
+LEDGER_MESSAGE = "golive_ledger"
+TIMEOUT_S = 10.0
+# The history CSV is golive's live progress: flush it every second, not every five.
+locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
+
+
+def _refuse_unsafe() -> None:
+    # The runner refuses first; this guards a hand-started worker with an edited plan.
+    if STRIPE_KEY.startswith(("sk_live_", "rk_live_")):
+        raise SystemExit("golive load: refusing a live Stripe key")
+    allowed = {h.lower() for h in PLAN.get("allow_hosts", [])}
+    for url in (PLAN["app_base"], PLAN.get("stripe_api_base") or "http://127.0.0.1"):
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in allowed and not is_loopback(host):
+            raise SystemExit(f"golive load: refusing {host}: not loopback nor allowed")
+
+
+_refuse_unsafe()
+
+
+# --- customers and their quotas ---------------------------------------------------------
+
+
+class TokenPool:
+    """Customers (bearer tokens) handed out so none goes over its rate-limit quota: the
+    storm measures the app, not its limiter."""
+
+    def __init__(self, tokens: list[str], per_min: int, window_s: float = 61.0) -> None:
+        self.tokens = tokens or ["-"]
+        self.per_window = max(1, per_min - 1)  # one short: clocks and windows differ
+        self.window_s = window_s
+        self.used: dict[str, deque[float]] = {t: deque() for t in self.tokens}
+        self._next = itertools.cycle(self.tokens)
+
+    def take(self, n: int = 1, *, deadline_s: float = 30.0) -> str | None:
+        """A token with `n` uses left in its window; None if none frees up in time."""
+        give_up = time.monotonic() + deadline_s
+        while time.monotonic() < give_up:
+            now = time.monotonic()
+            for _ in range(len(self.tokens)):
+                token = next(self._next)
+                stamps = self.used[token]
+                while stamps and stamps[0] <= now - self.window_s:
+                    stamps.popleft()
+                if len(stamps) + n <= self.per_window:
+                    stamps.extend([now] * n)
+                    return token
+            gevent.sleep(0.2)
+        return None
+
+
+POOL = TokenPool(PLAN["customers"], PLAN["quota_per_min"])
+
+
+@events.test_start.add_listener
+def _split_customers(environment: Any, **_: Any) -> None:
+    # Workers share the customers out by index, so two processes never spend one quota.
+    runner = environment.runner
+    workers = int(PLAN.get("workers") or 1)
+    if isinstance(runner, WorkerRunner) and workers > 1 and runner.worker_index >= 0:
+        share = PLAN["customers"][runner.worker_index % workers :: workers]
+        POOL.__init__(share, PLAN["quota_per_min"])
+
+
+# --- the ledger: which PaymentIntents the run touched -----------------------------------
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.buffer: list[dict[str, Any]] = []
+        self.runner: Any = None
+
+    def add(self, **entry: Any) -> None:
+        entry["t"] = round(time.time(), 3)
+        self.buffer.append(entry)
+        if not isinstance(self.runner, WorkerRunner):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        if isinstance(self.runner, WorkerRunner):
+            self.runner.send_message(LEDGER_MESSAGE, batch)
+        else:
+            write_ledger(batch)
+
+
+_LEDGER_FILE: list[Any] = []  # opened on first use, line-buffered: a kill loses no line
+
+
+def write_ledger(batch: list[dict[str, Any]]) -> None:
+    if not _LEDGER_FILE:
+        _LEDGER_FILE.append(open(PLAN["ledger"], "a", encoding="utf-8", buffering=1))  # noqa: SIM115
+    _LEDGER_FILE[0].writelines(json.dumps(entry) + "\n" for entry in batch)
+
+
+LEDGER = Ledger()
+
+
+@events.init.add_listener
+def _wire_ledger(environment: Any, **_: Any) -> None:
+    LEDGER.runner = environment.runner
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(
+            LEDGER_MESSAGE, lambda msg, **kw: write_ledger(msg.data)
+        )
+    if isinstance(environment.runner, WorkerRunner):
+
+        def pump() -> None:
+            while True:
+                gevent.sleep(1.0)
+                LEDGER.flush()
+
+        gevent.spawn(pump)
+
+
+@events.test_stop.add_listener
+def _flush_ledger(**_: Any) -> None:
+    LEDGER.flush()
+
+
+# --- abort on fail ----------------------------------------------------------------------
+
+ABORT_MIN_SAMPLES = 20  # a threshold is not judged mid-run on fewer samples than this
+
+
+def _watch_thresholds(environment: Any) -> None:
+    """k6's abortOnFail: stop the whole run as soon as a rule's threshold is breached."""
+    rules = PLAN.get("abort") or []
+    while rules:
+        gevent.sleep(1.0)
+        stats = m.entries(e.serialize() for e in environment.stats.entries.values())
+        for rule in rules:
+            samples = m.samples_of(rule["metric"], rule["requests"], stats)
+            if len(samples) < ABORT_MIN_SAMPLES:
+                continue
+            passed, observed = thresholds.parse(rule["threshold"]).evaluate(samples)
+            if not passed:
+                LEDGER.add(kind="aborted", observed=observed, samples=len(samples), **rule)
+                environment.runner.quit()
+                return
+
+
+@events.test_start.add_listener
+def _start_watch(environment: Any, **_: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner) and PLAN.get("abort"):
+        gevent.spawn(_watch_thresholds, environment)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _fill(template: Any, values: dict[str, Any]) -> Any:
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    if isinstance(template, str) and template in values:
+        return values[template]
+    return template
+
+
+def _dotted(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def checkout_body(cart: list[dict[str, int]]) -> dict[str, Any]:
+    spec = PLAN["checkout"]
+    items = [_fill(spec["item"], {"{id}": c["id"], "{quantity}": c["quantity"]}) for c in cart]
+    return _fill(spec["body"], {"{items}": items})
+
+
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except Exception:  # noqa: BLE001 - any undecodable body
+        return None
+
+
+def _pick_method() -> str:
+    methods = PLAN["payment_methods"]
+    return random.choices(list(methods), weights=list(methods.values()))[0]
+
+
+def _expect(response: Any, ok: bool, why: str = "") -> None:
+    if ok:
+        response.success()
+    else:
+        response.failure(why or f"HTTP {response.status_code}")
+
+
+class _Stripe:
+    """The Stripe backend, as the customer's browser (confirm) and the app (retrieve) call it."""
+
+    def __init__(self, user: FastHttpUser) -> None:
+        base = PLAN.get("stripe_api_base")
+        self.session = (
+            FastHttpSession(
+                base_url=base,
+                request_event=user.environment.events.request,
+                user=user,
+                network_timeout=TIMEOUT_S,
+                connection_timeout=TIMEOUT_S,
+                concurrency=4,
+            )
+            if base
+            else None
+        )
+        self.headers = {"Authorization": f"Bearer {STRIPE_KEY}"}
+
+    def confirm(self, intent_id: str, method: str) -> str | None:
+        """The intent's status after confirming; a decline is an expected answer."""
+        if self.session is None:
+            return None
+        with self.session.post(
+            f"/v1/payment_intents/{intent_id}/confirm",
+            data=f"payment_method={method}",
+            headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
+            name=m.STRIPE_CONFIRM,
+            catch_response=True,
+        ) as response:
+            body = _json(response) or {}
+            declined = response.status_code == 402 and "chargeDeclined" in method
+            _expect(response, response.status_code == 200 or declined)
+            if declined:
+                return "requires_payment_method"
+            return body.get("status") if isinstance(body, dict) else None
+
+    def retrieve(self, intent_id: str) -> dict[str, Any] | None:
+        if self.session is None:
+            return None
+        with self.session.get(
+            f"/v1/payment_intents/{intent_id}",
+            headers=self.headers,
+            name=m.STRIPE_RETRIEVE,
+            catch_response=True,
+        ) as response:
+            body = _json(response)
+            _expect(response, response.status_code == 200 and isinstance(body, dict))
+            return body if isinstance(body, dict) else None
+
+
+class _ShopUser(FastHttpUser):
+    abstract = True
+    network_timeout = TIMEOUT_S
+    connection_timeout = TIMEOUT_S
+
+    def on_start(self) -> None:
+        self.stripe = _Stripe(self)
+
+    def checkout(
+        self, token: str, cart: list[dict[str, int]], key: str, name: str
+    ) -> dict[str, Any] | None:
+        """POST the checkout; the answer when it names a PaymentIntent."""
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+        with self.client.post(
+            PLAN["checkout"]["path"],
+            json=checkout_body(cart),
+            headers=headers,
+            name=name,
+            catch_response=True,
+        ) as response:
+            body = _json(response)
+            intent = _dotted(body, PLAN["checkout"]["payment_intent_id"])
+            ok = 200 <= response.status_code < 300 and isinstance(intent, str) and bool(intent)
+            _expect(response, ok, "" if ok else f"HTTP {response.status_code}, no PaymentIntent")
+            return body if ok else None
+
+    def send_event(self, payload: bytes, event_id: str, name: str) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign_header(payload, WEBHOOK_SECRET),
+        }
+        with self.client.post(
+            PLAN["webhook_path"], data=payload, headers=headers, name=name, catch_response=True
+        ) as response:
+            status = response.status_code
+            if status >= 500:
+                LEDGER.add(kind="webhook_5xx", name=name, status=status, event_id=event_id)
+            _expect(response, 200 <= status < 300)
+
+
+# --- the scenarios ----------------------------------------------------------------------
+
+
+class StormUser(_ShopUser):
+    """Customers building carts, checking out and paying, many at once."""
+
+    weight = int(PLAN["weights"].get("storm", 0)) or 1
+    wait_time = between(*PLAN["storm_think_s"])
+
+    @task
+    def buy(self) -> None:
+        token = POOL.take()
+        if token is None:
+            return
+        cart = random.choice(PLAN["carts"])
+        auth = {"Authorization": f"Bearer {token}"}
+        add = PLAN.get("cart_add")
+        for line in cart if add else []:
+            body = _fill(add["json"], {"{id}": line["id"], "{quantity}": line["quantity"]})
+            with self.client.post(
+                add["path"], json=body, headers=auth, name=m.CART_ADD, catch_response=True
+            ) as response:
+                _expect(response, 200 <= response.status_code < 300)
+        answer = self.checkout(token, cart, f"golive-load-{uuid.uuid4().hex}", m.CHECKOUT)
+        if answer is None:
+            return
+        intent_id = _dotted(answer, PLAN["checkout"]["payment_intent_id"])
+        LEDGER.add(kind="intent", scenario="storm", payment_intent=intent_id)
+        read = PLAN.get("order_read")
+        order_id = _dotted(answer, read["order_id"]) if read else None
+        if read and order_id is not None:
+            path = read["path"].replace("{order_id}", str(order_id))
+            with self.client.get(
+                path, headers=auth, name=m.ORDER_READ, catch_response=True
+            ) as response:
+                _expect(response, response.status_code == 200)
+        method = _pick_method()
+        status = self.stripe.confirm(intent_id, method)
+        LEDGER.add(kind="confirmed", payment_intent=intent_id, method=method, status=status)
+
+
+class WebhookUser(_ShopUser):
+    """Signed events at a steady rate per user, for PaymentIntents that do not exist."""
+
+    weight = int(PLAN["weights"].get("burst", 0)) or 1
+    wait_time = constant_throughput(PLAN["webhook_rate_per_user"])
+    types = ("payment_intent.succeeded",) * 4 + ("payment_intent.payment_failed",)
+
+    @task
+    def deliver(self) -> None:
+        payload, event_id = fresh_event(random.choice(self.types))
+        self.send_event(payload, event_id, m.WEBHOOK)
+
+
+def _template(event_type: str) -> tuple[bytes, bytes, bytes]:
+    event = render_event(event_type)
+    return encode_event(event), event["id"].encode(), event["data"]["object"]["id"].encode()
+
+
+# Rendered and encoded once: a fixture render draws a dozen ids from `secrets` and the
+# encoding is Stripe's indented JSON, both too slow per request; a burst event only needs
+# a new event id and a new intent id (same lengths, so the bytes stay valid JSON).
+_TEMPLATES = {t: _template(t) for t in set(WebhookUser.types)}
+
+
+def fresh_event(event_type: str) -> tuple[bytes, str]:
+    """(payload, event id) of a new event of the type, for a new PaymentIntent."""
+    payload, old_event, old_intent = _TEMPLATES[event_type]
+    bits = random.getrandbits(192)
+    event_id = old_event[:4] + f"{bits & (2**96 - 1):024x}".encode()
+    intent_id = old_intent[:3] + f"{bits >> 96:024x}".encode()
+    return payload.replace(old_event, event_id).replace(old_intent, intent_id), event_id.decode()
+
+
+class RaceUser(_ShopUser):
+    """The same checkout and the same event, many copies at the same instant."""
+
+    weight = int(PLAN["weights"].get("race", 0)) or 1
+    wait_time = between(0.3, 0.8)
+    concurrency = 64  # the fan-out's copies each need a connection
+
+    def _together(self, n: int, job: Any) -> list[Any]:
+        go = Event()
+        results: list[Any] = [None] * n
+
+        def one(index: int) -> None:
+            go.wait()
+            results[index] = job(index)
+
+        greenlets = [gevent.spawn(one, i) for i in range(n)]
+        gevent.sleep(0.05)  # every copy is parked on the event before it fires
+        go.set()
+        gevent.joinall(greenlets, timeout=3 * TIMEOUT_S)
+        return results
+
+    @task
+    def race(self) -> None:
+        fanout = int(PLAN["race"]["fanout"])
+        token = POOL.take(fanout)
+        if token is None:
+            return
+        cart = random.choice(PLAN["carts"])
+        key = f"golive-race-{uuid.uuid4().hex}"
+        answers = self._together(fanout, lambda i: self.checkout(token, cart, key, m.RACE_CHECKOUT))
+        path = PLAN["checkout"]["payment_intent_id"]
+        intents = sorted({_dotted(a, path) for a in answers if a})
+        for intent_id in intents:
+            LEDGER.add(kind="intent", scenario="race", payment_intent=intent_id, key=key)
+        if not intents:
+            return
+        intent_id = intents[0]
+        status = self.stripe.confirm(intent_id, "pm_card_visa")
+        LEDGER.add(kind="confirmed", payment_intent=intent_id, method="pm_card_visa", status=status)
+        intent = self.stripe.retrieve(intent_id)
+        if not intent or intent.get("status") != "succeeded":
+            return
+        event = render_event("payment_intent.succeeded")
+        event["data"]["object"] = intent
+        payload = encode_event(event)
+        self._together(
+            fanout, lambda i: self.send_event(payload, event["id"], m.RACE_WEBHOOK_SAME_ID)
+        )
+        fresh = []
+        for _ in range(int(PLAN["race"]["new_event_ids"])):
+            other = dict(event, id="evt_" + uuid.uuid4().hex[:24])
+            fresh.append((encode_event(other), other["id"]))
+        if fresh:
+            self._together(
+                len(fresh),
+                lambda i: self.send_event(fresh[i][0], fresh[i][1], m.RACE_WEBHOOK_NEW_ID),
+            )
+
+
+if PLAN.get("scenario") == "mixed":
+
+    class MixedShape(LoadTestShape):
+        """Ramp up over the first fifth, hold, ease to half for the last tenth, stop."""
+
+        def tick(self) -> tuple[int, float] | None:
+            shape = PLAN["shape"]
+            duration, users, rate = shape["duration_s"], shape["users"], shape["spawn_rate"]
+            elapsed = self.get_run_time()
+            if elapsed >= duration:
+                return None
+            if elapsed >= 0.9 * duration:
+                return max(1, users // 2), rate
+            ramp = max(0.2 * duration, 1e-3)
+            return max(1, min(users, int(users * (elapsed + 1) / ramp))), rate
