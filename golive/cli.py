@@ -14,8 +14,10 @@ from pathlib import Path
 
 from golive import __version__, checklist, gate, registry
 from golive.errors import InputError
+from golive.load_cli import add_parser as add_load_parser
 from golive.redact import DEFAULT
 from golive.sandbox.cli import add_parser as add_sandbox_parser
+from golive.smoke_cli import add_parser as add_smoke_parser
 from golive.timeutil import parse_utc
 from golive.webhooks.cli import add_parser as add_webhook_parser
 
@@ -117,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_sandbox_parser(sub)
     add_webhook_parser(sub)
+    add_load_parser(sub, DEMO_PROFILE)
+    add_smoke_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks that exist and those still planned")
     p.set_defaults(func=_cmd_checks)

@@ -53,7 +53,9 @@ class StripeBackend(_Strict):
 
     backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = "sandbox"
     api_base: str | None = Field(
-        None, description="URL of a running stripe-mock or localstripe (required for localstripe)"
+        None,
+        description="URL of a running stripe-mock, localstripe (required) or `golive sandbox` "
+        "process (sandbox: none starts one in-process)",
     )
     port: int = Field(0, ge=0, le=65535, description="sandbox port; 0 picks a free one")
     image: str = Field("stripe/stripe-mock:latest", description="stripe-mock image for Docker")
@@ -115,6 +117,12 @@ class ProfileModel(_Strict):
     pricing: dict[str, Any] | None = Field(None, description="The target's price rules")
     observer: dict[str, Any] | None = Field(
         None, description="How to count orders and payments for a PaymentIntent"
+    )
+    smoke: dict[str, Any] | None = Field(
+        None, description="How the smoke and end-to-end flows drive the target"
+    )
+    load: dict[str, Any] | None = Field(
+        None, description="Load scenarios: customers, host allowlist, the gate's short run"
     )
     attestations: str | None = Field(None, description="Attestations file, relative to the profile")
     waivers: str | None = Field(None, description="Waivers file, relative to the profile")

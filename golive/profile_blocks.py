@@ -21,6 +21,8 @@ BLOCKS: dict[str, str] = {
     "api": "golive.profile_api:ApiProfile",
     "pricing": "golive.profile_pricing:Pricing",
     "observer": "golive.observer:ObserverModel",
+    "smoke": "golive.profile_smoke:Smoke",
+    "load": "golive.profile_load:LoadModel",
 }
 
 

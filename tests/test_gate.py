@@ -97,30 +97,23 @@ def test_pre_deploy_on_the_demo_is_go(tmp_path: Path) -> None:
     assert "✓ Environment Configuration" in lines[0] and "6 pass" in lines[0]
 
 
-def test_default_phases_are_honestly_no_go(tmp_path: Path) -> None:
+def test_default_phases_on_the_demo_are_go(tmp_path: Path) -> None:
     run = gate(demo_copy(tmp_path), tmp_path / "out")
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
     results = run.results
-    assert results["verdict"] == "NO-GO"
+    assert results["verdict"] == "GO"
     assert results["meta"]["phases"] == ["pre-deploy", "staging"]
     outcomes = run.outcomes()
     assert list(outcomes) == [i["id"] for i in ITEMS if i["phase"] in ("pre-deploy", "staging")]
-    # Pre-deploy still holds ...
     for item in PRE_DEPLOY:
         expected = ("pending",) if item["id"] in DEMO_PENDING else ("pass", "attested")
         assert outcomes[item["id"]] in expected, item["id"]
-    # ... and at staging only the checks written so far judge anything (the account
-    # settings, read from the sandbox): they pass, or fail under a waiver (the demo's
-    # missing logo). Every other staging check is not written yet.
-    staging_automated = [i for i in STAGING if "automated" in i]
-    written = [
-        i
-        for i in staging_automated
-        if not any(c["ref"] in registry.PLANNED for c in i["automated"]["checks"])
-    ]
-    # Restricted keys are a Dashboard feature the sandbox does not model (stripe.restricted-key).
+    # Every staging check is written and judges the correct shop: pass, or fail under a
+    # waiver (the demo's missing logo), or not-applicable (restricted keys are a Dashboard
+    # feature the sandbox does not model).
+    assert registry.PLANNED == {}
     not_applicable = {"api-keys.restricted-permissions"}
-    for item in written:
+    for item in (i for i in STAGING if "automated" in i):
         result = run.item(item["id"])
         if item["id"] in not_applicable:
             assert result["outcome"] == "not-applicable", (item["id"], result["reason"])
@@ -128,44 +121,20 @@ def test_default_phases_are_honestly_no_go(tmp_path: Path) -> None:
         assert result["outcome"] in ("pass", "waived"), (item["id"], result["reason"])
         if result["outcome"] == "waived":
             assert result["waiver"]["applied"] is True
-    waived = {i["id"] for i in written if outcomes[i["id"]] == "waived"}
+    waived = {i for i, outcome in outcomes.items() if outcome == "waived"}
     assert waived == {w["item"] for w in results["waivers"] if w["applied"]}
-    staging_automated = [i for i in staging_automated if i not in written]
-    assert len(staging_automated) >= 25  # the smoke, e2e, load and some live checks
-    # The price checks are written: only the item that also needs the planned
-    # webhook.amount-mismatch is still waiting.
-    assert {i["id"] for i in staging_automated if i["id"].startswith("price-integrity.")} == {
-        "price-integrity.intent-amount-verified"
-    }
-    # The API security checks are written: none of their items is still waiting, and each
-    # passed on the correct shop (judged with `written` above).
-    api_items = {
-        i["id"]
-        for i in STAGING
-        if any(c["ref"].startswith("api.") for c in i.get("automated", {}).get("checks", []))
-    }
-    assert len(api_items) == 8, api_items
-    assert not api_items & {i["id"] for i in staging_automated}
-    for item in staging_automated:
-        result = run.item(item["id"])
-        assert result["outcome"] == "not-run", item["id"]
-        assert "not written yet" in result["reason"], item["id"]
-        assert "planned in issue #" in result["reason"], item["id"]
-        for check in result["checks"]:
-            if check["ref"] not in registry.PLANNED:
-                # A written check of a partly written item (webhook.forged-rejected beside
-                # the planned webhook.forged-no-side-effect) judges all the same.
-                assert check["outcome"] == "pass", (item["id"], check["message"])
-                continue
-            assert check["outcome"] == "not-run"
-            assert check["ref"] in check["message"]
-            assert "not written yet" in check["message"]
-    blockers = [i["id"] for i in staging_automated if i["severity"] == "blocker"]
-    for item_id in blockers:
-        assert any(
-            r.startswith(f"blocker {item_id} is not-run") for r in results["verdict_reasons"]
-        )
-    assert "NO-GO" in run.stdout and "exit code 1" in run.stdout
+    assert "GO" in run.stdout and "exit code 0" in run.stdout
+
+
+def test_a_planned_check_is_not_run_naming_its_issue(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Checks referenced before they are written come out not-run, never pass, with the
+    # issue that plans them (golive/planned.py; empty once every check has landed).
+    from golive import gate as gate_module
+
+    monkeypatch.setitem(registry.PLANNED, "smoke.teleport", "planned in issue #99 (teleports)")
+    reason = gate_module._why_not_run("smoke.teleport", None, None, None)  # type: ignore[arg-type]
+    assert reason == "check smoke.teleport is not written yet, planned in issue #99 (teleports)"
+    assert registry.is_known("smoke.teleport")
 
 
 def test_broken_demo_is_no_go_naming_each_failing_item(tmp_path: Path) -> None:
@@ -408,19 +377,19 @@ def test_item_selection_ignores_phase_and_accepts_commas(tmp_path: Path) -> None
         "--item",
         "radar.enabled,environment.api-version",
         "--item",
-        "webhook-config.test-delivery",
+        "business-settings.logo",
     )
-    assert run.returncode == 1  # the staging item is not-run
+    assert run.returncode == 0  # the staging item fails under the demo's waiver
     # Checklist order, whatever the order on the command line.
     assert run.outcomes() == {
         "environment.api-version": "pass",
+        "business-settings.logo": "waived",
         "radar.enabled": "attested",
-        "webhook-config.test-delivery": "not-run",
     }
     assert run.results["meta"]["selection"] == {
-        "items": ["radar.enabled", "environment.api-version", "webhook-config.test-delivery"]
+        "items": ["radar.enabled", "environment.api-version", "business-settings.logo"]
     }
-    assert_reports(out, "NO-GO")
+    assert_reports(out, "GO")
 
 
 def test_section_and_tag_selection(tmp_path: Path) -> None:

@@ -422,5 +422,9 @@ def test_live_check_blocks_are_validated_when_the_profile_loads(profile: Path) -
     )
     assert_invalid(done, profile, None, None, "observer.sql: Value error, counts needs payments")
     assert_invalid(
-        done, profile, line_of(profile, "    bursts: 31"), None, "api.rate_limit.bursts: unknown key"
+        done,
+        profile,
+        line_of(profile, "    bursts: 31"),
+        None,
+        "api.rate_limit.bursts: unknown key",
     )
