@@ -397,9 +397,9 @@ def test_card_numbers_in_logs(ctx: CheckContext) -> None:
 # --- data.no-secret-echo ----------------------------------------------------------------
 
 
-def _answers(
-    ctx: CheckContext, result: ProbeResult
-) -> list[tuple[str, httpx.Response | ProbeResult]]:
+def _answers(ctx: CheckContext, result: ProbeResult) -> list[tuple[str, Any]]:
+    """(label, answer) for the probe and each of the extra requests; an answer is an
+    httpx.Response, the ProbeResult, or the text of a transport error."""
     app = _app(ctx)
     params: ProbeParams = ctx.params  # type: ignore[assignment]
     token = _token(ctx, params)
@@ -408,31 +408,44 @@ def _answers(
     answers: list[tuple[str, Any]] = []
     if result.sent:
         answers.append((f"POST {params.probe_path} (the card probe)", result))
-    with httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S) as web:
-        requests = [
-            (f"GET {health}", lambda: web.get(health)),
-            ("GET /golive-no-such-path", lambda: web.get("/golive-no-such-path-404")),
+    requests: list[tuple[str, str, str, dict[str, Any]]] = [
+        (f"GET {health}", "GET", health, {}),
+        ("GET /golive-no-such-path", "GET", "/golive-no-such-path-404", {}),
+    ]
+    if params.probe_path:
+        path = params.probe_path
+        malformed = {"Content-Type": "application/json", **auth}
+        requests += [
+            (
+                f"POST {path} (malformed JSON)",
+                "POST",
+                path,
+                {"content": b'{"items": [', "headers": malformed},
+            ),
+            (
+                f"POST {path} (wrong types)",
+                "POST",
+                path,
+                {"json": {"items": "all of them"}, "headers": auth},
+            ),
+            (f"POST {path} (no token)", "POST", path, {"json": {}}),
         ]
-        if params.probe_path:
-            path = params.probe_path
-            requests += [
-                (
-                    f"POST {path} (malformed JSON)",
-                    lambda: web.post(
-                        path,
-                        content=b'{"items": [',
-                        headers={**auth, "Content-Type": "application/json"},
-                    ),
-                ),
-                (
-                    f"POST {path} (wrong types)",
-                    lambda: web.post(path, json={"items": "all of them"}, headers=auth),
-                ),
-                (f"POST {path} (no token)", lambda: web.post(path, json={})),
-            ]
-        for label, send in requests:
-            answers.append((label, send()))
+    for label, method, path, kwargs in requests:
+        answers.append((label, _one_answer(app.base_url, method, path, kwargs)))
     return answers
+
+
+def _one_answer(base_url: str, method: str, path: str, kwargs: dict[str, Any]) -> Any:
+    # A fresh connection each, tried twice: an app that drops the connection after a
+    # crash (debug error pages) must not turn the next request into a reset.
+    error = ""
+    for _ in range(2):
+        try:
+            with httpx.Client(base_url=base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+                return web.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            error = f"no answer: {type(exc).__name__}: {exc}"
+    return error
 
 
 @check("data.no-secret-echo", params=ProbeParams, needs={"app"})
@@ -442,6 +455,9 @@ def test_no_secret_echo(ctx: CheckContext) -> None:
     secrets = secret_values(ctx)
     leaks: list[str] = []
     for label, answer in _answers(ctx, result):
+        if isinstance(answer, str):  # no answer at all: nothing it could echo
+            ctx.record(request=label, status=None, error=answer, secrets_found=[])
+            continue
         if isinstance(answer, ProbeResult):
             status, headers, body = answer.status, answer.headers, answer.body
         else:
