@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
     runs = {
         "gate": [str(BIN / "golive"), "gate", *rest],
-        "test": [str(PYTHON), "-m", "pytest", "-n", "2", *rest],
+        "test": [str(PYTHON), "-m", "pytest", "-n", "2", "--dist", "worksteal", *rest],
         "lint": None,
         "bench": [str(PYTHON), str(ROOT / "bench" / "run.py"), *rest],
         "matrix": [str(PYTHON), "-m", "golive.matrix", "--write", "README.md", *rest],

@@ -40,6 +40,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
 
 from golive import thresholds
+from golive.checkout import dotted, fill
 from golive.webhooks.fixtures import render_event
 from golive.webhooks.sender import is_loopback
 from golive.webhooks.signing import encode_event, sign_header
@@ -201,26 +202,10 @@ def _start_watch(environment: Any, **_: Any) -> None:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _fill(template: Any, values: dict[str, Any]) -> Any:
-    if isinstance(template, dict):
-        return {k: _fill(v, values) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, values) for v in template]
-    if isinstance(template, str) and template in values:
-        return values[template]
-    return template
-
-
-def _dotted(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
-
-
 def checkout_body(cart: list[dict[str, int]]) -> dict[str, Any]:
     spec = PLAN["checkout"]
-    items = [_fill(spec["item"], {"{id}": c["id"], "{quantity}": c["quantity"]}) for c in cart]
-    return _fill(spec["body"], {"{items}": items})
+    items = [fill(spec["item"], {"{id}": c["id"], "{quantity}": c["quantity"]}) for c in cart]
+    return fill(spec["body"], {"{items}": items})
 
 
 def _json(response: Any) -> Any:
@@ -314,7 +299,7 @@ class _ShopUser(FastHttpUser):
             catch_response=True,
         ) as response:
             body = _json(response)
-            intent = _dotted(body, PLAN["checkout"]["payment_intent_id"])
+            intent = dotted(body, PLAN["checkout"]["payment_intent_id"])
             ok = 200 <= response.status_code < 300 and isinstance(intent, str) and bool(intent)
             _expect(response, ok, "" if ok else f"HTTP {response.status_code}, no PaymentIntent")
             return body if ok else None
@@ -351,7 +336,7 @@ class StormUser(_ShopUser):
         auth = {"Authorization": f"Bearer {token}"}
         add = PLAN.get("cart_add")
         for line in cart if add else []:
-            body = _fill(add["json"], {"{id}": line["id"], "{quantity}": line["quantity"]})
+            body = fill(add["json"], {"{id}": line["id"], "{quantity}": line["quantity"]})
             with self.client.post(
                 add["path"], json=body, headers=auth, name=m.CART_ADD, catch_response=True
             ) as response:
@@ -359,10 +344,10 @@ class StormUser(_ShopUser):
         answer = self.checkout(token, cart, f"golive-load-{uuid.uuid4().hex}", m.CHECKOUT)
         if answer is None:
             return
-        intent_id = _dotted(answer, PLAN["checkout"]["payment_intent_id"])
+        intent_id = dotted(answer, PLAN["checkout"]["payment_intent_id"])
         LEDGER.add(kind="intent", scenario="storm", payment_intent=intent_id)
         read = PLAN.get("order_read")
-        order_id = _dotted(answer, read["order_id"]) if read else None
+        order_id = dotted(answer, read["order_id"]) if read else None
         if read and order_id is not None:
             path = read["path"].replace("{order_id}", str(order_id))
             with self.client.get(
@@ -438,7 +423,7 @@ class RaceUser(_ShopUser):
         key = f"golive-race-{uuid.uuid4().hex}"
         answers = self._together(fanout, lambda i: self.checkout(token, cart, key, m.RACE_CHECKOUT))
         path = PLAN["checkout"]["payment_intent_id"]
-        intents = sorted({_dotted(a, path) for a in answers if a})
+        intents = sorted({dotted(a, path) for a in answers if a})
         for intent_id in intents:
             LEDGER.add(kind="intent", scenario="race", payment_intent=intent_id, key=key)
         if not intents:

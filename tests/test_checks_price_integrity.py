@@ -94,6 +94,7 @@ def test_the_correct_shop_passes_every_price_check(tmp_path: Path) -> None:
         for item in run.results["items"]
         if item["id"].startswith(SECTION + ".")
         for c in item["checks"]
+        if c["ref"].startswith("price.")  # webhook.amount-mismatch buys its own order
         for e in c["evidence"]
         if "payment_intent" in e
     }

@@ -242,6 +242,18 @@ def _bypass(name: str) -> Builder:
 for _name in BYPASSES:
     VARIANTS[_name] = _bypass(_name)
 
+# Every variant whose signature is missing, broken or bypassed: what a receiver must refuse
+# and never act on (stale and future timestamps are judged apart, as replays).
+FORGERIES = (
+    "unsigned",
+    "empty-header",
+    "malformed-header",
+    "wrong-secret",
+    "tampered-body",
+    "v0-only",
+    *BYPASSES,
+)
+
 
 # --- the registry -------------------------------------------------------------------------
 
