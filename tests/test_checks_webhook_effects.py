@@ -128,13 +128,15 @@ def test_without_an_observer_the_checks_do_not_run(tmp_path: Path) -> None:
 
 
 def test_an_observer_that_sees_nothing_is_an_error_not_a_pass(tmp_path: Path) -> None:
-    # Queries on the wrong column value: every count is 0, whatever the shop does.
+    # Queries on the wrong column value: every count is 0, whatever the shop does. The
+    # positive control (a correct payment must show as paid) catches it.
     profile = demo_copy(tmp_path)
     observer = load_yaml(profile)["observer"]
     observer["sql"]["counts"] = {
         name: query.replace(":payment_intent", "'pi_' || :payment_intent")
         for name, query in observer["sql"]["counts"].items()
     }
+    observer["deadline_s"] = 2
     edit_yaml(profile, observer=observer)
     run = run_gate(tmp_path, profile=profile)
     for item, ref in (
@@ -145,7 +147,22 @@ def test_an_observer_that_sees_nothing_is_an_error_not_a_pass(tmp_path: Path) ->
         check = check_of(run, item, ref)
         assert check["outcome"] == "error", check
         assert "examined nothing" in check["message"]
-        assert "the observer sees 0 order(s)" in check["message"]
+        assert "shows no paid order and payment within 2.0 s" in check["message"]
+        assert "the app did not take the event as a payment" in check["message"]
+
+
+def test_an_observer_counting_paid_orders_before_any_payment_is_an_error(tmp_path: Path) -> None:
+    # A query that counts every paid order of the shop, not this PaymentIntent's.
+    profile = demo_copy(tmp_path)
+    observer = load_yaml(profile)["observer"]
+    observer["sql"]["counts"]["payments"] = (
+        "SELECT count(*) + 1 FROM payments WHERE :payment_intent IS NOT NULL"
+    )
+    edit_yaml(profile, observer=observer)
+    run = run_gate(tmp_path, profile=profile)
+    check = check_of(run, IDEMPOTENCY, "webhook.duplicate-one-order")
+    assert check["outcome"] == "error", check
+    assert "right after checkout, before any payment" in check["message"]
 
 
 # --- the observer's sources, directly -------------------------------------------------------
