@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import traceback
 from collections import Counter
@@ -173,13 +172,10 @@ def _request(args: argparse.Namespace) -> gate.GateRequest:
 
 def _cmd_gate(args: argparse.Namespace) -> int:
     from golive.console import GateConsole
-    from reports.writer import write_reports
+    from golive.reported import run_and_report
 
     prepared = gate.prepare(_request(args))
     gate.boot(prepared)
-    # A CI runner cancels a job with SIGTERM: treat it as Ctrl-C so the partial report
-    # of what finished is still written.
-    signal.signal(signal.SIGTERM, _interrupt)
     console = GateConsole()
     console.start(
         prepared.profile.name,
@@ -187,20 +183,8 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         prepared.request.phases or list(checklist.DEFAULT_PHASES),
         Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
     )
-    outcome = gate.run(prepared, on_item_done=console.item_done)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the reports be written whole
-    try:
-        paths = write_reports(outcome.result, args.out)
-    except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
-        print(f"golive: could not write the reports to {args.out}: {exc}", file=sys.stderr)
-        console.finish(outcome.result, {})
-        return gate.EXIT_HARNESS
-    console.finish(outcome.result, paths)
-    return outcome.exit_code
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    outcome, paths = run_and_report(prepared, console, args.out)
+    return gate.EXIT_HARNESS if paths is None else outcome.exit_code
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -88,8 +87,8 @@ def duration_s(text: str) -> float:
 
 def run_command(args: argparse.Namespace) -> int:
     from golive.console import GateConsole
+    from golive.reported import run_and_report
     from loadtests import runner, session
-    from reports.writer import write_reports
 
     if args.users is not None and args.users < 1 or args.workers < 0:
         raise InputError("--users must be at least 1 and --workers at least 0")
@@ -126,7 +125,6 @@ def run_command(args: argparse.Namespace) -> int:
     except BaseException:
         gate.discard(prepared)
         raise
-    signal.signal(signal.SIGTERM, _interrupt)
     _say(
         terminal,
         f"golive load · {prepared.profile.name} · {spec.scenario} · {spec.users} users "
@@ -135,20 +133,15 @@ def run_command(args: argparse.Namespace) -> int:
         + f" · {len(prepared.selected)} items",
     )
     console = GateConsole()
-    outcome = gate.run(prepared, on_item_done=console.item_done)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    paths = write_reports(outcome.result, out)
-    console.finish(outcome.result, paths)
+    outcome, paths = run_and_report(prepared, console, out)
+    if paths is None:
+        return gate.EXIT_HARNESS
     print(f"  locust {out / 'locust.html'} (and locust_*.csv, locust.json, ledger.jsonl)")
     if outcome.result.verdict == Verdict.INCOMPLETE:
         return gate.EXIT_HARNESS
     if all(i.outcome == Outcome.PASS for i in outcome.result.items):
         return gate.EXIT_GO
     return gate.EXIT_NO_GO
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _terminal() -> TextIO:

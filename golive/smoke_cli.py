@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -128,7 +127,7 @@ def _short(text: str, limit: int = 110) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.writer import write_reports
+    from golive.reported import run_and_report
     from smoke import flows
 
     ids = selected_items(args.checklist, args.flow, args.phase)
@@ -147,7 +146,6 @@ def run(args: argparse.Namespace) -> int:
     )
     prepared = gate.prepare(request)
     gate.boot(prepared)
-    signal.signal(signal.SIGTERM, _interrupt)
     # pytest captures fd 1 while the checks run: steps go to a copy of the terminal's fd.
     terminal = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     console = SmokeConsole(terminal)
@@ -159,20 +157,8 @@ def run(args: argparse.Namespace) -> int:
     )
     flows.LISTENERS.append(console.step)
     try:
-        outcome = gate.run(prepared, on_item_done=console.item_done)
+        outcome, paths = run_and_report(prepared, console, args.out)
     finally:
         flows.LISTENERS.remove(console.step)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        paths = write_reports(outcome.result, args.out)
-    except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
-        print(f"golive: could not write the reports to {args.out}: {exc}", file=sys.stderr)
-        console.finish(outcome.result, {})
-        return gate.EXIT_HARNESS
-    console.finish(outcome.result, paths)
-    terminal.close()
-    return outcome.exit_code
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+        terminal.close()
+    return gate.EXIT_HARNESS if paths is None else outcome.exit_code
