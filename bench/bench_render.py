@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from sample_results import make_result  # noqa: E402
 
-from reports.writer import FORMATS, atomic_write_text, render_report  # noqa: E402
+from golive.reports.writer import FORMATS, atomic_write_text, render_report  # noqa: E402
 
 
 def main() -> int:

@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from golive import registry, thresholds, yamlsrc
+from golive import registry, resources, thresholds, yamlsrc
 from golive.errors import InputError
 from golive.validation import raise_all, validate
 
-DEFAULT_CHECKLIST = registry.PROJECT_ROOT / "checklist.yaml"
+DEFAULT_CHECKLIST = resources.CHECKLIST
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$"
 SECTION_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 

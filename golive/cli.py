@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from golive import __version__, checklist, gate, registry
+from golive import __version__, checklist, gate, registry, resources
 from golive.errors import InputError
 from golive.load_cli import add_parser as add_load_parser
 from golive.redact import DEFAULT
@@ -19,8 +19,6 @@ from golive.sandbox.cli import add_parser as add_sandbox_parser
 from golive.smoke_cli import add_parser as add_smoke_parser
 from golive.timeutil import parse_utc
 from golive.webhooks.cli import add_parser as add_webhook_parser
-
-DEMO_PROFILE = registry.PROJECT_ROOT / "targets" / "demo" / "target.yaml"
 
 EXIT_CODES = """exit codes:
   0  GO: every blocker item passed, or is waived, attested or not applicable
@@ -37,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return gate.EXIT_USAGE
     try:
+        if "target" in args and args.target is None:
+            args.target = resources.demo_profile()  # no --target: the embedded demo
         return args.func(args)
     except InputError as exc:
         print(f"golive: error: {exc}", file=sys.stderr)
@@ -104,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target",
         type=Path,
-        default=DEMO_PROFILE,
-        help="target profile naming the attestations file",
+        default=None,
+        help="target profile naming the attestations file (default: the demo)",
     )
     p.add_argument("--file", type=Path, help="attestations file (default: the profile's)")
     p.add_argument("--checklist", type=Path, default=None)
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_sandbox_parser(sub)
     add_webhook_parser(sub)
-    add_load_parser(sub, DEMO_PROFILE)
+    add_load_parser(sub)
     add_smoke_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks that exist and those still planned")
@@ -130,9 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _selection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--target", type=Path, default=DEMO_PROFILE, help="target profile (default: the demo)"
-    )
+    p.add_argument("--target", type=Path, default=None, help="target profile (default: the demo)")
     p.add_argument(
         "--checklist", type=Path, default=None, help="checklist.yaml (default: the bundled one)"
     )
@@ -277,7 +275,7 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from reports.json_report import generate_schema
+    from golive.reports.json_report import generate_schema
 
     print(json.dumps(generate_schema(), indent=2))
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from golive import __version__, attestations, checklist, profile, registry, waivers
+from golive import __version__, attestations, checklist, profile, registry, resources, waivers
 from golive.checklist import Checklist, Item
 from golive.context import Target
 from golive.errors import InputError
@@ -276,7 +276,7 @@ def _run_pytest(prepared: Prepared) -> int:
         "-c",
         str(GATE_INI),
         "--rootdir",
-        str(registry.PROJECT_ROOT),
+        str(resources.DATA_ROOT),
         "-p",
         "golive.plugin",
         "-p",

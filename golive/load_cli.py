@@ -48,14 +48,14 @@ SCENARIO_CHECKS = {
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
-def add_parser(sub: Any, demo_profile: Path) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "load",
         help="run a Locust load scenario against a target and judge its thresholds",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--target", type=Path, default=demo_profile, help="target profile")
+    p.add_argument("--target", type=Path, default=None, help="target profile (default: the demo)")
     p.add_argument("--checklist", type=Path, default=None, help="checklist.yaml")
     p.add_argument("--scenario", choices=SCENARIOS, default="mixed")
     p.add_argument("--users", type=int, default=None, help="peak users (default: load.gate)")
@@ -87,8 +87,8 @@ def duration_s(text: str) -> float:
 
 def run_command(args: argparse.Namespace) -> int:
     from golive.console import GateConsole
+    from golive.loadtests import runner, session
     from golive.reported import run_and_report
-    from loadtests import runner, session
 
     if args.users is not None and args.users < 1 or args.workers < 0:
         raise InputError("--users must be at least 1 and --workers at least 0")
@@ -187,7 +187,7 @@ def _items(args: argparse.Namespace) -> list[str]:
 
 
 def _refuse_unsafe(prepared: gate.Prepared, model: LoadModel) -> None:
-    from loadtests import safety
+    from golive.loadtests import safety
 
     profile = prepared.profile
     spec = profile.model

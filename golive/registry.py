@@ -18,11 +18,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from golive import resources
 from golive.planned import PLANNED
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Packages at the project's top level whose test_*.py modules hold checks.
-CHECK_PACKAGES = ("checks", "smoke", "loadtests")
 
 
 class NoParams(BaseModel):
@@ -85,31 +82,44 @@ def check(
 
 def check_paths(extra: Iterable[Path] = ()) -> list[Path]:
     """Directories whose test_*.py files are collected as checks."""
-    return [PROJECT_ROOT / name for name in CHECK_PACKAGES] + list(extra)
+    return resources.check_dirs() + list(extra)
 
 
 def discover(extra: Iterable[Path] = ()) -> dict[str, CheckSpec]:
     """Import every check module so the registry knows every check id."""
-    for name in CHECK_PACKAGES:
-        for module_path in sorted((PROJECT_ROOT / name).glob("test_*.py")):
-            _import_guarded(module_path, f"{name}.{module_path.stem}")
-    for directory in extra:
+    for directory in [*resources.check_dirs(), *extra]:
         for module_path in sorted(Path(directory).glob("test_*.py")):
             _import_guarded(module_path)
     return REGISTRY
 
 
-def _import_guarded(module_path: Path, package_module: str | None = None) -> None:
+def _import_guarded(module_path: Path) -> None:
     # A check module that cannot be imported is a harness failure of the run (pytest
     # reports it when collecting), not a crash of validation; the checks it would have
     # registered are unknown, and validation names this error when one is referenced.
     try:
-        if package_module:
-            importlib.import_module(package_module)
-        else:
+        package_root, name = pytest_module_name(module_path)
+        if name == module_path.stem:
             _import_path(module_path)
+        else:
+            if str(package_root) not in sys.path:
+                sys.path.insert(0, str(package_root))
+            importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - any error in a check module's code
         IMPORT_ERRORS[str(module_path)] = f"{type(exc).__name__}: {exc}"
+
+
+def pytest_module_name(module_path: Path) -> tuple[Path, str]:
+    """The name pytest ("prepend" import mode) gives a test file, and the folder it puts on
+    sys.path: the file's packages up to the first folder without __init__.py. Importing a
+    check module under the same name keeps one module object, so one registration.
+    (`checks.test_environment` in a checkout, `golive.checks.test_environment` installed.)"""
+    parts = [module_path.stem]
+    folder = module_path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts)
 
 
 def _import_path(module_path: Path) -> None:

@@ -24,7 +24,7 @@ def run_and_report(
     prepared: gate.Prepared, console: Any, out: Path
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
     """(outcome, report paths); None for the paths when the reports could not be written."""
-    from reports.writer import write_reports
+    from golive.reports.writer import write_reports
 
     signal.signal(signal.SIGTERM, interrupt)
     outcome = gate.run(prepared, on_item_done=console.item_done)

@@ -16,10 +16,9 @@ from typing import Any
 
 from rich.markup import escape
 
-from golive import checklist, gate, registry
+from golive import checklist, gate
 from golive.console import GateConsole
 
-DEMO_PROFILE = registry.PROJECT_ROOT / "targets" / "demo" / "target.yaml"
 SMOKE_CHECKS = (
     "smoke.create-intent",
     "smoke.confirm-test-card",
@@ -59,9 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--target", type=Path, default=DEMO_PROFILE, help="target profile (default: the demo)"
-    )
+    p.add_argument("--target", type=Path, default=None, help="target profile (default: the demo)")
     p.add_argument(
         "--flow",
         action="append",
@@ -128,7 +125,7 @@ def _short(text: str, limit: int = 110) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from golive.reported import run_and_report
-    from smoke import flows
+    from golive.smoke import flows
 
     ids = selected_items(args.checklist, args.flow, args.phase)
     if not ids:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadtests import metrics
+from golive.loadtests import metrics
 
 LOCUSTFILE = Path(__file__).with_name("scenarios.py")
 PREFIX = "locust"

@@ -41,10 +41,10 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from golive import thresholds
 from golive.checkout import dotted, fill
+from golive.loadtests import metrics as m
 from golive.webhooks.fixtures import render_event
 from golive.webhooks.sender import is_loopback
 from golive.webhooks.signing import encode_event, sign_header
-from loadtests import metrics as m
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["GOLIVE_LOAD_PLAN"]).read_text("utf-8"))
 WEBHOOK_SECRET = os.environ.get("GOLIVE_LOAD_WEBHOOK_SECRET", "")

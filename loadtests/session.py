@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from golive.context import Target
+from golive.loadtests import invariants, runner, safety
+from golive.loadtests.metrics import CHECK_METRICS
 from golive.observer import ObserverError, ObserverModel, open_observer
 from golive.profile_load import LoadModel
 from golive.profile_pricing import Checkout
-from loadtests import invariants, runner, safety
-from loadtests.metrics import CHECK_METRICS
 
 SPEC_KEY = "load.spec"
 OUT_KEY = "load.out"

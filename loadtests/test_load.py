@@ -14,9 +14,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from golive.context import CheckContext
+from golive.loadtests import metrics, session
 from golive.plugin import SESSION_KEY
 from golive.registry import check
-from loadtests import metrics, session
 
 NEEDS = {"app"}
 CHART_POINTS = 240

@@ -16,9 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from golive.results import ACCEPTING, RunResult, Verdict
-from reports import svg
-from reports._common import (
+from golive.reports import svg
+from golive.reports._common import (
     OUTCOME_LABELS,
     OUTCOME_MEANINGS,
     OUTCOME_ORDER,
@@ -31,6 +30,7 @@ from reports._common import (
     section_rows,
     total_counts,
 )
+from golive.results import ACCEPTING, RunResult, Verdict
 
 TEMPLATES = Path(__file__).with_name("templates")
 TEMPLATE = "report.html.j2"

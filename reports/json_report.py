@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from golive.redact import DEFAULT
+from golive.reports._common import redact_value
 from golive.results import SCHEMA_VERSION, RunResult
-from reports._common import redact_value
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 SCHEMA_ID = f"urn:golive:schema:results:{SCHEMA_VERSION}"
@@ -34,7 +34,7 @@ def generate_schema() -> dict[str, Any]:
             f"attestations, waivers, diagnostics and run metadata. Schema version "
             f"{SCHEMA_VERSION}: a results.json states the version it follows in its "
             f"`schema_version` field. Generated from golive.results.RunResult; "
-            f"do not edit by hand (python -m reports.json_report)."
+            f"do not edit by hand (python -m golive.reports.json_report)."
         ),
         "x-golive-schema-version": SCHEMA_VERSION,
     }

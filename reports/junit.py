@@ -11,8 +11,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from golive.reports._common import dumps_redacted, fmt_dt, item_duration, section_rows
 from golive.results import CheckResult, ItemResult, Outcome, RunResult
-from reports._common import dumps_redacted, fmt_dt, item_duration, section_rows
 
 SKIPPED = frozenset({Outcome.NOT_RUN, Outcome.PENDING, Outcome.NOT_APPLICABLE})
 EVIDENCE_CHARS = 2000  # per evidence entry in a failure body; report.html has it in full

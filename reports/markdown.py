@@ -9,8 +9,7 @@ links. Long cells are cut; report.html has everything.
 from __future__ import annotations
 
 from golive.redact import DEFAULT
-from golive.results import ItemResult, Outcome, RunResult, Verdict
-from reports._common import (
+from golive.reports._common import (
     OUTCOME_LABELS,
     OUTCOME_ORDER,
     fmt_dt,
@@ -19,6 +18,7 @@ from reports._common import (
     section_rows,
     total_counts,
 )
+from golive.results import ItemResult, Outcome, RunResult, Verdict
 
 CELL_CHARS = 300
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from golive.redact import DEFAULT
+from golive.reports import html, json_report, junit, markdown
 from golive.results import RunResult
-from reports import html, json_report, junit, markdown
 
 
 class ReportError(RuntimeError):

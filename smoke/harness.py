@@ -22,8 +22,8 @@ from golive.observer import Observer, ObserverError, ObserverModel, open_observe
 from golive.profile_pricing import Checkout, Pricing
 from golive.profile_smoke import PROFILE_KEY, Smoke
 from golive.redact import redact_key
-from smoke.stripe_side import StripeSide
-from smoke.target_side import TargetSide
+from golive.smoke.stripe_side import StripeSide
+from golive.smoke.target_side import TargetSide
 
 LIVE_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")
 SECRET_VAR = "STRIPE_SECRET_KEY"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from golive import thresholds
 from golive.context import CheckContext
-from smoke.flows import Flow, verdict
-from smoke.scenarios import MEASURED, run_flow
+from golive.smoke.flows import Flow, verdict
+from golive.smoke.scenarios import MEASURED, run_flow
 
 
 def judge_steps(ctx: CheckContext, flow: Flow, judged: list[str]) -> None:

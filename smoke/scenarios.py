@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from golive.context import CheckContext
 from golive.profile_pricing import CartLine, quote
-from smoke import steps
-from smoke.flows import Flow, Skipped, StepFailed
-from smoke.harness import Harness, harness
-from smoke.steps import FAILED, REFUNDED, SUCCEEDED, Payment
+from golive.smoke import steps
+from golive.smoke.flows import Flow, Skipped, StepFailed
+from golive.smoke.harness import Harness, harness
+from golive.smoke.steps import FAILED, REFUNDED, SUCCEEDED, Payment
 
 SUCCESS_CARD = "pm_card_visa"
 DECLINE_CARD = "pm_card_chargeDeclined"

@@ -16,9 +16,9 @@ from golive.checkout import Placed, dotted
 from golive.observer import ObserverError
 from golive.profile_pricing import CartLine
 from golive.profile_smoke import Customer
+from golive.smoke.flows import Flow, Skipped, StepFailed, poll
+from golive.smoke.harness import Harness
 from golive.webhooks.fixtures import render_event
-from smoke.flows import Flow, Skipped, StepFailed, poll
-from smoke.harness import Harness
 
 SUCCEEDED = "payment_intent.succeeded"
 FAILED = "payment_intent.payment_failed"

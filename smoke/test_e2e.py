@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from golive.context import CheckContext
 from golive.registry import check
-from smoke.judge import judge_latency, judge_steps
-from smoke.scenarios import run_flow
-from smoke.steps import ORDER_MS, WEBHOOK_MS
+from golive.smoke.judge import judge_latency, judge_steps
+from golive.smoke.scenarios import run_flow
+from golive.smoke.steps import ORDER_MS, WEBHOOK_MS
 
 NEEDS = {"app", "stripe"}
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from golive.context import CheckContext
 from golive.registry import check
-from smoke.judge import judge_steps
-from smoke.scenarios import SUCCESS_CARD, run_flow
+from golive.smoke.judge import judge_steps
+from golive.smoke.scenarios import SUCCESS_CARD, run_flow
 
 NEEDS = {"app", "stripe"}
 

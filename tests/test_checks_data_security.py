@@ -16,7 +16,7 @@ import pytest
 import yaml
 from gatekit import ROOT, GateRun, demo_copy, gate, load_yaml, set_env
 
-from checks.test_data_security import _plausible_groups, find_pans, find_secrets
+from golive.checks.test_data_security import _plausible_groups, find_pans, find_secrets
 from golive.redact import luhn_valid
 
 DB_ITEM = "data-security.no-card-storage"
@@ -223,7 +223,7 @@ def test_the_mongodb_scan_walks_every_string_field_of_the_newest_documents() -> 
     # No MongoDB server can run here: the scan is proven on mongomock, both ways.
     import mongomock
 
-    from checks.test_data_security import scan_mongo
+    from golive.checks.test_data_security import scan_mongo
 
     card = canary_card()
     db = mongomock.MongoClient().shop

@@ -12,9 +12,9 @@ from gatekit import ROOT, demo_copy, golive, load_yaml, sandbox_key_apart, set_e
 from pydantic import ValidationError
 
 from golive.load_cli import duration_s
+from golive.loadtests import invariants, metrics, safety
 from golive.profile_load import LoadModel
-from loadtests import invariants, metrics, safety
-from reports import svg
+from golive.reports import svg
 
 
 def stats(**entries: tuple[int, int, dict[int, int]]) -> dict[str, metrics.Entry]:

@@ -15,10 +15,10 @@ import jsonschema
 import pytest
 from sample_results import CANARY_KEY, CANARY_STRINGS, make_result
 
+from golive.reports import html, json_report, junit, markdown, writer
+from golive.reports._common import redact_value
+from golive.reports.writer import ReportError, render_report, write_reports
 from golive.results import Outcome, RunResult, Verdict
-from reports import html, json_report, junit, markdown, writer
-from reports._common import redact_value
-from reports.writer import ReportError, render_report, write_reports
 
 FILES = {"html": "report.html", "json": "results.json", "junit": "junit.xml", "md": "summary.md"}
 CHROMIUM = Path("/usr/bin/chromium")

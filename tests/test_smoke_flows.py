@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from golive.profile import ProfileModel
 from golive.profile_pricing import Pricing, quote
 from golive.profile_smoke import Smoke
-from smoke.flows import LISTENERS, Flow, Skipped, StepFailed, poll, verdict
+from golive.smoke.flows import LISTENERS, Flow, Skipped, StepFailed, poll, verdict
 
 
 def _fail(seen: str) -> str:
