@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from golive import yamlsrc
 from golive.checklist import Checklist
@@ -36,6 +36,12 @@ class AttestationsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     attestations: list[Attestation] = Field(default_factory=list)
+
+    @field_validator("attestations", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        # `attestations:` with nothing under it yet: a file waiting for `golive attest`.
+        return [] if value is None else value
 
 
 @dataclass
@@ -69,11 +75,20 @@ class AttestationBook:
         )
 
 
-def load(path: Path | None, checklist: Checklist) -> AttestationBook:
-    if path is None:
+def load(paths: Path | list[Path] | None, checklist: Checklist) -> AttestationBook:
+    """Every entry of the given files (a profile may name several: its own, and one a
+    setup command writes); an item's newest entry is the one judged."""
+    if paths is None:
         return AttestationBook([])
+    entries: list[Attestation] = []
+    for path in [paths] if isinstance(paths, Path) else paths:
+        entries += _load_file(path, checklist)
+    return AttestationBook(entries)
+
+
+def _load_file(path: Path, checklist: Checklist) -> list[Attestation]:
     located = yamlsrc.load(path)
-    model = validate(AttestationsFile, located, hint="see targets/demo/attestations.yaml")
+    model = validate(AttestationsFile, located, hint="see targets/demo/signoffs.yaml")
     errors = []
     for index, entry in enumerate(model.attestations):
         line = located.line(("attestations", index, "item"))
@@ -99,7 +114,7 @@ def load(path: Path | None, checklist: Checklist) -> AttestationBook:
                 )
             )
     raise_all(errors)
-    return AttestationBook(model.attestations)
+    return model.attestations
 
 
 def append(path: Path, entry: Attestation) -> None:

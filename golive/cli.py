@@ -219,13 +219,13 @@ def _cmd_attest(args: argparse.Namespace) -> int:
     path = args.file
     if path is None:
         target = profile.load(args.target)
-        if not target.model.attestations:
+        if not target.attestation_files:
             raise InputError(
                 "the profile names no attestations file",
                 file=args.target,
                 hint="add `attestations: attestations.yaml` or pass --file",
             )
-        path = target.resolve(target.model.attestations)
+        path = target.attestation_files[0]  # a profile's own file comes first
     entry = attestations.Attestation(
         item=args.item,
         by=args.by,

@@ -3,9 +3,11 @@
     python -m golive.demo build PROFILE_DIR
 
 It makes PROFILE_DIR/.build/app, a git repository holding the shop's source (the
-repository the secret scan and the env-tracking check read), and PROFILE_DIR/.build/shop.env
-from PROFILE_DIR/demo.env (the env the shop runs with and the env checks read). The shop
-itself creates its database when the gate starts it.
+repository the secret scan and the env-tracking check read), PROFILE_DIR/.build/shop.env
+from PROFILE_DIR/demo.env (the env the shop runs with and the env checks read), and the
+shop's migrated database. It also dates the demo's example sign-offs and waiver relative to
+the run (.build/signoffs.yaml and .build/waivers.yaml from signoffs.yaml and waivers.yaml,
+written as of AS_OF), so the demo is GO on any day and the same under `--now AS_OF`.
 
 Two flaws of the catalogue (shop/catalogue.yaml) live here rather than in the shop process,
 switched on by SHOP_FLAWS like the others:
@@ -23,10 +25,16 @@ import shutil
 import string
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHOP_SOURCE = PROJECT_ROOT / "shop"
+import yaml
+
+from golive import resources
+from golive.timeutil import parse_utc
+
+SHOP_SOURCE = resources.SHOP_SOURCE
 # A fixed identity and date give the demo repository the same first commit everywhere.
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "golive demo",
@@ -38,9 +46,11 @@ GIT_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
 BUILD_FLAWS = ("secret-committed", "test-keys-in-prod")
+# The day the demo's signoffs.yaml and waivers.yaml are written as of (the tests' --now).
+AS_OF = date(2026, 11, 26)
 
 
-def build(profile_dir: Path, flaws: set[str]) -> Path:
+def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Path:
     build_dir = profile_dir / ".build"
     shutil.rmtree(build_dir, ignore_errors=True)
     build_dir.mkdir(parents=True)
@@ -50,7 +60,27 @@ def build(profile_dir: Path, flaws: set[str]) -> Path:
         _commit_a_secret(repo)
     _write_env(profile_dir / "demo.env", build_dir / "shop.env", flaws)
     _migrate(repo, build_dir)
+    shift = (now or datetime.now(UTC)).date() - AS_OF
+    for name, key in (("signoffs.yaml", "attestations"), ("waivers.yaml", "waivers")):
+        if (profile_dir / name).exists():
+            _write_dated(profile_dir / name, build_dir / name, key, shift)
     return build_dir
+
+
+def _write_dated(source: Path, target: Path, key: str, shift: timedelta) -> None:
+    """Copy a sign-off or waiver file with every date and expiry moved by `shift`."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    for entry in data.get(key) or []:
+        for field in ("date", "expires"):
+            if field in entry:
+                entry[field] = _moved(entry[field], shift)
+    header = f"# Written by the demo's setup from {source.name}, dates moved by {shift.days} days.\n"
+    target.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def _moved(value: Any, shift: timedelta) -> Any:
+    # YAML gives dates and datetimes; a string that is neither is left for validation.
+    return value + shift if isinstance(value, date | datetime) else value
 
 
 def _migrate(repo: Path, build_dir: Path) -> None:
@@ -121,7 +151,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m golive.demo build PROFILE_DIR", file=sys.stderr)
         return 2
     flaws = {f.strip() for f in os.environ.get("SHOP_FLAWS", "").split(",") if f.strip()}
-    built = build(Path(argv[1]).resolve(), flaws & set(BUILD_FLAWS))
+    now = parse_utc(os.environ["GOLIVE_NOW"]) if os.environ.get("GOLIVE_NOW") else None
+    built = build(Path(argv[1]).resolve(), flaws & set(BUILD_FLAWS), now)
     print(f"demo target built in {built}")
     return 0
 

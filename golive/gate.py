@@ -85,13 +85,7 @@ def prepare(request: GateRequest) -> Prepared:
             "the selection matches no checklist item",
             hint="loosen --phase/--section/--item/--tag; `golive items` lists them",
         )
-    model = target_profile.model
-    book = attestations.load(
-        target_profile.resolve(model.attestations) if model.attestations else None, the_checklist
-    )
-    waiver_book = waivers.load(
-        target_profile.resolve(model.waivers) if model.waivers else None, the_checklist
-    )
+    book, waiver_book = _signoffs(target_profile, the_checklist, deferred=True)
     now = request.now or utcnow()
     redactor = Redactor(target_profile.secrets())
     workdir = Path(tempfile.mkdtemp(prefix="golive-"))
@@ -108,10 +102,14 @@ def boot(prepared: Prepared) -> None:
     target, target_profile = prepared.target, prepared.profile
     try:
         if target_profile.model.setup:
-            profile.run_setup(target_profile)
+            profile.run_setup(target_profile, target.now)
             profile.reload_env(target_profile)  # setup may have written the env file
             for secret in target_profile.secrets():
                 target.redactor.add_secret(secret)
+            # …and the sign-offs: the demo's are dated relative to the run.
+            prepared.attestations, prepared.waivers = _signoffs(
+                target_profile, prepared.checklist, deferred=False
+            )
         needs = needs_of(prepared.selected)
         spec = target_profile.model.stripe
         if spec is not None and needs:  # the app talks to Stripe too: "app" needs it
@@ -126,6 +124,22 @@ def boot(prepared: Prepared) -> None:
     except BaseException:
         discard(prepared)
         raise
+
+
+def _signoffs(
+    target_profile: profile.Profile, the_checklist: Checklist, *, deferred: bool
+) -> tuple[attestations.AttestationBook, waivers.WaiverBook]:
+    """The profile's attestations and waivers. `deferred`: files a setup command has yet
+    to write are skipped now and read after the setup (boot insists on them)."""
+    ready = [
+        path
+        for path in target_profile.attestation_files
+        if not (deferred and target_profile.built_by_setup(path))
+    ]
+    waiver_file = target_profile.waiver_file
+    if waiver_file and deferred and target_profile.built_by_setup(waiver_file):
+        waiver_file = None
+    return attestations.load(ready, the_checklist), waivers.load(waiver_file, the_checklist)
 
 
 def needs_of(items: list[Item]) -> set[str]:

@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -124,13 +125,18 @@ class ProfileModel(_Strict):
     load: dict[str, Any] | None = Field(
         None, description="Load scenarios: customers, host allowlist, the gate's short run"
     )
-    attestations: str | None = Field(None, description="Attestations file, relative to the profile")
+    attestations: str | list[str] | None = Field(
+        None,
+        description="Attestations file, or a list of them, relative to the profile; "
+        "`golive attest` appends to the first",
+    )
     waivers: str | None = Field(None, description="Waivers file, relative to the profile")
     check_paths: list[str] = Field(default_factory=list, description="Extra check folders")
     setup: list[str] = Field(
         default_factory=list,
         description="Commands run from the profile's folder before any check ({python} is "
-        "this Python); e.g. building a scratch database",
+        "this Python; GOLIVE_NOW in their environment is the time the run judges "
+        "freshness as of); e.g. building a scratch database",
     )
 
 
@@ -155,6 +161,22 @@ class Profile:
     def repository_path(self) -> Path | None:
         repo = self.model.repository
         return self.resolve(repo.path) if repo else None
+
+    @property
+    def attestation_files(self) -> list[Path]:
+        files = self.model.attestations
+        if files is None:
+            return []
+        return [self.resolve(f) for f in ([files] if isinstance(files, str) else files)]
+
+    @property
+    def waiver_file(self) -> Path | None:
+        return self.resolve(self.model.waivers) if self.model.waivers else None
+
+    def built_by_setup(self, path: Path) -> bool:
+        """A file the profile names that does not exist yet but a setup command may write:
+        read after the setup runs (boot), not when the profile is validated."""
+        return bool(self.model.setup) and not path.exists()
 
     @property
     def extra_check_paths(self) -> list[Path]:
@@ -197,13 +219,16 @@ def _looks_secret(key: str, value: str) -> bool:
     )
 
 
-def run_setup(profile: Profile) -> None:
-    """Run the profile's setup commands; a failure is invalid input naming the command."""
+def run_setup(profile: Profile, now: datetime) -> None:
+    """Run the profile's setup commands; a failure is invalid input naming the command.
+    GOLIVE_NOW tells them the time the run judges as of (the demo dates its sign-offs
+    from it, so they are fresh on any day and fixed under `--now`)."""
+    env = {**os.environ, "GOLIVE_NOW": now.isoformat()}
     for command in profile.model.setup:
         argv = [sys.executable if part == "{python}" else part for part in shlex.split(command)]
         try:
             done = subprocess.run(
-                argv, cwd=profile.base_dir, capture_output=True, text=True, timeout=300
+                argv, cwd=profile.base_dir, capture_output=True, text=True, timeout=300, env=env
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InputError(

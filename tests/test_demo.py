@@ -13,8 +13,9 @@ import yaml
 from gatekit import ROOT, demo_copy, gate
 
 
-def test_default_run_shows_the_outcome_kinds_and_cleans_up(tmp_path: Path) -> None:
-    run = gate(demo_copy(tmp_path), tmp_path / "out")
+def test_default_run_is_go_today_shows_the_outcome_kinds_and_cleans_up(tmp_path: Path) -> None:
+    # No --now: the README's first command on whatever day the tests run.
+    run = gate(demo_copy(tmp_path), tmp_path / "out", now=None)
     assert run.returncode == 0, run.stdout + run.stderr
     results = run.results
     kinds = set(run.outcomes().values())
@@ -34,6 +35,36 @@ def test_default_run_shows_the_outcome_kinds_and_cleans_up(tmp_path: Path) -> No
         httpx.get(backend["api_base"] + "/_golive/health", timeout=2)
     with pytest.raises(httpx.ConnectError):
         httpx.get(app["base_url"] + "/healthz", timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("now", "signed", "waiver_expires"),
+    [
+        ("2026-11-26T12:00:00Z", "2026-11-20", "2027-03-31"),  # the day they are written as of
+        ("2031-05-05T08:00:00Z", "2031-04-29", "2031-09-07"),  # years later: moved along
+    ],
+)
+def test_the_demo_dates_its_signoffs_and_waiver_relative_to_the_run(
+    tmp_path: Path, now: str, signed: str, waiver_expires: str
+) -> None:
+    # Attested sections only, so no server starts: the sign-offs stay fresh on any day.
+    run = gate(
+        demo_copy(tmp_path),
+        tmp_path / "out",
+        "--section",
+        "final-checks",
+        "--section",
+        "support-scripts",
+        now=now,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    final = run.item("final-checks.security-audit")
+    assert final["outcome"] == "attested"
+    assert final["attestation"]["date"].startswith(signed)
+    built = yaml.safe_load((tmp_path / "demo" / ".build" / "waivers.yaml").read_text())
+    assert str(built["waivers"][0]["expires"]).startswith(waiver_expires)
+    # The deliberately stale sign-off stays stale, however the dates move.
+    assert run.item("support-scripts.team-trained")["outcome"] == "pending"
 
 
 PAY_CHECK = """
