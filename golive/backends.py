@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-import requests
+import httpx
 
 from golive.errors import InputError
 from golive.profile import StripeBackend
@@ -178,12 +178,13 @@ def _probe(backend: str, url: str, how: str, instead: str = "use backend: sandbo
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BackendError(f"backend {backend}: api_base {url!r} is not an http(s) URL", hint=how)
     try:
-        requests.get(
+        httpx.get(
             url.rstrip("/") + "/v1/balance",
             timeout=3,
             headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+            trust_env=False,
         )
-    except requests.RequestException as exc:
+    except httpx.HTTPError as exc:
         raise BackendError(
             f"backend {backend}: nothing answers at {parsed.hostname}:{parsed.port or ''} "
             f"({type(exc).__name__})",

@@ -74,7 +74,9 @@ def _write_dated(source: Path, target: Path, key: str, shift: timedelta) -> None
         for field in ("date", "expires"):
             if field in entry:
                 entry[field] = _moved(entry[field], shift)
-    header = f"# Written by the demo's setup from {source.name}, dates moved by {shift.days} days.\n"
+    header = (
+        f"# Written by the demo's setup from {source.name}, dates moved by {shift.days} days.\n"
+    )
     target.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 

@@ -42,7 +42,3 @@ class InputErrors(InputError):
 
     def __str__(self) -> str:
         return "\n".join(str(error) for error in self.errors)
-
-
-class HarnessError(Exception):
-    """The harness itself failed (exit code 3); what finished is still reported."""

@@ -143,7 +143,7 @@ def _signoffs(
 
 
 def needs_of(items: list[Item]) -> set[str]:
-    """What the selected checks need brought up ("stripe", "app"); planned checks need nothing."""
+    """What the selected checks need brought up ("stripe", "app")."""
     needs: set[str] = set()
     for item in items:
         for ref in item.automated.checks if item.automated else []:
@@ -339,8 +339,6 @@ def _fold(prepared: Prepared, item: Item, stop_reason: str | None = None) -> Ite
 
 
 def _why_not_run(check_id: str, key: ItemKey, session: GateSession, stop_reason: str | None) -> str:
-    if check_id in registry.PLANNED:
-        return f"check {check_id} is not written yet, {registry.PLANNED[check_id]}"
     if stop_reason:
         return stop_reason
     if session.harness_errors:

@@ -1,4 +1,4 @@
-"""The check registry: which check ids exist, and which are planned but not yet written.
+"""The check registry: which check ids exist, with each check's params model and needs.
 
 A check is a pytest test function in checks/, smoke/ or loadtests/ decorated with
 `@check("env.key-prefix", params=KeyPrefixParams)`. checklist.yaml refers to checks by id;
@@ -19,7 +19,6 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from golive import resources
-from golive.planned import PLANNED
 
 
 class NoParams(BaseModel):
@@ -141,8 +140,4 @@ def _import_path(module_path: Path) -> None:
         raise
 
 
-def is_known(check_id: str) -> bool:
-    return check_id in REGISTRY or check_id in PLANNED
-
-
-__all__ = ["IMPORT_ERRORS", "PLANNED", "REGISTRY", "CheckSpec", "check", "discover", "is_known"]
+__all__ = ["IMPORT_ERRORS", "REGISTRY", "CheckSpec", "check", "discover"]

@@ -47,12 +47,6 @@ TOLERANCE_S = 300
 SLOW_WEBHOOK_S = 2.5  # slow-webhook: the "long operation" done before answering
 RACE_WINDOW_S = 0.3  # double-order-on-race: between "seen it?" and "insert"
 BYPASS_HEADER = "x-skip-signature"  # signature-bypass-header: a debug switch left in
-HANDLED = (
-    "payment_intent.succeeded",
-    "payment_intent.payment_failed",
-    "payment_intent.canceled",
-    "charge.refunded",
-)
 
 
 class SignatureError(Exception):

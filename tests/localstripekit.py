@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
+import httpx
 
 CACHE = Path(os.environ.get("GOLIVE_CACHE", Path.home() / ".cache" / "golive"))
 VENV = CACHE / "localstripe-venv"
@@ -54,9 +54,9 @@ def running_server(argv: list[str], port: int, probe_path: str, what: str) -> It
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(url + probe_path, timeout=1, auth=("sk_test_x", ""))
+                httpx.get(url + probe_path, timeout=1, auth=("sk_test_x", ""), trust_env=False)
                 break
-            except requests.ConnectionError:
+            except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"{what} did not start") from None
                 time.sleep(0.1)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
-import requests
 
 from golive.backends import BackendError, start_backend
 from golive.profile import StripeBackend
@@ -37,8 +37,8 @@ def test_sandbox_backend_starts_for_the_run_and_is_recorded(tmp_path: Path) -> N
     assert backend["api_base"].startswith("http://127.0.0.1:")
     assert backend["key"] == "sk_test_…demo"  # the profile's own test key, redacted
     # Stopped when the run ended.
-    with pytest.raises(requests.ConnectionError):
-        requests.get(backend["api_base"] + "/_golive/health", timeout=2)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(backend["api_base"] + "/_golive/health", timeout=2, trust_env=False)
 
 
 def test_sandbox_backend_on_a_taken_port_is_exit_2(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from gatekit import ROOT, golive
 
 from golive import checklist, registry, thresholds
 from golive.checklist import ID_PATTERN, Checklist, Item
-from golive.planned import PLANNED
 
 MARKDOWN = ROOT / "docs" / "production-checklist.md"
 CHECKBOX = re.compile(r"^(?P<indent> *)- \[ \] (?P<text>.+?)\s*$")
@@ -268,23 +267,13 @@ def test_pre_deploy_automated_items_use_only_implemented_checks(items: list[Item
     for item in pre_deploy:
         for ref in item.automated.checks:
             assert ref.ref in registry.REGISTRY, f"{item.id} uses {ref.ref}"
-            assert ref.ref not in PLANNED, f"{item.id}: {ref.ref} is both written and planned"
 
 
-def test_every_planned_check_is_referenced(items: list[Item]) -> None:
-    referenced = {ref.ref for i in items if i.automated for ref in i.automated.checks}
-    assert set(PLANNED) - referenced == set()
-    for why in PLANNED.values():
-        assert re.search(r"issue #\d+", why), why
-
-
-def test_every_implemented_check_is_referenced_and_no_check_is_both(items: list[Item]) -> None:
+def test_every_check_is_referenced_and_every_reference_exists(items: list[Item]) -> None:
     registry.discover()
     referenced = {ref.ref for i in items if i.automated for ref in i.automated.checks}
     assert set(registry.REGISTRY) - referenced == set()
-    assert set(registry.REGISTRY) & set(PLANNED) == set()
-    # Every reference is to a check that exists or is planned.
-    assert referenced <= set(registry.REGISTRY) | set(PLANNED)
+    assert referenced <= set(registry.REGISTRY)
 
 
 # --- diagnostics ----------------------------------------------------------------------------

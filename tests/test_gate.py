@@ -26,8 +26,6 @@ from gatekit import (
     set_env,
 )
 
-from golive import registry
-
 pytestmark = pytest.mark.slow
 
 ITEMS = checklist_items()
@@ -111,7 +109,6 @@ def test_default_phases_on_the_demo_are_go(tmp_path: Path) -> None:
     # Every staging check is written and judges the correct shop: pass, or fail under a
     # waiver (the demo's missing logo), or not-applicable (restricted keys are a Dashboard
     # feature the sandbox does not model).
-    assert registry.PLANNED == {}
     not_applicable = {"api-keys.restricted-permissions"}
     for item in (i for i in STAGING if "automated" in i):
         result = run.item(item["id"])
@@ -124,17 +121,6 @@ def test_default_phases_on_the_demo_are_go(tmp_path: Path) -> None:
     waived = {i for i, outcome in outcomes.items() if outcome == "waived"}
     assert waived == {w["item"] for w in results["waivers"] if w["applied"]}
     assert "GO" in run.stdout and "exit code 0" in run.stdout
-
-
-def test_a_planned_check_is_not_run_naming_its_issue(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Checks referenced before they are written come out not-run, never pass, with the
-    # issue that plans them (golive/planned.py; empty once every check has landed).
-    from golive import gate as gate_module
-
-    monkeypatch.setitem(registry.PLANNED, "smoke.teleport", "planned in issue #99 (teleports)")
-    reason = gate_module._why_not_run("smoke.teleport", None, None, None)  # type: ignore[arg-type]
-    assert reason == "check smoke.teleport is not written yet, planned in issue #99 (teleports)"
-    assert registry.is_known("smoke.teleport")
 
 
 def test_broken_demo_is_no_go_naming_each_failing_item(tmp_path: Path) -> None:
