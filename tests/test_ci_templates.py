@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import io
 import shlex
-from pathlib import Path
 from typing import Any
 
 import pytest
