@@ -88,6 +88,16 @@ ENV_READS = (
 )
 ENV_DESTRUCTURED = re.compile(r"\{([^{}]*)\}\s*=\s*process\.env\b")
 SETTINGS_READ = re.compile(r"\bsettings\.([A-Z_][A-Z0-9_]*)")
+# A quoted STRIPE_… or database name, for apps that read through a helper (`get("X")`).
+NAME_LITERAL = re.compile(r"""['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"]""")
+# How an app names a variable, most telling first.
+KIND_RANK = {"code": 0, "example": 1, "literal": 2, "settings": 3}
+KIND_HOW = {
+    "code": "read in the source",
+    "example": "in a dotenv example",
+    "literal": "named in the source",
+    "settings": "a setting",
+}
 DOTENV_NAME = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=", re.M)
 
 STRIPE_ROLES = ("secret_key", "publishable_key", "webhook_secret", "api_version")
@@ -127,7 +137,7 @@ class Guess:
 class EnvName:
     name: str
     where: Where
-    kind: str  # "code", "example" (a dotenv example) or "settings" (a Django setting)
+    kind: str  # a key of KIND_RANK
 
 
 @dataclass
@@ -390,8 +400,7 @@ def _env_names(sources: list[SourceFile], examples: list[SourceFile]) -> list[En
 
     def add(name: str, where: Where, kind: str) -> None:
         known = seen.get(name)
-        rank = {"code": 0, "example": 1, "settings": 2}
-        if known is None or rank[kind] < rank[known.kind]:
+        if known is None or KIND_RANK[kind] < KIND_RANK[known.kind]:
             seen[name] = EnvName(name, where, kind)
 
     for f in sources:
@@ -406,6 +415,9 @@ def _env_names(sources: list[SourceFile], examples: list[SourceFile]) -> list[En
         if f.lang == "py":
             for m in SETTINGS_READ.finditer(f.text):
                 add(m[1], Where(f.path, f.line_at(m.start())), "settings")
+        for m in NAME_LITERAL.finditer(f.text):
+            if "STRIPE" in m[1].split("_") or _database_rank(m[1]) is not None:
+                add(m[1], Where(f.path, f.line_at(m.start())), "literal")
     for f in examples:
         for m in DOTENV_NAME.finditer(f.text):  # the name only: the value is never kept
             add(m[1], Where(f.path, f.line_at(m.start())), "example")
@@ -454,42 +466,40 @@ def _stripe_roles(
             candidates.setdefault(role, []).append(env)
     roles: dict[str, Guess] = {}
     for role, found in candidates.items():
-        rank = {"code": 0, "example": 1, "settings": 2}
-        found.sort(key=lambda e: (rank[e.kind], e.name not in prefer))
+        found.sort(key=lambda e: (KIND_RANK[e.kind], e.name not in prefer))
         best = found[0]
-        how = {
-            "code": "read in the source",
-            "example": "in a dotenv example",
-            "settings": "a setting",
-        }
         roles[role] = Guess(
             best.name,
             best.where,
-            how[best.kind],
+            KIND_HOW[best.kind],
             [f"{e.name} ({e.where})" for e in found[1:] if e.name != best.name],
         )
     return roles
 
 
-def _database_var(names: list[EnvName]) -> Guess | None:
-    def rank(env: EnvName) -> tuple[int, int] | None:
-        words = env.name.split("_")
-        if {"TEST", "SHADOW", "REDIS"} & set(words):
-            return None
-        kind = {"code": 0, "example": 1, "settings": 2}[env.kind]
-        if env.name in DATABASE_NAMES:
-            return kind, DATABASE_NAMES.index(env.name)
-        dbish = {"DATABASE", "DB", "MONGO", "MONGODB", "POSTGRES", "POSTGRESQL", "PG", "MYSQL"}
-        if dbish & set(words) and words[-1] in ("URL", "URI", "DSN"):
-            return kind, len(DATABASE_NAMES)
+def _database_rank(name: str) -> int | None:
+    """How likely `name` holds the database URL (lower is likelier); None: it does not."""
+    words = name.split("_")
+    if {"TEST", "SHADOW", "REDIS"} & set(words):
         return None
+    if name in DATABASE_NAMES:
+        return DATABASE_NAMES.index(name)
+    dbish = {"DATABASE", "DB", "MONGO", "MONGODB", "POSTGRES", "POSTGRESQL", "PG", "MYSQL"}
+    if dbish & set(words) and words[-1] in ("URL", "URI", "DSN"):
+        return len(DATABASE_NAMES)
+    return None
 
-    ranked = sorted((e for e in names if rank(e) is not None), key=lambda e: rank(e) or (0, 0))
+
+def _database_var(names: list[EnvName]) -> Guess | None:
+    ranked = sorted(
+        (e for e in names if _database_rank(e.name) is not None),
+        key=lambda e: (KIND_RANK[e.kind], _database_rank(e.name) or 0),
+    )
     if not ranked:
         return None
     best = ranked[0]
-    how = "read in the source" if best.kind == "code" else "in a dotenv example"
-    return Guess(best.name, best.where, how, [f"{e.name} ({e.where})" for e in ranked[1:]])
+    others = [f"{e.name} ({e.where})" for e in ranked[1:]]
+    return Guess(best.name, best.where, KIND_HOW[best.kind], others)
 
 
 # --- a start command to suggest ----------------------------------------------------------

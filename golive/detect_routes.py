@@ -85,9 +85,10 @@ class SignatureCall:
 @dataclass
 class WebhookGuess:
     route: Route
-    call: SignatureCall | None  # None: named like a webhook, no verification found
+    call: SignatureCall | None  # None: only named like a webhook
     how: str
     others: list[Route]
+    verified_elsewhere: bool = False  # a signature check exists, tied to no route
 
 
 JS_EXTS = (".js", ".ts", ".mjs", ".cjs", ".jsx", ".tsx", ".mts", ".cts")
@@ -150,6 +151,8 @@ JS_FUNCTION = re.compile(
     r"|^\s*(?:async\s+)?([\w$]+)\s*\([^)]*\)\s*\{)"
 )
 JS_KEYWORDS = {"if", "for", "while", "switch", "catch", "function", "return", "with"}
+# Hand-rolled verification reads the header instead of calling a Stripe library.
+SIGNATURE_HEADER = re.compile(r"""['"](?:stripe-signature|HTTP_STRIPE_SIGNATURE)['"]""", re.I)
 SIGNATURE_CALL = re.compile(
     r"(?<![\w$])((?:[\w$]+\.)*(?:construct_event|constructEventAsync|constructEvent"
     r"|verify_header|verifyHeader))\s*\("
@@ -226,6 +229,24 @@ def string_value(arg: str | None) -> str | None:
     return match[2]
 
 
+def path_value(f: SourceFile, arg: str | None) -> str | None:
+    """A route's path: a string literal, or a constant of the same file holding one
+    (`Route(WEBHOOK_PATH, …)` with `WEBHOOK_PATH = "/api/webhook"`)."""
+    literal = string_value(arg)
+    if literal is not None or arg is None:
+        return literal
+    name = re.fullmatch(r"\s*([A-Za-z_$][\w$]*)\s*", arg)
+    if name is None:
+        return None
+    constant = re.search(
+        rf"^[ \t]*(?:export[ \t]+)?(?:const[ \t]+|let[ \t]+|var[ \t]+)?{re.escape(name[1])}"
+        r"[ \t]*(?::[ \t]*\w+[ \t]*)?=[ \t]*(['\"`])([^'\"`\n]*)\1",
+        f.text,
+        re.M,
+    )
+    return constant[2] if constant else None
+
+
 def kwarg(args: list[str], name: str) -> str | None:
     for arg in args:
         match = re.match(rf"\s*{name}\s*[=:]\s*(.*)", arg, re.S)
@@ -284,7 +305,7 @@ def _python_routes(f: SourceFile) -> tuple[list[Route], list[Mount]]:
             prefixes[m[1]] = prefix
     for m in PY_DECORATOR.finditer(f.text):
         args, end = call_args(f.text, m.end() - 1, "py")
-        path = string_value(args[0] if args else None)
+        path = path_value(f, args[0] if args else None)
         if path is None:
             continue
         verb = m[2]
@@ -310,7 +331,7 @@ def _python_routes(f: SourceFile) -> tuple[list[Route], list[Mount]]:
         )
     for m in PY_ADD_URL_RULE.finditer(f.text):
         args, _ = call_args(f.text, m.end() - 1, "py")
-        path = string_value(args[0] if args else None)
+        path = path_value(f, args[0] if args else None)
         view = kwarg(args, "view_func") or (args[2] if len(args) > 2 else None)
         if path is not None:
             owner = m[1].rsplit(".", 1)[-1]
@@ -325,7 +346,7 @@ def _python_routes(f: SourceFile) -> tuple[list[Route], list[Mount]]:
             )
     for m in PY_STARLETTE_ROUTE.finditer(f.text):
         args, _ = call_args(f.text, m.end() - 1, "py")
-        path = string_value(args[0] if args else None)
+        path = path_value(f, args[0] if args else None)
         endpoint = kwarg(args, "endpoint") or (args[1] if len(args) > 1 else None)
         if path is not None and endpoint is not None:
             routes.append(
@@ -469,7 +490,7 @@ def _js_routes(f: SourceFile, files: set[str]) -> tuple[list[Route], list[Mount]
         if owner in CLIENT_OBJECTS:
             continue
         args, end = call_args(f.text, m.end() - 1, "js")
-        path = string_value(args[0] if args else None)
+        path = path_value(f, args[0] if args else None)
         if path is None or not path.startswith("/") or len(args) < 2:
             continue
         where = Where(f.path, f.line_at(m.start()))
@@ -546,6 +567,11 @@ def signature_calls(files: list[SourceFile]) -> list[SignatureCall]:
                 continue  # a definition or a comment, not a call
             line = f.line_at(m.start())
             calls.append(SignatureCall(Where(f.path, line), m[1], _enclosing(f, line)))
+        for m in SIGNATURE_HEADER.finditer(f.text):
+            line = f.line_at(m.start())
+            if not any(c.where == Where(f.path, line) for c in calls):
+                what = "a read of the Stripe-Signature header"
+                calls.append(SignatureCall(Where(f.path, line), what, _enclosing(f, line)))
     return calls
 
 
@@ -638,22 +664,24 @@ def choose_webhook(routes: list[Route], calls: list[SignatureCall]) -> WebhookGu
         scored.sort(key=lambda s: (s[0], s[1].where.file, s[1].where.line))
         score, route, call = scored[0]
         how = {
-            0: f"the handler registered there calls {call.call} at {call.where}",
-            1: f"its handler {route.handler} calls {call.call} at {call.where}",
-            2: f"the route nearest {call.call} at {call.where}",
+            0: f"the handler registered there has {_call(call)} at {call.where}",
+            1: f"its handler {route.handler} has {_call(call)} at {call.where}",
+            2: f"the route nearest {_call(call)} at {call.where}",
         }[score[0]]
         # Other candidates: routes tied to a signature call too, or named like a webhook;
         # not every POST route that happens to share the file.
         linked = [r for s, r, _ in scored[1:] if s[0] < 2]
         return WebhookGuess(route, call, how, _distinct(linked + named, route))
     if named:
-        return WebhookGuess(
-            named[0],
-            None,
-            "named like a webhook; no Stripe signature verification found in the source",
-            _distinct(named[1:], named[0]),
-        )
+        how = "named like a webhook; no Stripe signature verification found in the source"
+        if calls:  # verified somewhere golive could not tie to a route
+            how = f"named like a webhook; {_call(calls[0])} at {calls[0].where} is tied to no route"
+        return WebhookGuess(named[0], None, how, _distinct(named[1:], named[0]), bool(calls))
     return None
+
+
+def _call(call: SignatureCall) -> str:
+    return call.call if call.call.startswith("a read") else f"a call to {call.call}"
 
 
 def choose_health(routes: list[Route]) -> Route | None:

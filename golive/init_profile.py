@@ -451,7 +451,13 @@ def _app_lines(found: Detection, profile_dir: Path) -> list[str]:
         )
     hook = found.webhook
     if hook:
-        extra = " (no signature verification found!)" if hook.call is None else ""
+        extra = ""
+        if hook.call is None:
+            extra = (
+                " (by its name"
+                + ("" if hook.verified_elsewhere else "; no signature check found!")
+                + ")"
+            )
         others = [r.full_path for r in hook.others]
         also = f"; also seen: {', '.join(others)}" if others else ""
         lines.append(

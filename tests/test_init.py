@@ -364,7 +364,7 @@ def test_django_app_with_an_included_urlconf(tmp_path: Path) -> None:
     assert f"# guessed from payments/urls.py:{route_line} — confirm" in line_of(
         text, "webhook_path:"
     )
-    assert "its handler stripe_webhook calls stripe.Webhook.construct_event" in done.stdout
+    assert "its handler stripe_webhook has a call to stripe.Webhook.construct_event" in done.stdout
     assert "mounted by shop/urls.py:4" in done.stdout
     assert model.database is not None and model.database.url_env == "DATABASE_URL"
     assert model.database.naming.tables == {}  # Django's <app>_<model> names: not guessed
@@ -802,3 +802,85 @@ def test_yaml_string_round_trips(text: str) -> None:
     assert yaml.safe_load(f"key: {yaml_string(text)}") == {"key": text}
     assert "\n" not in comment_text(text)
     yaml.safe_load(f"key: 1  # {comment_text(text)}")
+
+
+def test_hand_rolled_verification_ties_the_route_by_the_signature_header(tmp_path: Path) -> None:
+    found = scan(
+        tmp_path,
+        {
+            "app.py": """\
+from flask import Flask, request
+from payments.verify import check_signature
+app = Flask(__name__)
+
+@app.route("/orders", methods=["POST"])
+def orders():
+    return ""
+
+@app.route("/hooks/payments", methods=["POST"])
+def payments_hook():
+    check_signature(request.data, request.headers["Stripe-Signature"])
+    return ""
+""",
+        },
+    )
+    assert found.webhook is not None and found.webhook.route.full_path == "/hooks/payments"
+    assert found.webhook.call is not None
+    assert found.webhook.call.call == "a read of the Stripe-Signature header"
+
+
+def test_a_signature_check_tied_to_no_route_is_said_so(tmp_path: Path) -> None:
+    found = scan(
+        tmp_path,
+        {
+            "routes.py": 'from starlette.routing import Route\nR = [Route("/stripe/webhook", h)]\n',
+            "verify.py": "def verify(headers):\n    return headers['stripe-signature']\n",
+        },
+    )
+    assert found.webhook is not None and found.webhook.call is None
+    assert found.webhook.verified_elsewhere
+    assert "verify.py:2 is tied to no route" in found.webhook.how
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {
+            "app.py": 'WEBHOOK_PATH = "/api/stripe/events"\n'
+            "ROUTES = [Route(WEBHOOK_PATH, receive, methods=['POST'])]\n"
+            "async def receive(request):\n"
+            "    stripe.Webhook.construct_event(await request.body(), '', '')\n"
+        },
+        {
+            "server.js": "const WEBHOOK_PATH = '/api/stripe/events';\n"
+            "app.post(WEBHOOK_PATH, express.raw({type: '*/*'}), (req, res) => {\n"
+            "  stripe.webhooks.constructEvent(req.body, sig, secret);\n});\n"
+        },
+    ],
+)
+def test_a_route_path_held_in_a_constant(tmp_path: Path, files: dict[str, str]) -> None:
+    found = scan(tmp_path, files)
+    assert found.webhook is not None and found.webhook.route.full_path == "/api/stripe/events"
+
+
+def test_names_read_through_a_helper(tmp_path: Path) -> None:
+    found = scan(
+        tmp_path,
+        {
+            "config.py": """\
+def load(env):
+    get = env.get
+    return {
+        "key": get("STRIPE_SECRET_KEY"),
+        "db": get("DATABASE_URL", "sqlite:///x.db"),
+        "other": get("SHOP_NAME"),
+    }
+""",
+            "errors.py": 'MESSAGE = "STRIPE_WEBHOOK_SECRET is required"\n',
+        },
+    )
+    assert found.stripe["secret_key"].value == "STRIPE_SECRET_KEY"
+    assert found.stripe["secret_key"].how == "named in the source"
+    assert found.database_var is not None and found.database_var.value == "DATABASE_URL"
+    assert "webhook_secret" not in found.stripe  # a sentence naming it is not a read
+    assert "SHOP_NAME" not in {e.name for e in found.env_names}
