@@ -88,8 +88,9 @@ ENV_READS = (
 )
 ENV_DESTRUCTURED = re.compile(r"\{([^{}]*)\}\s*=\s*process\.env\b")
 SETTINGS_READ = re.compile(r"\bsettings\.([A-Z_][A-Z0-9_]*)")
-# A quoted STRIPE_… or database name, for apps that read through a helper (`get("X")`).
-NAME_LITERAL = re.compile(r"""['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"]""")
+# A quoted STRIPE_… or database name, for apps that read through a helper (`get("X")`);
+# not a key being set (`app.config["X"] = …`, `{"X": …}`), which is no variable.
+NAME_LITERAL = re.compile(r"""['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"](?!\s*\]\s*=[^=])(?!\s*:)""")
 # How an app names a variable, most telling first.
 KIND_RANK = {"code": 0, "example": 1, "literal": 2, "settings": 3}
 KIND_HOW = {

@@ -642,17 +642,18 @@ def resolve(routes: list[Route], mounts: list[Mount], files: list[SourceFile]) -
 
 def choose_webhook(routes: list[Route], calls: list[SignatureCall]) -> WebhookGuess | None:
     """The POST route nearest a signature call; failing that, one named like a webhook."""
-    scored: list[tuple[tuple[int, int], Route, SignatureCall]] = []
+    scored: list[tuple[tuple[int, int, int], Route, SignatureCall]] = []
     for route in (r for r in routes if r.takes_post):
-        best: tuple[tuple[int, int], SignatureCall] | None = None
+        best: tuple[tuple[int, int, int], SignatureCall] | None = None
         for call in calls:
             same_file = route.where.file == call.where.file
+            header = int(call.call.startswith("a read"))  # a library call says more
             if same_file and route.body and route.body[0] <= call.where.line <= route.body[1]:
-                score = (0, call.where.line - route.where.line)
+                score = (0, header, call.where.line - route.where.line)
             elif route.handler and route.handler == call.function:
-                score = (1, 0 if same_file else 1)
+                score = (1, header, 0 if same_file else 1)
             elif same_file:
-                score = (2, abs(call.where.line - route.where.line))
+                score = (2, header, abs(call.where.line - route.where.line))
             else:
                 continue
             if best is None or score < best[0]:

@@ -357,7 +357,7 @@ def _env_lines(found: Detection, profile_dir: Path) -> list[str]:
             f"  # The app's variables golive needs (names from {comment_text(sources)}; never a value):"
         )
         lines += [f"  #   {comment_text(e.name):<30} {_at(e.where)}" for e in listed]
-    others = [e.name for e in found.env_names if e not in listed]
+    others = [e.name for e in found.env_names if e not in listed and e.kind in ("code", "example")]
     if others:
         lines += _wrapped("Other variables the app reads: " + ", ".join(others), "  # ", "  #   ")
     dotenv = next((f for f in found.real_env_files if f.rsplit("/", 1)[-1] == ".env"), ".env")

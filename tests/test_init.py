@@ -293,12 +293,15 @@ def test_flask_app_gets_a_profile_that_validates_with_each_guess_marked(tmp_path
     assert "/orders" not in line_of(text, "webhook_path:")  # a POST route, not a candidate
     assert '# start: "flask --app app run --port {port}"' in text
     assert "Named differently" not in text  # the app uses the checklist's names
+    assert "SQLALCHEMY_DATABASE_URI" not in text  # a config key the app sets, not a variable
 
     assert_validates(repo)
     assert "wrote golive/target.yaml" in done.stdout
     assert "wrote golive/attestations.yaml" in done.stdout
     assert "wrote golive/waivers.yaml" in done.stdout
     assert re.search(r"webhook route\s+/stripe/webhook\s+app\.py:\d+", done.stdout)
+    # The library call, not the header read a line above it, is what ties the route.
+    assert "has a call to stripe.Webhook.construct_event at app.py:" in done.stdout
     assert "golive validate --target golive/target.yaml" in done.stdout
     assert "golive gate --target golive/target.yaml --phase pre-deploy" in done.stdout
 
