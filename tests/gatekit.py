@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,3 +157,57 @@ def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# --- gate runs shared between tests ---------------------------------------------------------
+
+
+class SharedRuns:
+    """Gate runs that several tests read, made once per test session whatever the xdist
+    worker: the first test to ask makes the run under a file lock, the others wait for it
+    and read the same report folder. A shared run is read-only: a test that edits its
+    target makes its own run.
+
+    `flaw(name)` is the detection matrix's run for a flaw (its catalogued items'
+    sections, --now NOW), so the tests of a check family assert their evidence on the very
+    run the matrix judges; `control()` is the correct shop's whole default gate, as the
+    README's first command runs it (no --now)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def get(self, key: str, make: Callable[[Path], GateRun]) -> GateRun:
+        folder = self.root / key
+        done = folder / "done.json"
+        with open(self.root / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                run = make(folder)
+                done.write_text(
+                    json.dumps(
+                        {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}
+                    )
+                )
+        saved = json.loads(done.read_text())
+        return GateRun(saved["returncode"], saved["stdout"], saved["stderr"], folder / "out")
+
+    def flaw(self, name: str) -> GateRun:
+        from golive import matrix
+
+        sections = matrix.Catalogue.load().sections(name)
+        return self.get(f"flaw-{name}", lambda folder: _as_gate_run(name, folder, sections))
+
+    def control(self) -> GateRun:
+        return self.get("control", lambda folder: _as_gate_run(None, folder, None, now=None))
+
+
+def _as_gate_run(
+    flaw: str | None, folder: Path, sections: list[str] | None, now: str | None = NOW
+) -> GateRun:
+    from golive import matrix
+
+    run = matrix.run_flaw(flaw, folder, sections=sections, now=now)
+    return GateRun(run.returncode, run.output, "", folder / "out")

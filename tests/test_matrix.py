@@ -1,22 +1,22 @@
 """The detection matrix: every flaw of shop/catalogue.yaml, each on a fresh demo copy with
-the gate's pre-deploy and staging phases, fails exactly its catalogued items; the correct
-shop fails none. Every automated item is caught by some flaw or says why none can show it.
-The README's table is what `python3 dev.py matrix` writes for a fully caught run.
+the gate's pre-deploy and staging phases on the sections of its catalogued items, fails
+exactly those items; the correct shop, on the whole default gate (the control run), fails
+none. Every automated item is caught by some flaw or says why none can show it. The
+README's table is what `python3 dev.py matrix` writes for a fully caught run; that command
+runs the complete matrix (every flaw on every section).
 
-The runs are independent: pytest-xdist spreads them over the workers (`-n 2` in CI)."""
+The runs are shared (gatekit.SharedRuns): the check families' tests read their evidence
+from the same runs, and pytest-xdist spreads them over the workers (`-n 2` in CI)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from gatekit import ROOT
+from gatekit import ROOT, SharedRuns, checklist_items
 
 from golive import matrix
 
 CATALOGUE = matrix.Catalogue.load()
 ITEMS = matrix.automated_items()
-PLANNED = matrix.planned_items(ITEMS)
 
 
 def test_every_automated_item_is_caught_by_a_flaw_or_explained() -> None:
@@ -36,9 +36,9 @@ def test_the_readme_shows_the_matrix_of_a_fully_caught_run() -> None:
     runs = []
     for flaw in [None, *CATALOGUE.flaws]:
         expected = CATALOGUE.expected(flaw)
-        outcomes = {item: "fail" for item in expected - PLANNED}
+        outcomes = {item: "fail" for item in expected}
         run = matrix.FlawRun(flaw, 1 if flaw else 0, outcomes, 0.0)
-        run.expected, run.planned = expected, PLANNED
+        run.expected = expected
         runs.append(run)
     text = matrix.table(runs, CATALOGUE)
     text += "\n\nAutomated items no flaw can show:\n\n" + matrix.undetectable_table(CATALOGUE)
@@ -59,7 +59,7 @@ def test_a_run_that_misses_or_adds_an_item_is_not_caught() -> None:
     }
     for name, outcomes in cases.items():
         run = matrix.FlawRun(flaw, 1, outcomes, 0.0)
-        run.expected, run.planned = expected, set()
+        run.expected = expected
         assert not run.caught, name
         assert "✗" in matrix.table([run], CATALOGUE), name
     crashed = matrix.FlawRun(flaw, 2, ok, 0.0)
@@ -67,14 +67,42 @@ def test_a_run_that_misses_or_adds_an_item_is_not_caught() -> None:
     assert not crashed.caught
 
 
-@pytest.mark.parametrize("flaw", [None, *CATALOGUE.flaws], ids=lambda f: f or "correct-shop")
-def test_the_gate_fails_exactly_the_catalogued_items(tmp_path: Path, flaw: str | None) -> None:
-    run = matrix.run_flaw(flaw, tmp_path)
-    run.expected, run.planned = CATALOGUE.expected(flaw), PLANNED
-    detail = f"\n{matrix._problems(run)}\n{run.output[-3000:]}"
+def test_a_flaw_run_selects_the_sections_of_its_catalogued_items() -> None:
+    assert CATALOGUE.sections("no-hsts") == ["api-security", "data-security"]
+    assert CATALOGUE.sections("missing-index-webhook-event-id") == ["database"]
+    for flaw in CATALOGUE.flaws:
+        sections = CATALOGUE.sections(flaw)
+        assert {item.split(".")[0] for item in CATALOGUE.expected(flaw)} == set(sections)
+
+
+def _judge(gate_run, flaw: str | None) -> matrix.FlawRun:
+    outcomes = {i["id"]: i["outcome"] for i in gate_run.results["items"]}
+    run = matrix.FlawRun(flaw, gate_run.returncode, outcomes, 0.0, gate_run.stdout)
+    run.expected = CATALOGUE.expected(flaw)
+    detail = f"\n{matrix._problems(run)}\n{gate_run.stdout[-3000:]}{gate_run.stderr[-2000:]}"
     assert run.returncode in (0, 1), detail
     assert run.outcomes, detail
     assert run.errors == set(), detail
-    assert run.failing == run.expected - run.planned, detail
-    if flaw is None:
-        assert run.failing == set()
+    assert run.failing == run.expected, detail
+    assert run.caught
+    return run
+
+
+@pytest.mark.parametrize("flaw", list(CATALOGUE.flaws))
+def test_the_gate_fails_exactly_the_catalogued_items(shared_runs: SharedRuns, flaw: str) -> None:
+    gate_run = shared_runs.flaw(flaw)
+    # Only the flaw's sections ran: every selected item belongs to one of them.
+    sections = set(CATALOGUE.sections(flaw))
+    assert {item.split(".")[0] for item in gate_run.outcomes()} == sections
+    _judge(gate_run, flaw)
+
+
+def test_the_correct_shop_fails_nothing_on_the_whole_default_gate(shared_runs: SharedRuns) -> None:
+    run = _judge(shared_runs.control(), None)
+    assert run.failing == set()
+    default_phases = {
+        item["id"]
+        for item in checklist_items()
+        if item.get("automated") and item["phase"] in matrix.PHASES
+    }
+    assert default_phases <= set(run.outcomes)  # every automated item of the two phases ran
