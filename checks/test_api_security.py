@@ -8,7 +8,6 @@ redacted like all evidence.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import re
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 
 from golive import thresholds
 from golive.context import CheckContext
+from golive.loopback import is_loopback_host
 from golive.profile_api import ApiProfile, Request, api_config, section
 from golive.registry import check
 
@@ -82,17 +82,6 @@ def _send(
 
 def _excerpt(answer: httpx.Response) -> str:
     return answer.text[:EXCERPT]
-
-
-def _loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # --- api.auth-required ------------------------------------------------------------------
@@ -256,7 +245,7 @@ def test_https_hsts(ctx: CheckContext) -> None:
     if parts.scheme == "https":
         http_base, https_base, proxy = "http://" + parts.netloc, base, False
         how = "direct: plain http:// and https:// requests to the target"
-    elif _loopback(parts.hostname):
+    elif is_loopback_host(parts.hostname):
         http_base = https_base = base
         proxy = True
         how = (

@@ -11,7 +11,6 @@ which is why those checks also need the app.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -20,6 +19,7 @@ import stripe
 from pydantic import BaseModel, ConfigDict, Field
 
 from golive.context import CheckContext
+from golive.loopback import is_loopback_url
 from golive.redact import redact_key
 from golive.registry import check
 
@@ -181,16 +181,6 @@ def _check_version(ctx: CheckContext, endpoint: dict[str, Any], wanted: str | No
     return None
 
 
-def _is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @check("stripe.webhook-endpoint", params=EndpointParams, needs={"stripe", "app"})
 def test_webhook_endpoint(ctx: CheckContext) -> None:
     """A webhook endpoint exists for the target's URL at the expected path, enabled.
@@ -208,7 +198,7 @@ def test_webhook_endpoint(ctx: CheckContext) -> None:
     if ctx.params.scheme == "https":
         if urlsplit(url).scheme == "https":
             ctx.record(scheme="https", required="https")
-        elif _is_loopback(url):
+        elif is_loopback_url(url):
             ctx.record(
                 scheme=urlsplit(url).scheme,
                 required="https",

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from golive.errors import InputError
+from golive.loopback import is_loopback_host
 from golive.redact import redact_key
-from golive.webhooks.sender import is_loopback
 
 LIVE_PREFIXES = ("sk_live_", "rk_live_")
 
@@ -23,7 +23,7 @@ def check_hosts(urls: Iterable[str | None], allow_hosts: Iterable[str]) -> None:
         if not url:
             continue
         host = (urlsplit(url).hostname or "").lower()
-        if host not in allowed and not is_loopback(host):
+        if host not in allowed and not is_loopback_host(host):
             raise Refused(
                 f"refusing to load-test {host or url}: not a loopback address and not in the "
                 "profile's load.allow_hosts",

@@ -42,8 +42,8 @@ from locust.runners import MasterRunner, WorkerRunner
 from golive import thresholds
 from golive.checkout import dotted, fill
 from golive.loadtests import metrics as m
+from golive.loopback import is_loopback_host
 from golive.webhooks.fixtures import render_event
-from golive.webhooks.sender import is_loopback
 from golive.webhooks.signing import encode_event, sign_header
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["GOLIVE_LOAD_PLAN"]).read_text("utf-8"))
@@ -62,7 +62,7 @@ def _refuse_unsafe() -> None:
     allowed = {h.lower() for h in PLAN.get("allow_hosts", [])}
     for url in (PLAN["app_base"], PLAN.get("stripe_api_base") or "http://127.0.0.1"):
         host = (urlsplit(url).hostname or "").lower()
-        if host not in allowed and not is_loopback(host):
+        if host not in allowed and not is_loopback_host(host):
             raise SystemExit(f"golive load: refusing {host}: not loopback nor allowed")
 
 

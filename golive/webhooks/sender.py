@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import ipaddress
-import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +19,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from golive.errors import InputError
+from golive.loopback import is_loopback_host
 from golive.redact import DEFAULT as REDACT
 from golive.webhooks.forge import SIGNATURE_HEADER, Forged
 from golive.webhooks.signing import encode_event, redact_header, sign_header
@@ -95,34 +94,13 @@ def check_url(url: str, allow_hosts: Iterable[str] = ()) -> SplitResult:
         )
     host = parts.hostname.lower()
     allowed = {h.strip().lower().strip("[]") for h in allow_hosts if h.strip()}
-    if host not in allowed and not is_loopback(host):
+    if host not in allowed and not is_loopback_host(host):
         raise HostNotAllowed(
             f"refusing to send to {host}: not a loopback address",
             hint="golive only sends to 127.0.0.0/8 unless the host is allowed explicitly "
             "(--allow-host, or the staging hosts of the target profile)",
         )
     return parts
-
-
-def is_loopback(host: str) -> bool:
-    """True for loopback IP literals, and for names that resolve only to loopback."""
-    try:
-        return _loopback_ip(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    if host != "localhost" and not host.endswith(".localhost"):
-        return False  # no DNS lookup: a lookup of an arbitrary name already leaks it
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return bool(infos) and all(_loopback_ip(ipaddress.ip_address(i[4][0])) for i in infos)
-
-
-def _loopback_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 # --- sending --------------------------------------------------------------------------------
