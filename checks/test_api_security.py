@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from golive import thresholds
+from golive import httpclient, thresholds
 from golive.context import CheckContext
 from golive.loopback import is_loopback_host
 from golive.profile_api import ApiProfile, Request, api_config, section
@@ -56,9 +56,7 @@ def _base_url(ctx: CheckContext) -> str:
 
 
 def _client(base_url: str, **kwargs: Any) -> httpx.Client:
-    return httpx.Client(
-        base_url=base_url, trust_env=False, timeout=TIMEOUT_S, follow_redirects=False, **kwargs
-    )
+    return httpclient.client(base_url=base_url, timeout=TIMEOUT_S, follow_redirects=False, **kwargs)
 
 
 def _send(

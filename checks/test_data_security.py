@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from golive import httpclient
 from golive.context import CheckContext
 from golive.db import DatabaseUnreachable
 from golive.redact import luhn_valid, mask_key, mask_pan, redact_key
@@ -173,7 +174,7 @@ def _send_probe(ctx: CheckContext, params: ProbeParams) -> ProbeResult:
     token = _token(ctx, params)
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    with httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+    with httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S) as web:
         answer = web.post(params.probe_path, json=body, headers=headers)
     return ProbeResult(
         True,
@@ -441,7 +442,7 @@ def _one_answer(base_url: str, method: str, path: str, kwargs: dict[str, Any]) -
     error = ""
     for _ in range(2):
         try:
-            with httpx.Client(base_url=base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+            with httpclient.client(base_url=base_url, timeout=TIMEOUT_S) as web:
                 return web.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             error = f"no answer: {type(exc).__name__}: {exc}"

@@ -21,10 +21,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from golive import httpclient
 from golive.checkout import body as checkout_body
 from golive.checkout import place
 from golive.context import CheckContext
@@ -95,7 +95,7 @@ def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
     def fetch() -> tuple[int, dict[str, int], str]:
         app = _app(ctx)
         headers = {"Authorization": f"Bearer {pricing.customers.in_state.token}"}
-        with httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+        with httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S) as web:
             answer = web.get(pricing.menu_path or "", headers=headers)
         found: dict[str, int] = {}
         if answer.status_code == 200:

@@ -18,6 +18,7 @@ import httpx
 import stripe
 from pydantic import BaseModel, ConfigDict, Field
 
+from golive import httpclient
 from golive.context import CheckContext
 from golive.loopback import is_loopback_url
 from golive.redact import redact_key
@@ -142,7 +143,7 @@ def _default_version(ctx: CheckContext) -> str | None:
     sandbox alike). None when the backend does not say."""
     backend = ctx.target.stripe
     try:
-        with httpx.Client(trust_env=False, timeout=10) as web:
+        with httpclient.client(timeout=10) as web:
             answer = web.get(
                 backend.api_base + "/v1/webhook_endpoints",
                 params={"limit": 1},

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from golive import httpclient
 from golive.errors import InputError
 from golive.profile import StripeBackend
 from golive.redact import redact_key
@@ -178,12 +179,10 @@ def _probe(backend: str, url: str, how: str, instead: str = "use backend: sandbo
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BackendError(f"backend {backend}: api_base {url!r} is not an http(s) URL", hint=how)
     try:
-        httpx.get(
-            url.rstrip("/") + "/v1/balance",
-            timeout=3,
-            headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
-            trust_env=False,
-        )
+        with httpclient.client(timeout=3) as web:
+            web.get(
+                url.rstrip("/") + "/v1/balance", headers={"Authorization": f"Bearer {SANDBOX_KEY}"}
+            )
     except httpx.HTTPError as exc:
         raise BackendError(
             f"backend {backend}: nothing answers at {parsed.hostname}:{parsed.port or ''} "

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from golive import httpclient
 from golive.profile_pricing import CartLine, Checkout
 
 TIMEOUT_S = 10
@@ -89,7 +90,7 @@ def place(
         "Idempotency-Key": idempotency_key or f"golive-{uuid.uuid4().hex}",
     }
     if client is None:
-        with httpx.Client(base_url=base_url, trust_env=False, timeout=TIMEOUT_S) as web:
+        with httpclient.client(base_url=base_url, timeout=TIMEOUT_S) as web:
             answer = web.post(spec.path, json=request, headers=headers)
     else:
         answer = client.post(spec.path, json=request, headers=headers)

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from golive import httpclient
 from golive.profile_pricing import CartLine
 
 PROFILE_KEY = "observer"
@@ -188,7 +189,7 @@ class _Http:
         if spec.token:
             headers["Authorization"] = f"Bearer {spec.token}"
         self._path = spec.path
-        self._web = httpx.Client(base_url=base_url, headers=headers, trust_env=False, timeout=10)
+        self._web = httpclient.client(base_url=base_url, headers=headers, timeout=10)
 
     def counts(self, payment_intent: str) -> dict[str, int]:
         path = self._path.replace(PLACEHOLDER, payment_intent)

@@ -31,6 +31,11 @@ def check_dirs() -> list[Path]:
     return [DATA_ROOT / name for name in CHECK_PACKAGES]
 
 
+def cache_dir() -> Path:
+    """golive's own folder for things it can make again: GOLIVE_HOME, or ~/.cache/golive."""
+    return Path(os.environ.get("GOLIVE_HOME") or Path.home() / ".cache" / "golive")
+
+
 def demo_profile() -> Path:
     """The demo target's profile, where its setup may write its build.
 
@@ -42,8 +47,7 @@ def demo_profile() -> Path:
         return DEMO_DIR / "target.yaml"
     from golive import __version__
 
-    home = Path(os.environ.get("GOLIVE_HOME") or Path.home() / ".cache" / "golive")
-    workdir = home / f"demo-{__version__}"
+    workdir = cache_dir() / f"demo-{__version__}"
     for source in DEMO_DIR.rglob("*"):
         if ".build" in source.relative_to(DEMO_DIR).parts or not source.is_file():
             continue

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 
+from golive import httpclient
 from golive.errors import InputError
 from golive.profile import App, Profile
 from golive.redact import Redactor
@@ -102,7 +103,7 @@ def start_app(
 
 def _wait_healthy(running: RunningApp, url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    with httpx.Client(trust_env=False, timeout=2) as client:
+    with httpclient.client(timeout=2) as client:
         while True:
             if running.process is not None and running.process.poll() is not None:
                 raise InputError(
@@ -146,12 +147,11 @@ def register_webhook(
     )
     if secret:
         # The sandbox's admin route, in-process or a `golive sandbox` process alike.
-        httpx.post(
-            f"{backend.api_base}/_golive/webhook_endpoints/{endpoint.id}/secret",
-            json={"secret": secret},
-            timeout=10,
-            trust_env=False,
-        ).raise_for_status()
+        with httpclient.client() as web:
+            web.post(
+                f"{backend.api_base}/_golive/webhook_endpoints/{endpoint.id}/secret",
+                json={"secret": secret},
+            ).raise_for_status()
     return endpoint.id
 
 

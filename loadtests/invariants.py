@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from golive import httpclient
 from golive.observer import Observer
 
 MAX_IDS = 20  # offending ids listed per violation in the evidence
@@ -58,10 +57,9 @@ class StripeReader:
     """The Stripe backend's view of each PaymentIntent (status only)."""
 
     def __init__(self, api_base: str, key: str) -> None:
-        self._web = httpx.Client(
+        self._web = httpclient.client(
             base_url=api_base,
             headers={"Authorization": f"Bearer {key}"},
-            trust_env=False,
             timeout=10,
         )
 

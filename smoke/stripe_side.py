@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from golive import httpclient
 
 TIMEOUT_S = 10
 # Stand-ins that do not model a browser's publishable-key confirmation.
@@ -50,7 +50,7 @@ class StripeSide:
         self.stateful: bool = bool(backend.stateful)
         self.sends_webhooks: bool = bool(backend.sends_webhooks)
         self.publishable_key = publishable_key
-        self._web = httpx.Client(base_url=backend.api_base, trust_env=False, timeout=TIMEOUT_S)
+        self._web = httpclient.client(base_url=backend.api_base, timeout=TIMEOUT_S)
 
     def close(self) -> None:
         self._web.close()

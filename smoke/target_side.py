@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from golive import httpclient
 from golive.checkout import Placed, body, dotted, fill, place
 from golive.profile_pricing import CartLine, Checkout
 from golive.profile_smoke import Call, Smoke
@@ -23,7 +24,7 @@ class TargetSide:
         self.spec = spec
         self.checkout_spec = checkout
         self.webhook_secret = webhook_secret
-        self._web = httpx.Client(base_url=app.base_url, trust_env=False, timeout=TIMEOUT_S)
+        self._web = httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S)
 
     def close(self) -> None:
         self._web.close()

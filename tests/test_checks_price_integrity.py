@@ -2,17 +2,17 @@
 
 Through the gate on a demo copy: every price check passes on the correct shop, and each
 price flaw fails exactly the price items the catalogue lists, with the request sent,
-golive's computation and the PaymentIntent read back as evidence.
+golive's computation and the PaymentIntent read back as evidence. The correct shop's and
+the flaws' runs are the detection matrix's (gatekit.SharedRuns).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from gatekit import ROOT, GateRun, demo_copy, gate, load_yaml
+from gatekit import ROOT, GateRun, SharedRuns, demo_copy, gate, load_yaml
 
 from golive.profile_pricing import CartLine, Pricing, quote
 
@@ -32,10 +32,8 @@ PRICE_FLAWS = [
 ]
 
 
-def run_prices(tmp_path: Path, flaw: str = "", profile: Path | None = None) -> GateRun:
-    profile = profile or demo_copy(tmp_path)
-    env = {**os.environ, "SHOP_FLAWS": flaw}
-    return gate(profile, tmp_path / "out", "--section", SECTION, env=env)
+def run_prices(tmp_path: Path, profile: Path) -> GateRun:
+    return gate(profile, tmp_path / "out", "--section", SECTION)
 
 
 def demo_pricing() -> Pricing:
@@ -54,8 +52,8 @@ def test_the_demo_rules_give_the_shop_readmes_examples() -> None:
     assert quote(pricing.rules, menu, one_spoon, "NY").total == 58
 
 
-def test_the_correct_shop_passes_every_price_check(tmp_path: Path) -> None:
-    run = run_prices(tmp_path)
+def test_the_correct_shop_passes_every_price_check(shared_runs: SharedRuns) -> None:
+    run = shared_runs.control()
     outcomes = {k: v for k, v in run.outcomes().items() if k.startswith(SECTION + ".")}
     assert set(outcomes.values()) == {"pass"}, (outcomes, run.stdout + run.stderr)
     matches = run.item(MATCHES_ITEM)["checks"]
@@ -102,18 +100,22 @@ def test_the_correct_shop_passes_every_price_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("flaw", PRICE_FLAWS)
-def test_a_price_flaw_fails_exactly_its_catalogued_price_items(tmp_path: Path, flaw: str) -> None:
-    run = run_prices(tmp_path, flaw)
+def test_a_price_flaw_fails_exactly_its_catalogued_price_items(
+    shared_runs: SharedRuns, flaw: str
+) -> None:
+    run = shared_runs.flaw(flaw)
     assert run.returncode == 1
-    failing = {item for item, outcome in run.outcomes().items() if outcome == "fail"}
+    failing = {i for i, outcome in run.outcomes().items() if outcome == "fail"}
     expected = {i for i in CATALOGUE[flaw]["fails"] if i.startswith(SECTION + ".")}
-    assert failing == expected, run.stdout + run.stderr
+    assert {i for i in failing if i.startswith(SECTION + ".")} == expected, run.stdout
     for item in expected:
         assert f"fail {item}: " in run.stdout
 
 
-def test_a_trusted_client_amount_fails_with_the_intent_and_the_computation(tmp_path: Path) -> None:
-    run = run_prices(tmp_path, "trusts-client-amount")
+def test_a_trusted_client_amount_fails_with_the_intent_and_the_computation(
+    shared_runs: SharedRuns,
+) -> None:
+    run = shared_runs.flaw("trusts-client-amount")
     item = run.item(AMOUNT_ITEM)
     tampered = item["checks"][0]["evidence"][0]
     assert tampered["request"]["amount"] == 50
@@ -124,9 +126,8 @@ def test_a_trusted_client_amount_fails_with_the_intent_and_the_computation(tmp_p
     )
 
 
-def test_client_prices_and_fees_fail_naming_the_amounts(tmp_path: Path) -> None:
-    run = run_prices(tmp_path, "prices-from-client,fee-from-client")
-    prices = run.item(CATALOGUE_ITEM)["checks"][0]
+def test_client_prices_and_fees_fail_naming_the_amounts(shared_runs: SharedRuns) -> None:
+    prices = shared_runs.flaw("prices-from-client").item(CATALOGUE_ITEM)["checks"][0]
     sent = prices["evidence"][0]
     assert sent["request"]["items"] == [
         {"food_item_id": 1, "quantity": 1, "unit_price": 100, "price": 100}
@@ -134,14 +135,14 @@ def test_client_prices_and_fees_fail_naming_the_amounts(tmp_path: Path) -> None:
     # 100 + 10 fee + 5 NY tax charged; golive's total from the menu's 1250 is 1250+125+63.
     assert sent["payment_intent_amount"] == 115 and sent["expected_total"] == 1438
     assert "is for 115, golive's total is 1438" in prices["message"]
-    fee = run.item(FEE_ITEM)["checks"][0]
+    fee = shared_runs.flaw("fee-from-client").item(FEE_ITEM)["checks"][0]
     assert fee["evidence"][0]["request"]["platform_fee"] == 0
     assert "is for 1341, golive's total is 1466" in fee["message"]
 
 
-def test_no_tax_and_no_snapshot_fail_the_tax_item(tmp_path: Path) -> None:
-    run = run_prices(tmp_path, "no-state-tax,no-price-snapshot")
-    state_tax, snapshot = run.item(TAX_ITEM)["checks"]
+def test_no_tax_and_no_snapshot_fail_the_tax_item(shared_runs: SharedRuns) -> None:
+    state_tax, _ = shared_runs.flaw("no-state-tax").item(TAX_ITEM)["checks"]
+    _, snapshot = shared_runs.flaw("no-price-snapshot").item(TAX_ITEM)["checks"]
     assert state_tax["outcome"] == "fail"
     assert (
         "CA minus NY for the same cart is 0 (3739 - 3739); the rules say 76"
@@ -159,7 +160,7 @@ def test_a_profile_without_pricing_is_not_run(tmp_path: Path) -> None:
     data = load_yaml(profile)
     del data["pricing"]
     profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    run = run_prices(tmp_path, profile=profile)
+    run = run_prices(tmp_path, profile)
     for item in run.results["items"]:
         if item["id"].startswith(SECTION + "."):
             assert item["outcome"] == "not-run", item["id"]

@@ -1,11 +1,11 @@
 """webhook.forged-no-side-effect / duplicate-one-order / amount-mismatch: real orders on the
 demo shop behind the sandbox, paid (or not) by events golive sends, counted through the
 profile's observer (SQL on the shop's database). Each check both ways, and the observer's
-own failure modes: no block, queries that see nothing, an unreachable source."""
+own failure modes: no block, queries that see nothing, an unreachable source. The correct
+shop's and the flaws' runs are the detection matrix's (gatekit.SharedRuns)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import mongomock
 import pytest
-from gatekit import GateRun, demo_copy, edit_yaml, gate, load_yaml
+from gatekit import GateRun, SharedRuns, demo_copy, edit_yaml, gate, load_yaml
 
 from golive.observer import ObserverError, ObserverModel, mongo_observer, open_observer
 
@@ -24,9 +24,8 @@ AMOUNT = "price-integrity.intent-amount-verified"  # intent-amount-matches, amou
 ITEMS = ["--item", FORGED_ITEM, "--item", IDEMPOTENCY, "--item", DEDUP, "--item", AMOUNT]
 
 
-def run_gate(tmp_path: Path, flaw: str = "", profile: Path | None = None) -> GateRun:
-    env = {**os.environ, "SHOP_FLAWS": flaw}
-    return gate(profile or demo_copy(tmp_path), tmp_path / "out", *ITEMS, env=env)
+def run_gate(tmp_path: Path, profile: Path) -> GateRun:
+    return gate(profile, tmp_path / "out", *ITEMS)
 
 
 def check_of(run: GateRun, item: str, ref: str) -> dict:
@@ -37,8 +36,8 @@ def steps(check: dict) -> dict[str, dict]:
     return {e["step"]: e for e in check["evidence"] if "step" in e}
 
 
-def test_the_correct_shop_passes_with_one_of_each(tmp_path: Path) -> None:
-    run = run_gate(tmp_path)
+def test_the_correct_shop_passes_with_one_of_each(shared_runs: SharedRuns) -> None:
+    run = shared_runs.control()
     assert run.returncode == 0, run.stdout + run.stderr
     forged = check_of(run, FORGED_ITEM, "webhook.forged-no-side-effect")
     assert forged["outcome"] == "pass"
@@ -67,24 +66,24 @@ def test_the_correct_shop_passes_with_one_of_each(tmp_path: Path) -> None:
     assert seen["after the payment of the right amount"]["counts"]["paid_orders"] == 1
 
 
-def test_unsigned_webhooks_pay_forged_orders(tmp_path: Path) -> None:
-    run = run_gate(tmp_path, "unsigned-webhooks")
+def test_unsigned_webhooks_pay_forged_orders(shared_runs: SharedRuns) -> None:
+    run = shared_runs.flaw("unsigned-webhooks")
     check = check_of(run, FORGED_ITEM, "webhook.forged-no-side-effect")
     assert check["outcome"] == "fail"
     assert check["message"].startswith("forged deliveries paid order of PaymentIntent pi_")
     assert "before any correctly signed event was sent" in check["message"]
 
 
-def test_a_debug_bypass_header_pays_a_forged_order(tmp_path: Path) -> None:
-    run = run_gate(tmp_path, "signature-bypass-header")
+def test_a_debug_bypass_header_pays_a_forged_order(shared_runs: SharedRuns) -> None:
+    run = shared_runs.flaw("signature-bypass-header")
     check = check_of(run, FORGED_ITEM, "webhook.forged-no-side-effect")
     assert check["outcome"] == "fail"
     answers = next(e["forged_answers"] for e in check["evidence"] if "forged_answers" in e)
     assert answers["leak-x-skip-signature"] == 200
 
 
-def test_without_event_dedup_a_redelivery_notifies_twice(tmp_path: Path) -> None:
-    run = run_gate(tmp_path, "no-event-dedup")
+def test_without_event_dedup_a_redelivery_notifies_twice(shared_runs: SharedRuns) -> None:
+    run = shared_runs.flaw("no-event-dedup")
     for item in (IDEMPOTENCY, DEDUP):
         check = check_of(run, item, "webhook.duplicate-one-order")
         assert check["outcome"] == "fail", check
@@ -94,19 +93,18 @@ def test_without_event_dedup_a_redelivery_notifies_twice(tmp_path: Path) -> None
         )
         # Payments stay unique (the index), so only the notifications are doubled.
         assert " payments" not in check["message"]
-    assert run.outcomes()[AMOUNT] == "pass"
 
 
-def test_a_check_then_insert_race_doubles_the_payment(tmp_path: Path) -> None:
-    run = run_gate(tmp_path, "double-order-on-race")
+def test_a_check_then_insert_race_doubles_the_payment(shared_runs: SharedRuns) -> None:
+    run = shared_runs.flaw("double-order-on-race")
     check = check_of(run, DEDUP, "webhook.duplicate-one-order")
     assert check["outcome"] == "fail"
     assert check["message"].startswith("20 concurrent copies of event evt_")
     assert " left 20 payments, 20 notifications for PaymentIntent pi_" in check["message"]
 
 
-def test_a_webhook_that_ignores_the_amount_pays_a_mismatch(tmp_path: Path) -> None:
-    run = run_gate(tmp_path, "no-amount-check-in-webhook")
+def test_a_webhook_that_ignores_the_amount_pays_a_mismatch(shared_runs: SharedRuns) -> None:
+    run = shared_runs.flaw("no-amount-check-in-webhook")
     check = check_of(run, AMOUNT, "webhook.amount-mismatch")
     assert check["outcome"] == "fail"
     assert "marked the order of PaymentIntent pi_" in check["message"]
@@ -120,7 +118,7 @@ def test_without_an_observer_the_checks_do_not_run(tmp_path: Path) -> None:
     data = load_yaml(profile)
     del data["observer"]
     profile.write_text(__import__("yaml").safe_dump(data, sort_keys=False))
-    run = run_gate(tmp_path, profile=profile)
+    run = run_gate(tmp_path, profile)
     check = check_of(run, IDEMPOTENCY, "webhook.duplicate-one-order")
     assert check["outcome"] == "not-run"
     assert "no `observer` block" in check["message"]
@@ -138,7 +136,7 @@ def test_an_observer_that_sees_nothing_is_an_error_not_a_pass(tmp_path: Path) ->
     }
     observer["deadline_s"] = 2
     edit_yaml(profile, observer=observer)
-    run = run_gate(tmp_path, profile=profile)
+    run = run_gate(tmp_path, profile)
     for item, ref in (
         (FORGED_ITEM, "webhook.forged-no-side-effect"),
         (IDEMPOTENCY, "webhook.duplicate-one-order"),
@@ -159,7 +157,7 @@ def test_an_observer_counting_paid_orders_before_any_payment_is_an_error(tmp_pat
         "SELECT count(*) + 1 FROM payments WHERE :payment_intent IS NOT NULL"
     )
     edit_yaml(profile, observer=observer)
-    run = run_gate(tmp_path, profile=profile)
+    run = run_gate(tmp_path, profile)
     check = check_of(run, IDEMPOTENCY, "webhook.duplicate-one-order")
     assert check["outcome"] == "error", check
     assert "right after checkout, before any payment" in check["message"]

@@ -1,27 +1,24 @@
 """webhook.forged-rejected / signed-accepted / raw-body / replay-rejected / fast-ack: the
 gate on a demo copy, against the real shop behind the sandbox, with and without its
-webhook flaws. One gate run per flaw; each asserts the outcomes and the evidence."""
+webhook flaws. The runs are the detection matrix's (gatekit.SharedRuns): the correct
+shop's control run and each flaw's run, on which these tests assert the evidence."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from gatekit import ROOT, GateRun, demo_copy, gate
+from gatekit import ROOT, GateRun, SharedRuns, demo_copy, gate
 
 from golive.webhooks import forge
 
-SECTIONS = ["--section", "api-security", "--section", "webhook-security"]
 CATALOGUE = yaml.safe_load((ROOT / "shop" / "catalogue.yaml").read_text())["flaws"]
 CHECKLIST = yaml.safe_load((ROOT / "checklist.yaml").read_text())
+ITEMS = {item["id"]: item for section in CHECKLIST["sections"] for item in section["items"]}
 SECTION_ITEMS = {
-    item["id"]: item
-    for section in CHECKLIST["sections"]
-    if section["id"] in ("api-security", "webhook-security")
-    for item in section["items"]
+    i: item for i, item in ITEMS.items() if i.split(".")[0] in ("api-security", "webhook-security")
 }
 FORGED = [
     "unsigned",
@@ -41,15 +38,6 @@ FAST_ACK = "webhook-security.fast-ack"
 ASYNC = "webhook-security.async-processing"
 
 
-def automated(item_id: str) -> bool:
-    return bool(SECTION_ITEMS[item_id].get("automated"))
-
-
-def run_gate(tmp_path: Path, flaw: str | None = None) -> GateRun:
-    env = {**os.environ, "SHOP_FLAWS": flaw or ""}
-    return gate(demo_copy(tmp_path), tmp_path / "out", *SECTIONS, env=env)
-
-
 def by_variant(run: GateRun, item: str, check: int = 0) -> dict[str, dict]:
     return {e["variant"]: e for e in run.evidence(item, check)}
 
@@ -62,8 +50,8 @@ def check_message(run: GateRun, item: str, check: int = 0) -> str:
     return run.item(item)["checks"][check]["message"]
 
 
-def test_the_correct_shop_passes_every_webhook_check(tmp_path: Path) -> None:
-    run = run_gate(tmp_path)
+def test_the_correct_shop_passes_every_webhook_check(shared_runs: SharedRuns) -> None:
+    run = shared_runs.control()
     outcomes = run.outcomes()
     for item in (SIGNATURE, MANDATORY, RAW_BODY, REPLAY, FAST_ACK, ASYNC):
         assert outcomes[item] == "pass", (item, run.stdout)
@@ -91,7 +79,7 @@ def test_the_correct_shop_passes_every_webhook_check(tmp_path: Path) -> None:
     # No secret in the evidence: signatures are never recorded, the secret never echoed.
     secret = next(
         line.split("=", 1)[1]
-        for line in (tmp_path / "demo" / "demo.env").read_text().splitlines()
+        for line in (run.out.parent / "demo" / "demo.env").read_text().splitlines()
         if line.startswith("STRIPE_WEBHOOK_SECRET=")
     )
     assert secret not in (run.out / "results.json").read_text()
@@ -169,21 +157,15 @@ FLAWS: dict[str, Callable[[GateRun], None]] = {
 
 
 @pytest.mark.parametrize("flaw", list(FLAWS))
-def test_a_webhook_flaw_fails_its_catalogued_items(tmp_path: Path, flaw: str) -> None:
-    run = run_gate(tmp_path, flaw)
-    blocker = any(
-        SECTION_ITEMS[i]["severity"] == "blocker"
-        for i in CATALOGUE[flaw]["fails"]
-        if i in SECTION_ITEMS
-    )
+def test_a_webhook_flaw_fails_its_catalogued_items(shared_runs: SharedRuns, flaw: str) -> None:
+    # tests/test_matrix.py judges the item sets of the same run; here, the evidence.
+    run = shared_runs.flaw(flaw)
+    catalogued = set(CATALOGUE[flaw]["fails"])
+    blocker = any(ITEMS[i]["severity"] == "blocker" for i in catalogued)
     # A failed blocker is NO-GO; failed majors alone still GO (with the failures reported).
     assert run.returncode == (1 if blocker else 0), run.stdout + run.stderr
     failing = {item for item, outcome in run.outcomes().items() if outcome == "fail"}
-    catalogued = set(CATALOGUE[flaw]["fails"])
-    # Among these sections' automated items, exactly the catalogued ones fail.
-    proven = {item for item in SECTION_ITEMS if automated(item)}
-    assert failing & proven == catalogued & proven
-    assert failing <= catalogued
+    assert failing & set(SECTION_ITEMS) == catalogued & set(SECTION_ITEMS)
     assert "error" not in run.outcomes().values()
     FLAWS[flaw](run)
 

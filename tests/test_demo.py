@@ -5,6 +5,10 @@ The flaw catalogue's detection matrix (every flaw, exactly its items) is tests/t
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -124,3 +128,33 @@ def test_the_demo_shop_is_wired_to_the_sandbox(tmp_path: Path) -> None:
     assert app["webhook_url"].endswith("/api/v1/stripe/webhook")
     with pytest.raises(httpx.ConnectError):  # the shop was stopped with the run
         httpx.get(app["base_url"] + "/healthz", timeout=2)
+
+
+def test_the_demo_build_reuses_a_migrated_database_for_the_same_shop_and_flaws(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    target = demo_copy(tmp_path).parent
+
+    def build(flaws: str) -> set[str]:
+        env = {**os.environ, "GOLIVE_HOME": str(home), "SHOP_FLAWS": flaws}
+        done = subprocess.run(
+            [sys.executable, "-m", "golive.demo", "build", str(target)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        with sqlite3.connect(target / ".build" / "shop.db") as db:
+            return {
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")
+            }
+
+    first = build("")
+    [cached] = (home / "demo-db").glob("*.db")
+    again = build("")
+    assert again == first and list((home / "demo-db").glob("*.db")) == [cached]
+    # Another flaw set is another migration: its missing index is missing.
+    flawed = build("missing-index-order-payment-intent-id")
+    assert len(list((home / "demo-db").glob("*.db"))) == 2
+    assert len(flawed) == len(first) - 1

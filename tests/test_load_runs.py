@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gatekit import ROOT, GateRun, demo_copy, gate, golive, set_env
+from gatekit import ROOT, GateRun, SharedRuns, demo_copy, golive, set_env
 
 LOAD_ITEMS = {
     "load-testing.concurrent-intents",
@@ -81,10 +81,9 @@ def test_correct_shop_passes_every_threshold_and_invariant_and_leaks_no_secret(
 
 
 def test_double_order_on_race_fails_the_race_item_naming_the_duplicated_intents(
-    tmp_path: Path,
+    shared_runs: SharedRuns,
 ) -> None:
-    env = {**os.environ, "SHOP_FLAWS": "double-order-on-race"}
-    run = gate(demo_copy(tmp_path), tmp_path / "out", "--section", "load-testing", env=env)
+    run = shared_runs.flaw("double-order-on-race")  # the detection matrix's run
     assert run.returncode == 1, run.stdout + run.stderr
     failing = {k for k, v in load_outcomes(run).items() if v != "pass"}
     assert failing == {"load-testing.race-conditions"}
@@ -95,9 +94,8 @@ def test_double_order_on_race_fails_the_race_item_naming_the_duplicated_intents(
     assert found["more_than_one_order"][0].split()[0] in message
 
 
-def test_slow_webhook_fails_the_webhook_latency_threshold_only(tmp_path: Path) -> None:
-    env = {**os.environ, "SHOP_FLAWS": "slow-webhook"}
-    run = gate(demo_copy(tmp_path), tmp_path / "out", "--section", "load-testing", env=env)
+def test_slow_webhook_fails_the_webhook_latency_threshold_only(shared_runs: SharedRuns) -> None:
+    run = shared_runs.flaw("slow-webhook")  # the detection matrix's run
     failing = {k for k, v in load_outcomes(run).items() if v != "pass"}
     assert failing == {"load-testing.webhook-under-load"}, run.stdout
     ack = metric(run, "load-testing.webhook-under-load", "webhook_ack_ms")
