@@ -9,13 +9,16 @@ page loads nothing from anywhere even if something slipped past escaping.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from jinja2.bccache import Bucket
 
+from golive import resources
 from golive.reports import svg
 from golive.reports._common import (
     OUTCOME_LABELS,
@@ -86,10 +89,33 @@ def _link(value: str) -> str | None:
     return None
 
 
+class _TemplateCache(FileSystemBytecodeCache):
+    """Compiled templates kept in golive's cache folder: compiling the report's templates
+    costs about 150 ms of every run. A folder that cannot be written only costs that."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _template_cache() -> _TemplateCache | None:
+    folder = resources.cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _TemplateCache(str(folder))
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
+        bytecode_cache=_template_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from golive import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "targets" / "demo"
@@ -67,6 +72,26 @@ def golive(
         cwd=cwd or ROOT,
         timeout=timeout,
         env=env,
+    )
+
+
+def golive_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI's own entry point in this process, for commands that start nothing and need
+    no environment of their own (validate, items, attest, init): the same code and exit
+    codes as `golive()` without paying a Python start-up and golive's imports per call."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    previous = Path.cwd()
+    try:
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse: --help, usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess(
+        ["golive", *args], code, stdout.getvalue(), stderr.getvalue()
     )
 
 

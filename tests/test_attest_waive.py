@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gatekit import demo_copy, edit_yaml, gate, golive, set_env
+from gatekit import demo_copy, edit_yaml, gate, golive_here, set_env
 
 pytestmark = pytest.mark.slow
 
@@ -15,7 +15,7 @@ EVIDENCE = "https://deploys.example.com/shop/1842"
 
 
 def attest(profile: Path, item: str, *args: str):
-    return golive(
+    return golive_here(
         "attest", item, "--target", str(profile), "--by", "Ann Lee", "--evidence", EVIDENCE, *args
     )
 
@@ -80,7 +80,7 @@ def test_attest_without_date_signs_now(tmp_path: Path) -> None:
 def test_attest_into_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
     path = tmp_path / "sign-offs.yaml"
-    done = golive(
+    done = golive_here(
         "attest",
         PRODUCTION_DEPLOYED,
         "--target",

@@ -1,8 +1,9 @@
 """`golive init`: a starter profile that validates, with every guess marked and placed.
 
-Each test builds a small fake app repository in tmp_path and runs the CLI in it as a
-user would (a subprocess, cwd = the repository); the profile is then read with the
-real loader (`golive.profile.load`) and `golive validate`. Detection is proven both
+Each test builds a small fake app repository in tmp_path and runs the CLI in it (cwd = the
+repository): through its entry point in this process (gatekit.golive_here), and as a
+subprocess where what a user's terminal shows matters (the canary test); the profile is
+then read with the real loader (`golive.profile.load`) and `golive validate`. Detection is proven both
 ways: found when the app has it, not guessed when it has not.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gatekit import gate, golive
+from gatekit import gate, golive, golive_here
 
 from golive import detect, profile
 from golive.detect_routes import SourceFile, find_routes
@@ -35,7 +36,7 @@ def make_repo(root: Path, files: dict[str, str]) -> Path:
 
 
 def init(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return golive("init", *args, cwd=repo)
+    return golive_here("init", *args, cwd=repo)
 
 
 def init_ok(repo: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
@@ -50,7 +51,7 @@ def line_of(text: str, start: str) -> str:
 
 
 def assert_validates(repo: Path, target: str = "golive/target.yaml") -> None:
-    done = golive("validate", "--target", target, cwd=repo)
+    done = golive_here("validate", "--target", target, cwd=repo)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: ")
 
@@ -469,7 +470,9 @@ def test_a_real_env_is_never_read_copied_or_printed(tmp_path: Path) -> None:
             ".env.example": f"STRIPE_SECRET_KEY={in_example}\nSTRIPE_PUBLISHABLE_KEY=\n",
         },
     )
-    done, text = init_ok(repo)
+    done = golive("init", cwd=repo)  # a real process: what the user's terminal shows
+    assert done.returncode == 0, done.stderr
+    text = (repo / "golive" / "target.yaml").read_text(encoding="utf-8")
     written = "".join((repo / "golive" / name).read_text(encoding="utf-8") for name in WRITTEN)
     for canary in (in_env, in_production, in_example):
         for place, content in (
@@ -510,7 +513,7 @@ def test_odd_names_and_paths_stay_valid_yaml(tmp_path: Path) -> None:
 
 def test_repo_and_dir_options(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "apps" / "shop", FLASK_FILES)
-    done = golive("init", "--repo", "apps/shop", "--dir", "ci/golive", cwd=tmp_path)
+    done = golive_here("init", "--repo", "apps/shop", "--dir", "ci/golive", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     path = repo / "ci" / "golive" / "target.yaml"
     target = profile.load(path)
@@ -524,7 +527,7 @@ def test_repo_and_dir_options(tmp_path: Path) -> None:
 def test_the_attestations_file_takes_golive_attest(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "shop", FLASK_FILES)
     init_ok(repo)
-    done = golive(
+    done = golive_here(
         "attest",
         "code-review.security-audit",
         "--by",
@@ -536,7 +539,7 @@ def test_the_attestations_file_takes_golive_attest(tmp_path: Path) -> None:
         cwd=repo,
     )
     assert done.returncode == 0, done.stderr
-    check = golive("validate", "--target", "golive/target.yaml", cwd=repo)
+    check = golive_here("validate", "--target", "golive/target.yaml", cwd=repo)
     assert check.returncode == 0, check.stderr
     assert "1 attestations, 0 waivers" in check.stdout
     text = (repo / "golive" / "attestations.yaml").read_text(encoding="utf-8")

@@ -1,7 +1,8 @@
 """`golive validate`: every kind of invalid input exits 2 naming the file, the line and the item.
 
 Each test breaks one copy of a real file (the bundled checklist, the demo profile, its
-attestations) at a known line and runs the CLI as a subprocess.
+attestations) at a known line and runs the CLI: in this process (gatekit.golive_here) when
+the command starts nothing, as a subprocess when it leaves state behind or runs the gate.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gatekit import ROOT, demo_copy, edit_yaml, gate, golive
+from gatekit import ROOT, demo_copy, edit_yaml, gate, golive, golive_here
 
 CHECKLIST = ROOT / "checklist.yaml"
 
@@ -38,7 +39,7 @@ def edited_checklist(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def validate(*args: str | Path) -> subprocess.CompletedProcess:
-    return golive("validate", *(str(a) for a in args))
+    return golive_here("validate", *(str(a) for a in args))
 
 
 def assert_invalid(
@@ -381,14 +382,15 @@ def test_unimportable_check_module(tmp_path: Path, profile: Path) -> None:
     extra.mkdir()
     (extra / "test_broken_import.py").write_text("raise ImportError('no module named shop_sdk')\n")
     edit_yaml(profile, check_paths=[str(extra)])
+    # A subprocess each: the failed import is remembered by the process (registry).
     # Nothing references its checks: valid, with a warning that the gate will stop.
-    done = validate("--target", profile)
+    done = golive("validate", "--target", str(profile))
     assert done.returncode == 0, done.stderr
     assert "test_broken_import.py cannot be imported" in done.stderr
     assert "no module named shop_sdk" in done.stderr
     # An item that references a check of that module: the error says why it is unknown.
     path = edited_checklist(tmp_path, "      - ref: env.equals", "      - ref: shop.sdk-version")
-    done = validate("--checklist", path, "--target", profile)
+    done = golive("validate", "--checklist", str(path), "--target", str(profile))
     assert_invalid(
         done,
         path,
