@@ -135,6 +135,7 @@ def respond(
         state.idempotency.save(
             key.value, idempotency_key, method, path, params, status, payload, rid
         )
+    state.trim()  # between requests, never during one (store.py)
     return _finish(status, headers, payload)
 
 

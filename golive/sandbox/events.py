@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from golive.sandbox.ids import new_id
-
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
 
@@ -22,7 +20,7 @@ def emit(
     state: SandboxState, type_: str, obj: dict[str, Any], request: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     event = {
-        "id": new_id("evt"),
+        "id": state.store.new_id("evt"),
         "object": "event",
         "api_version": state.settings.api_version,
         "created": int(time.time()),

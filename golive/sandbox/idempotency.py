@@ -4,7 +4,10 @@ The first response to a POST with a key (status and body, success or error) is s
 that API key; a retry with the same key and the same parameters gets the saved response
 again with `Idempotent-Replayed: true`. The same key on another endpoint or with other
 parameters is a 400 `idempotency_error`. Requests refused while validating their parameters
-save nothing, so a corrected retry runs. Keys expire after 24 hours.
+save nothing, so a corrected retry runs. Keys expire after 24 hours, as Stripe's do.
+
+The sandbox also keeps at most `max_keys` keys (its object cap): beyond it the oldest key
+is forgotten, exactly as if it had expired, so a retry with it executes anew.
 
 Check and save happen in one synchronous stretch of the event loop (no await between
 them), so concurrent retries of one key create one object.
@@ -13,6 +16,7 @@ them), so concurrent retries of one key create one object.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +38,12 @@ class Saved:
 
 
 class IdempotencyCache:
-    def __init__(self, ttl_s: float = DEFAULT_TTL_S) -> None:
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S, max_keys: int | None = None) -> None:
         self.ttl_s = ttl_s
-        # Insertion order is expiry order (one TTL for all), so purging pops from the front.
-        self._saved: dict[tuple[str, str], Saved] = {}
+        self.max_keys = max_keys
+        # Insertion order is expiry order (one TTL for all): expiry and the cap both pop
+        # from the front, which an OrderedDict does in constant time.
+        self._saved: OrderedDict[tuple[str, str], Saved] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._saved)
@@ -82,15 +88,15 @@ class IdempotencyCache:
         request_id: str,
     ) -> None:
         now = time.monotonic()
-        self._purge(now)
-        self._saved[(api_key, key)] = Saved(
-            method, path, params, status, body, request_id, now + self.ttl_s
-        )
-
-    def _purge(self, now: float) -> None:
         saved = self._saved
         while saved:
             first = next(iter(saved))
             if saved[first].expires > now:
-                return
-            del saved[first]
+                break
+            saved.popitem(last=False)
+        entry = (api_key, key)
+        saved[entry] = Saved(method, path, params, status, body, request_id, now + self.ttl_s)
+        saved.move_to_end(entry)
+        if self.max_keys is not None:
+            while len(saved) > self.max_keys:
+                saved.popitem(last=False)

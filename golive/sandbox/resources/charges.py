@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
-from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.errors import invalid_request
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id
 from golive.sandbox.testcards import DECLINE_MESSAGES, SELLER_MESSAGES, TestCard
@@ -117,7 +117,7 @@ def build(
         "type": "card",
     }
     charge = {
-        "id": new_id("ch"),
+        "id": state.store.new_id("ch"),
         "object": "charge",
         "amount": amount,
         "amount_captured": amount if captured else 0,
@@ -184,10 +184,8 @@ def statement_descriptor(account: dict[str, Any], pi: dict[str, Any]) -> str | N
 def get(
     state: SandboxState, charge_id: Any, *, param: str = "id", status: int = 404
 ) -> dict[str, Any]:
-    charge = state.store.get("charge", p.string(charge_id, param))
-    if charge is None:
-        raise resource_missing("charge", charge_id, param=param, status=status)
-    return charge
+    charge_id = p.string(charge_id, param)
+    return state.store.require("charge", charge_id, "charge", param=param, status=status)
 
 
 def retrieve(call: Call) -> dict[str, Any]:
@@ -221,7 +219,8 @@ def list_(call: Call) -> dict[str, Any]:
     store = call.state.store
     items = expand_list_items(p.expand_paths(query))
     return pagination.page(
-        store.newest_first("charge"),
+        store,
+        "charge",
         query,
         "/v1/charges",
         "charge",

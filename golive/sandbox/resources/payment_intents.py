@@ -26,7 +26,6 @@ from golive.sandbox.errors import (
     StripeError,
     invalid_request,
     parameter_missing,
-    resource_missing,
     unexpected_state,
 )
 from golive.sandbox.events import emit
@@ -102,7 +101,7 @@ def create(call: Call) -> dict[str, Any]:
     fields.update(_common(params))
     pm = _payment_method(state, params)
     now = int(time.time())
-    pi_id = new_id("pi")
+    pi_id = state.store.new_id("pi")
     pi = {
         "id": pi_id,
         "object": "payment_intent",
@@ -237,9 +236,9 @@ def confirm(call: Call) -> dict[str, Any]:
     fields = _common(params)
     pm = _payment_method(state, params)
     if pm is None:
-        pm = state.store.get("payment_method", pi["payment_method"] or "")
-        if pm is None:
+        if pi["payment_method"] is None:
             raise _missing_payment_method(pi)
+        pm = payment_methods.stored(state, pi["payment_method"], "payment_method", status=400)
     _check_card_allowed(pi, pm)
     flags = _confirmation_flags(params)
     options = _card_options(pi["payment_method_options"], params)
@@ -344,7 +343,8 @@ def list_(call: Call) -> dict[str, Any]:
     store = call.state.store
     items = expand_list_items(p.expand_paths(query))
     return pagination.page(
-        store.newest_first("payment_intent"),
+        store,
+        "payment_intent",
         query,
         "/v1/payment_intents",
         "payment_intent",
@@ -357,10 +357,10 @@ def list_(call: Call) -> dict[str, Any]:
 
 
 def get(state: SandboxState, pi_id: Any, *, param: str = "id", status: int = 404) -> dict[str, Any]:
-    pi = state.store.get("payment_intent", p.string(pi_id, param))
-    if pi is None:
-        raise resource_missing("payment_intent", pi_id, param=param, status=status)
-    return pi
+    pi_id = p.string(pi_id, param)
+    return state.store.require(
+        "payment_intent", pi_id, "payment_intent", param=param, status=status
+    )
 
 
 def _render(call: Call, pi: dict[str, Any]) -> dict[str, Any]:
