@@ -94,10 +94,29 @@ class _Delivery:
     first_done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-@dataclass
+@dataclass(slots=True)
 class _EventState:
     pending: int = 0
     failed: bool = False
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One delivery attempt, as GET /_golive/deliveries shows it. Slotted: the history holds
+    up to max_history of them (a third of a dict's size each)."""
+
+    event: str
+    endpoint: str
+    url: str
+    attempt: int
+    status: int | None
+    latency_ms: float
+    error: str | None
+    outcome: str
+    at: float
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class Dispatcher:
@@ -124,7 +143,7 @@ class Dispatcher:
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task] = set()
         self.max_history = max_history
-        self._attempts: deque[dict] = deque(maxlen=max_history)
+        self._attempts: deque[_Attempt] = deque(maxlen=max_history)
         # In dispatch order. The store evicts events in the same order and keeps at most as
         # many, so an event dropped from here is no longer stored either.
         self._events: OrderedDict[str, _EventState] = OrderedDict()
@@ -209,9 +228,7 @@ class Dispatcher:
         return len(deliveries)
 
     def attempts(self, event_id: str | None = None) -> list[dict]:
-        if event_id is None:
-            return [dict(a) for a in self._attempts]
-        return [dict(a) for a in self._attempts if a["event"] == event_id]
+        return [a.as_dict() for a in self._attempts if event_id is None or a.event == event_id]
 
     def history_sizes(self) -> dict[str, int]:
         """How many attempt records and per-event states are kept (at most max_history each)."""
@@ -340,17 +357,17 @@ class Dispatcher:
         outcome: str,
     ) -> None:
         self._attempts.append(
-            {
-                "event": delivery.event_id,
-                "endpoint": delivery.endpoint_id,
-                "url": delivery.url,
-                "attempt": attempt,
-                "status": status,
-                "latency_ms": round(latency_ms, 3),
-                "error": error,
-                "outcome": outcome,
-                "at": time.time(),
-            }
+            _Attempt(
+                event=delivery.event_id,
+                endpoint=delivery.endpoint_id,
+                url=delivery.url,
+                attempt=attempt,
+                status=status,
+                latency_ms=round(latency_ms, 3),
+                error=error,
+                outcome=outcome,
+                at=time.time(),
+            )
         )
 
     def _settle(self, delivery: _Delivery, *, succeeded: bool) -> None:

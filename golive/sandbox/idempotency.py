@@ -7,7 +7,8 @@ parameters is a 400 `idempotency_error`. Requests refused while validating their
 save nothing, so a corrected retry runs. Keys expire after 24 hours, as Stripe's do.
 
 The sandbox also keeps at most `max_keys` keys (its object cap): beyond it the oldest key
-is forgotten, exactly as if it had expired, so a retry with it executes anew.
+is forgotten, exactly as if it had expired, so a retry with it executes anew. A key still
+kept replays its response even if the object in it has since been evicted.
 
 Check and save happen in one synchronous stretch of the event loop (no await between
 them), so concurrent retries of one key create one object.
@@ -15,24 +16,37 @@ them), so concurrent retries of one key create one object.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from golive.sandbox.errors import idempotency_error, invalid_request
+from golive.sandbox.store import Snapshot
 
 DEFAULT_TTL_S = 24 * 3600.0
 MAX_KEY_LENGTH = 255
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
+def fingerprint(params: dict[str, Any]) -> bytes:
+    """What a retry's parameters are compared by: 16 bytes instead of the decoded form."""
+    return hashlib.blake2b(_CANONICAL(params).encode(), digest_size=16).digest()
 
 
 @dataclass(slots=True)
 class Saved:
     method: str
     path: str
-    params: dict[str, Any]
+    params: bytes  # fingerprint(params)
     status: int
-    body: bytes
+    # The response body as sent, or (for a success) a snapshot of the object it showed,
+    # serialised again on replay to the same bytes. That snapshot is usually the one the
+    # request's last event holds (Store.snapshot), so a saved create costs no second copy.
+    body: bytes | Snapshot
     request_id: str
     expires: float
 
@@ -70,7 +84,7 @@ class IdempotencyCache:
             raise idempotency_error(
                 f"Keys for idempotent requests can only be used for the same endpoint they were first used for ('{saved.method} {saved.path}' vs '{method} {path}'). Try using a key other than '{key}' if you meant to execute a different request."
             )
-        if saved.params != params:
+        if saved.params != fingerprint(params):
             raise idempotency_error(
                 f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
             )
@@ -84,7 +98,7 @@ class IdempotencyCache:
         path: str,
         params: dict[str, Any],
         status: int,
-        body: bytes,
+        body: bytes | Snapshot,
         request_id: str,
     ) -> None:
         now = time.monotonic()
@@ -94,8 +108,17 @@ class IdempotencyCache:
             if saved[first].expires > now:
                 break
             saved.popitem(last=False)
-        entry = (api_key, key)
-        saved[entry] = Saved(method, path, params, status, body, request_id, now + self.ttl_s)
+        # The few API keys and paths repeat on every request: one copy each.
+        entry = (sys.intern(api_key), key)
+        saved[entry] = Saved(
+            method,
+            sys.intern(path),
+            fingerprint(params),
+            status,
+            body,
+            request_id,
+            now + self.ttl_s,
+        )
         saved.move_to_end(entry)
         if self.max_keys is not None:
             while len(saved) > self.max_keys:

@@ -24,6 +24,23 @@ LIST: p.Schema = {
     "payment_intent": None,
     "transfer_group": None,
 }
+# Nested values are never changed in place (store.py): the constant ones are shared by all
+# charges instead of copied into each.
+APPROVED: dict[str, Any] = {
+    "advice_code": None,
+    "network_advice_code": None,
+    "network_decline_code": None,
+    "network_status": "approved_by_network",
+    "reason": None,
+    "risk_level": "normal",
+    "risk_score": 20,
+    "seller_message": "Payment complete.",
+    "type": "authorized",
+}
+DISABLED: dict[str, Any] = {"status": "disabled"}
+UNAVAILABLE: dict[str, Any] = {"status": "unavailable"}
+NOT_USED: dict[str, Any] = {"used": False}
+EMPTY: dict[str, Any] = {}
 UPDATE: p.Schema = {
     "description": None,
     "metadata": None,
@@ -66,17 +83,7 @@ def build(
             "type": "issuer_declined",
         }
     else:
-        outcome = {
-            "advice_code": None,
-            "network_advice_code": None,
-            "network_decline_code": None,
-            "network_status": "approved_by_network",
-            "reason": None,
-            "risk_level": "normal",
-            "risk_score": 20,
-            "seller_message": "Payment complete.",
-            "type": "authorized",
-        }
+        outcome = APPROVED
     pm_card = pm["card"]
     details = {
         "card": {
@@ -88,16 +95,16 @@ def build(
             "country": pm_card["country"],
             "exp_month": pm_card["exp_month"],
             "exp_year": pm_card["exp_year"],
-            "extended_authorization": {"status": "disabled"},
+            "extended_authorization": DISABLED,
             "fingerprint": pm_card["fingerprint"],
             "funding": pm_card["funding"],
-            "incremental_authorization": {"status": "unavailable"},
+            "incremental_authorization": UNAVAILABLE,
             "installments": None,
             "last4": pm_card["last4"],
             "mandate": None,
-            "multicapture": {"status": "unavailable"},
+            "multicapture": UNAVAILABLE,
             "network": pm_card["brand"],
-            "network_token": {"used": False},
+            "network_token": NOT_USED,
             "network_transaction_id": None if declined else new_id("ntx", 15),
             "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
             "regulated_status": "unregulated",
@@ -137,7 +144,7 @@ def build(
         "failure_balance_transaction": None,
         "failure_code": error_code if declined else None,
         "failure_message": DECLINE_MESSAGES.get(decline_code) if declined else None,
-        "fraud_details": {},
+        "fraud_details": EMPTY,
         "livemode": False,
         "metadata": pi["metadata"],
         "on_behalf_of": pi["on_behalf_of"],
@@ -146,7 +153,7 @@ def build(
         "payment_intent": pi["id"],
         "payment_method": pm["id"],
         "payment_method_details": details,
-        "radar_options": {},
+        "radar_options": EMPTY,
         "receipt_email": pi["receipt_email"],
         "receipt_number": None,
         "receipt_url": None,
