@@ -8,7 +8,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_gate.py", "bench_render.py", "bench_sandbox.py", "bench_load.py"):
+for script in (
+    "bench_gate.py",
+    "bench_render.py",
+    "bench_sandbox.py",
+    "bench_sandbox_memory.py",
+    "bench_load.py",
+):
     print(f"== {script}", flush=True)
     code = subprocess.run([sys.executable, str(HERE / script)]).returncode
     if code:

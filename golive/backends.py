@@ -94,7 +94,8 @@ def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
         )
         key = _test_key(spec, env, "sandbox")
         return Backend("sandbox", spec.api_base.rstrip("/"), True, True, key)
-    sandbox = Sandbox(port=spec.port, account=spec.account)
+    caps = {"max_objects": spec.max_objects} if spec.max_objects else {}
+    sandbox = Sandbox(port=spec.port, account=spec.account, **caps)
     try:
         sandbox.start()
     except OSError as exc:

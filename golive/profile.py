@@ -71,6 +71,13 @@ class StripeBackend(_Strict):
         description="sandbox only: the account's settings as configured in the Dashboard "
         "(business_profile, settings.payments.statement_descriptor, settings.branding…)",
     )
+    max_objects: int | None = Field(
+        None,
+        ge=1,
+        description="sandbox started in-process only: keep the newest N objects and "
+        "idempotency keys, evicting older ones (none: the sandbox's default, see `golive "
+        "sandbox --help`); raise it for load runs that create more than that",
+    )
 
 
 class App(_Strict):

@@ -33,7 +33,8 @@ def free_port() -> int:
 def test_golive_sandbox_runs_as_its_own_process():
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "golive.cli", "sandbox", "--port", str(port)],  # `golive sandbox`
+        # `golive sandbox`
+        [sys.executable, "-m", "golive.cli", "sandbox", "--port", str(port), "--max-objects", "3"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,7 +57,10 @@ def test_golive_sandbox_runs_as_its_own_process():
         )
         pi = paid_intent(client)
         assert pi.status == "succeeded"
+        # Six objects made, the newest three kept: the charge and the two events after it.
         assert client.v1.charges.retrieve(pi.latest_charge).amount == 2000
+        stats = httpx.get(f"{url}/_golive/stats", trust_env=False).json()
+        assert (stats["max_objects"], stats["evicted"]) == (3, 3)
     finally:
         process.terminate()
         out, err = process.communicate(timeout=WAIT_S)

@@ -11,7 +11,8 @@ POST /_golive/webhook_endpoints/{id}/secret          {"secret": "whsec_…"}: th
                                                       this secret, as when an app's configured secret
                                                       is the one copied from the Dashboard
 GET  /_golive/deliveries[?event=evt_…]                webhook delivery attempts
-GET  /_golive/stats                                   objects, keys, requests, deliveries
+GET  /_golive/stats                                   objects (and max_objects, evicted), keys,
+                                                      requests, deliveries
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def _admin(handler: Endpoint) -> Endpoint:
+def _admin(state: SandboxState, handler: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
         # A sandbox bound to 0.0.0.0 still keeps its controls to this machine.
         if not is_loopback(request.client.host if request.client else None):
@@ -76,6 +77,8 @@ def _admin(handler: Endpoint) -> Endpoint:
             return await handler(request)
         except StripeError as exc:
             return json_response(exc.body(), exc.status)
+        finally:
+            state.trim()  # 3-D Secure calls make charges and events
 
     return guarded
 
@@ -168,23 +171,32 @@ def admin_routes(state: SandboxState) -> list[Route]:
         return json_response(
             {
                 "objects": state.store.counts(),
+                "max_objects": state.store.max_objects,
+                "evicted": state.store.evicted,
                 "idempotency_keys": len(state.idempotency),
                 "requests": state.requests,
-                "deliveries": {"attempts": len(attempts), "by_outcome": outcomes},
+                "deliveries": {
+                    "attempts": len(attempts),
+                    "by_outcome": outcomes,
+                    # what the dispatcher holds, including records of evicted events
+                    "history": state.dispatcher.history_sizes(),
+                },
             }
         )
 
     pi_path = PREFIX + "/payment_intents/{id}"
     return [
-        Route(PREFIX + "/health", _admin(health), methods=["GET"]),
-        Route(PREFIX + "/account", _admin(set_account), methods=["POST"]),
-        Route(PREFIX + "/reset", _admin(reset), methods=["POST"]),
-        Route(pi_path + "/complete_action", _admin(complete_action), methods=["POST"]),
-        Route(pi_path + "/fail_action", _admin(fail_action), methods=["POST"]),
-        Route(pi_path + "/authenticate", _admin(authenticate), methods=["GET"]),
+        Route(PREFIX + "/health", _admin(state, health), methods=["GET"]),
+        Route(PREFIX + "/account", _admin(state, set_account), methods=["POST"]),
+        Route(PREFIX + "/reset", _admin(state, reset), methods=["POST"]),
+        Route(pi_path + "/complete_action", _admin(state, complete_action), methods=["POST"]),
+        Route(pi_path + "/fail_action", _admin(state, fail_action), methods=["POST"]),
+        Route(pi_path + "/authenticate", _admin(state, authenticate), methods=["GET"]),
         Route(
-            PREFIX + "/webhook_endpoints/{id}/secret", _admin(set_endpoint_secret), methods=["POST"]
+            PREFIX + "/webhook_endpoints/{id}/secret",
+            _admin(state, set_endpoint_secret),
+            methods=["POST"],
         ),
-        Route(PREFIX + "/deliveries", _admin(deliveries), methods=["GET"]),
-        Route(PREFIX + "/stats", _admin(stats), methods=["GET"]),
+        Route(PREFIX + "/deliveries", _admin(state, deliveries), methods=["GET"]),
+        Route(PREFIX + "/stats", _admin(state, stats), methods=["GET"]),
     ]

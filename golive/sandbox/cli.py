@@ -9,13 +9,14 @@ from golive.sandbox.admin import is_loopback
 from golive.sandbox.idempotency import DEFAULT_TTL_S
 from golive.sandbox.server import DEFAULT_HOST, DEFAULT_PORT, serve
 from golive.sandbox.state import DEFAULT_API_VERSION
+from golive.sandbox.store import DEFAULT_MAX_OBJECTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sandbox",
         help="run the Stripe-compatible sandbox API in the foreground",
-        description="Serve a stateful, Stripe-compatible API (PaymentIntents, charges, refunds, events, webhook endpoints, account, balance) for the official Stripe libraries: point their API base at http://HOST:PORT. Admin endpoints are under /_golive/.",
+        description="Serve a stateful, Stripe-compatible API (PaymentIntents, charges, refunds, events, webhook endpoints, account, balance) for the official Stripe libraries: point their API base at http://HOST:PORT. Admin endpoints are under /_golive/. Memory is bounded: the sandbox keeps the newest --max-objects objects and idempotency keys and evicts older ones; an evicted id answers a 404 resource_missing that says it was evicted.",
     )
     p.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})"
@@ -38,6 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="how long idempotency keys are remembered (default: 86400, Stripe's 24 h)",
     )
+    p.add_argument(
+        "--max-objects",
+        type=_positive,
+        default=DEFAULT_MAX_OBJECTS,
+        metavar="N",
+        help=f"keep the newest N objects (PaymentIntents, PaymentMethods, charges, refunds and events together; webhook endpoints are never evicted) and the newest N idempotency keys; older ones are evicted (default: {DEFAULT_MAX_OBJECTS:,})",
+    )
     p.set_defaults(func=run)
 
 
@@ -51,6 +59,20 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     serve(
-        args.host, args.port, api_version=args.api_version, idempotency_ttl_s=args.idempotency_ttl
+        args.host,
+        args.port,
+        api_version=args.api_version,
+        idempotency_ttl_s=args.idempotency_ttl,
+        max_objects=args.max_objects,
     )
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

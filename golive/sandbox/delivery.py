@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import random
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_SCHEDULE_S = [0.5, 1.0, 2.0, 4.0, 8.0]
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 CONTENT_TYPE = "application/json; charset=utf-8"
-# Enough history for any test or load run; old attempts fall off instead of growing forever.
-MAX_ATTEMPTS_KEPT = 100_000
+# The default bound of the delivery history: attempt records, and events whose deliveries
+# are counted (pending, failed). The sandbox sets it to its object cap; older records fall
+# off, oldest first, instead of growing forever.
+MAX_HISTORY = 100_000
 
 
 @dataclass
@@ -92,10 +94,29 @@ class _Delivery:
     first_done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-@dataclass
+@dataclass(slots=True)
 class _EventState:
     pending: int = 0
     failed: bool = False
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One delivery attempt, as GET /_golive/deliveries shows it. Slotted: the history holds
+    up to max_history of them (a third of a dict's size each)."""
+
+    event: str
+    endpoint: str
+    url: str
+    attempt: int
+    status: int | None
+    latency_ms: float
+    error: str | None
+    outcome: str
+    at: float
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class Dispatcher:
@@ -111,6 +132,7 @@ class Dispatcher:
         retry_schedule_s: list[float] | None = None,
         timeout_s: float = 5.0,
         faults: WebhookFaults | None = None,
+        max_history: int = MAX_HISTORY,
     ) -> None:
         self.retry_schedule_s = list(
             DEFAULT_RETRY_SCHEDULE_S if retry_schedule_s is None else retry_schedule_s
@@ -120,8 +142,11 @@ class Dispatcher:
         self.on_settled: Callable[[str], None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._attempts: deque[dict] = deque(maxlen=MAX_ATTEMPTS_KEPT)
-        self._events: dict[str, _EventState] = {}
+        self.max_history = max_history
+        self._attempts: deque[_Attempt] = deque(maxlen=max_history)
+        # In dispatch order. The store evicts events in the same order and keeps at most as
+        # many, so an event dropped from here is no longer stored either.
+        self._events: OrderedDict[str, _EventState] = OrderedDict()
         self._held: list[_Delivery] = []
         self._flush_task: asyncio.Task | None = None
         self._rng = random.Random()
@@ -170,7 +195,11 @@ class Dispatcher:
         body = encode_event(event)
         faults = self.faults
         rng = self._random()
-        state = self._events.setdefault(event_id, _EventState())
+        state = self._events.get(event_id)
+        if state is None:
+            state = self._events[event_id] = _EventState()
+            while len(self._events) > self.max_history:
+                self._events.popitem(last=False)
         deliveries = []
         for endpoint in endpoints:
             deliveries.append(
@@ -199,9 +228,11 @@ class Dispatcher:
         return len(deliveries)
 
     def attempts(self, event_id: str | None = None) -> list[dict]:
-        if event_id is None:
-            return [dict(a) for a in self._attempts]
-        return [dict(a) for a in self._attempts if a["event"] == event_id]
+        return [a.as_dict() for a in self._attempts if event_id is None or a.event == event_id]
+
+    def history_sizes(self) -> dict[str, int]:
+        """How many attempt records and per-event states are kept (at most max_history each)."""
+        return {"attempts": len(self._attempts), "events": len(self._events)}
 
     def pending(self, event_id: str) -> int:
         state = self._events.get(event_id)
@@ -326,21 +357,23 @@ class Dispatcher:
         outcome: str,
     ) -> None:
         self._attempts.append(
-            {
-                "event": delivery.event_id,
-                "endpoint": delivery.endpoint_id,
-                "url": delivery.url,
-                "attempt": attempt,
-                "status": status,
-                "latency_ms": round(latency_ms, 3),
-                "error": error,
-                "outcome": outcome,
-                "at": time.time(),
-            }
+            _Attempt(
+                event=delivery.event_id,
+                endpoint=delivery.endpoint_id,
+                url=delivery.url,
+                attempt=attempt,
+                status=status,
+                latency_ms=round(latency_ms, 3),
+                error=error,
+                outcome=outcome,
+                at=time.time(),
+            )
         )
 
     def _settle(self, delivery: _Delivery, *, succeeded: bool) -> None:
-        state = self._events.setdefault(delivery.event_id, _EventState())
+        state = self._events.get(delivery.event_id)
+        if state is None:
+            return  # fell out of the history (its event is evicted too)
         state.pending = max(0, state.pending - 1)
         if not succeeded:
             state.failed = True

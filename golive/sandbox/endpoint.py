@@ -13,13 +13,14 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import forms
 from golive.sandbox.auth import ApiKey, authenticate, secret_required
 from golive.sandbox.errors import StripeError, api_error, invalid_request
 from golive.sandbox.ids import request_id
+from golive.sandbox.store import Snapshot
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -29,7 +30,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _snapshot_as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, Snapshot):  # an event's data.object, a saved idempotent response
+        return value.as_dict()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_JSON = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, default=_snapshot_as_dict
+).encode
 
 
 @dataclass(slots=True)
@@ -42,11 +53,11 @@ class Call:
     key: ApiKey
     request_id: str
     idempotency_key: str | None
+    # The `request` of the events this call makes: one dict, shared by all of them.
+    request: dict[str, Any] = field(init=False)
 
-    @property
-    def request(self) -> dict[str, Any]:
-        """The `request` of the events this call makes."""
-        return {"id": self.request_id, "idempotency_key": self.idempotency_key}
+    def __post_init__(self) -> None:
+        self.request = {"id": self.request_id, "idempotency_key": self.idempotency_key}
 
 
 Handler = Callable[[Call], dict[str, Any]]
@@ -106,6 +117,7 @@ def respond(
     headers = [(b"content-type", b"application/json"), (b"request-id", rid.encode())]
     key: ApiKey | None = None
     params: dict[str, Any] = {}
+    result: Any = None
     path = scope["path"]
     try:
         key = authenticate(authorization)
@@ -121,10 +133,11 @@ def respond(
             if saved is not None:
                 headers.append((b"idempotent-replayed", b"true"))
                 headers.append((b"original-request", saved.request_id.encode()))
-                return _finish(saved.status, headers, saved.body)
+                replayed = saved.body if isinstance(saved.body, bytes) else dumps(saved.body)
+                return _finish(saved.status, headers, replayed)
         call = Call(state, params, scope.get("path_params", {}), key, rid, idempotency_key)
-        status, payload = 200, dumps(operation.handler(call))
-        saved_ok = True
+        result = operation.handler(call)
+        status, payload, saved_ok = 200, dumps(result), True
     except StripeError as exc:
         status, payload, saved_ok = exc.status, dumps(exc.body()), exc.saved
     except Exception:
@@ -132,9 +145,13 @@ def respond(
         exc = api_error()
         status, payload, saved_ok = exc.status, dumps(exc.body()), True
     if idempotency_key is not None and key is not None and saved_ok:
+        # A success is saved as a snapshot of the object shown, shared with the request's
+        # last event when that shows the same state (idempotency.py); errors as bytes.
+        saved_body = state.store.snapshot(result) if status == 200 else payload
         state.idempotency.save(
-            key.value, idempotency_key, method, path, params, status, payload, rid
+            key.value, idempotency_key, method, path, params, status, saved_body, rid
         )
+    state.trim()  # between requests, never during one (store.py)
     return _finish(status, headers, payload)
 
 

@@ -89,11 +89,18 @@ def parameter_missing(param: str) -> StripeError:
 
 
 def resource_missing(
-    noun: str, object_id: str, *, param: str = "id", status: int = 404
+    noun: str,
+    object_id: str,
+    *,
+    param: str = "id",
+    status: int = 404,
+    evicted_by_cap: int | None = None,
 ) -> StripeError:
-    return invalid_request(
-        f"No such {noun}: '{object_id}'", param=param, code="resource_missing", status=status
-    )
+    message = f"No such {noun}: '{object_id}'"
+    if evicted_by_cap is not None:
+        # Still "No such …" first, as code matching Stripe's message expects.
+        message += f"; it was evicted: the golive sandbox keeps only the newest {evicted_by_cap:,} objects (raise the cap with `golive sandbox --max-objects N` or the profile's `stripe.max_objects`)"
+    return invalid_request(message, param=param, code="resource_missing", status=status)
 
 
 def unexpected_state(message: str, payment_intent: dict[str, Any] | None = None) -> StripeError:

@@ -2,15 +2,14 @@
 
 `data.object` is a snapshot of the object at that moment (see store.py on why a shallow copy
 is one). Events made by the sandbox itself (a customer finishing 3-D Secure) carry
-`request: {id: null, idempotency_key: null}`, as Stripe's automatic events do.
+`request: {id: null, idempotency_key: null}`, as Stripe's automatic events do. The
+`request` dict is shared by every event of one request (nothing changes it).
 """
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
-
-from golive.sandbox.ids import new_id
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -22,14 +21,14 @@ def emit(
     state: SandboxState, type_: str, obj: dict[str, Any], request: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     event = {
-        "id": new_id("evt"),
+        "id": state.store.new_id("evt"),
         "object": "event",
         "api_version": state.settings.api_version,
         "created": int(time.time()),
-        "data": {"object": dict(obj)},
+        "data": {"object": state.store.snapshot(obj)},
         "livemode": False,
         "pending_webhooks": 0,
-        "request": dict(request) if request else dict(NO_REQUEST),
+        "request": request or NO_REQUEST,
         "type": type_,
     }
     state.store.add(event)
@@ -37,7 +36,8 @@ def emit(
     if endpoints:
         # Set before dispatch: the delivered payload carries the count, as Stripe's does.
         event["pending_webhooks"] = len(endpoints)
-        state.dispatcher.dispatch(event, endpoints)
+        # The object itself, not the Snapshot: dispatch serialises the event right away.
+        state.dispatcher.dispatch({**event, "data": {"object": obj}}, endpoints)
         event["pending_webhooks"] = state.dispatcher.pending(event["id"])
     return event
 

@@ -4,7 +4,11 @@ The first response to a POST with a key (status and body, success or error) is s
 that API key; a retry with the same key and the same parameters gets the saved response
 again with `Idempotent-Replayed: true`. The same key on another endpoint or with other
 parameters is a 400 `idempotency_error`. Requests refused while validating their parameters
-save nothing, so a corrected retry runs. Keys expire after 24 hours.
+save nothing, so a corrected retry runs. Keys expire after 24 hours, as Stripe's do.
+
+The sandbox also keeps at most `max_keys` keys (its object cap): beyond it the oldest key
+is forgotten, exactly as if it had expired, so a retry with it executes anew. A key still
+kept replays its response even if the object in it has since been evicted.
 
 Check and save happen in one synchronous stretch of the event loop (no await between
 them), so concurrent retries of one key create one object.
@@ -12,32 +16,48 @@ them), so concurrent retries of one key create one object.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from golive.sandbox.errors import idempotency_error, invalid_request
+from golive.sandbox.store import Snapshot
 
 DEFAULT_TTL_S = 24 * 3600.0
 MAX_KEY_LENGTH = 255
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
+def fingerprint(params: dict[str, Any]) -> bytes:
+    """What a retry's parameters are compared by: 16 bytes instead of the decoded form."""
+    return hashlib.blake2b(_CANONICAL(params).encode(), digest_size=16).digest()
 
 
 @dataclass(slots=True)
 class Saved:
     method: str
     path: str
-    params: dict[str, Any]
+    params: bytes  # fingerprint(params)
     status: int
-    body: bytes
+    # The response body as sent, or (for a success) a snapshot of the object it showed,
+    # serialised again on replay to the same bytes. That snapshot is usually the one the
+    # request's last event holds (Store.snapshot), so a saved create costs no second copy.
+    body: bytes | Snapshot
     request_id: str
     expires: float
 
 
 class IdempotencyCache:
-    def __init__(self, ttl_s: float = DEFAULT_TTL_S) -> None:
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S, max_keys: int | None = None) -> None:
         self.ttl_s = ttl_s
-        # Insertion order is expiry order (one TTL for all), so purging pops from the front.
-        self._saved: dict[tuple[str, str], Saved] = {}
+        self.max_keys = max_keys
+        # Insertion order is expiry order (one TTL for all): expiry and the cap both pop
+        # from the front, which an OrderedDict does in constant time.
+        self._saved: OrderedDict[tuple[str, str], Saved] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._saved)
@@ -64,7 +84,7 @@ class IdempotencyCache:
             raise idempotency_error(
                 f"Keys for idempotent requests can only be used for the same endpoint they were first used for ('{saved.method} {saved.path}' vs '{method} {path}'). Try using a key other than '{key}' if you meant to execute a different request."
             )
-        if saved.params != params:
+        if saved.params != fingerprint(params):
             raise idempotency_error(
                 f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
             )
@@ -78,19 +98,28 @@ class IdempotencyCache:
         path: str,
         params: dict[str, Any],
         status: int,
-        body: bytes,
+        body: bytes | Snapshot,
         request_id: str,
     ) -> None:
         now = time.monotonic()
-        self._purge(now)
-        self._saved[(api_key, key)] = Saved(
-            method, path, params, status, body, request_id, now + self.ttl_s
-        )
-
-    def _purge(self, now: float) -> None:
         saved = self._saved
         while saved:
             first = next(iter(saved))
             if saved[first].expires > now:
-                return
-            del saved[first]
+                break
+            saved.popitem(last=False)
+        # The few API keys and paths repeat on every request: one copy each.
+        entry = (sys.intern(api_key), key)
+        saved[entry] = Saved(
+            method,
+            sys.intern(path),
+            fingerprint(params),
+            status,
+            body,
+            request_id,
+            now + self.ttl_s,
+        )
+        saved.move_to_end(entry)
+        if self.max_keys is not None:
+            while len(saved) > self.max_keys:
+                saved.popitem(last=False)

@@ -9,18 +9,22 @@ as Stripe does, so a filter never hides the cursor itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import params as p
-from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.errors import invalid_request
+
+if TYPE_CHECKING:
+    from golive.sandbox.store import Store
 
 PAGING = {"limit": None, "starting_after": None, "ending_before": None, "expand": None}
 
 
 def page(
-    objects: Iterable[dict[str, Any]],
+    store: Store,
+    kind: str,
     query: dict[str, Any],
     url: str,
     noun: str,
@@ -28,7 +32,9 @@ def page(
     filters: Sequence[Callable[[dict[str, Any]], bool]] = (),
     render: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One page of `objects` (newest first) that pass every filter, each shown by `render`."""
+    """One page of the stored objects of `kind` (newest first) that pass every filter, each
+    shown by `render`."""
+    objects = store.newest_first(kind)
     limit = p.integer(query["limit"], "limit", minimum=1, maximum=100) if "limit" in query else 10
     after, before = query.get("starting_after"), query.get("ending_before")
     if after is not None and before is not None:
@@ -43,7 +49,7 @@ def page(
         ordered = list(objects)
         index = next((i for i, obj in enumerate(ordered) if obj["id"] == cursor), None)
         if index is None:
-            raise resource_missing(noun, cursor, param=cursor_param, status=400)
+            raise store.missing(kind, cursor, noun, param=cursor_param, status=400)
         # ending_before: walk from the cursor towards the newest, then restore newest-first
         candidates = ordered[index + 1 :] if after is not None else reversed(ordered[:index])
     else:

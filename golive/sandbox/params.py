@@ -8,6 +8,7 @@ so an integration's error handling sees what production would send it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -111,7 +112,7 @@ def choice(value: Any, param: str, choices: tuple[str, ...]) -> str:
         not_empty(value, param)
         listed = ", ".join(choices[:-1]) + f", or {choices[-1]}" if len(choices) > 1 else choices[0]
         raise invalid_request(f"Invalid {param}: must be one of {listed}", param=param)
-    return value
+    return choices[choices.index(value)]  # the constant, not the request's copy: stored once
 
 
 def string_list(value: Any, param: str) -> list[str]:
@@ -150,7 +151,7 @@ def metadata(value: Any, current: dict[str, str] | None = None) -> dict[str, str
         if item == "":
             merged.pop(key, None)
         else:
-            merged[key] = item
+            merged[sys.intern(key)] = item  # keys repeat across objects ("order_id"): one copy
     if len(merged) > METADATA_MAX_KEYS:
         raise invalid_request(
             f"Metadata can have up to {METADATA_MAX_KEYS} keys, but this object would have {len(merged)}.",

@@ -17,6 +17,7 @@ from golive.sandbox.app import build_app
 from golive.sandbox.delivery import WebhookFaults
 from golive.sandbox.idempotency import DEFAULT_TTL_S
 from golive.sandbox.state import DEFAULT_API_VERSION, SandboxState, Settings
+from golive.sandbox.store import DEFAULT_MAX_OBJECTS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 12111  # stripe-mock's port, so tools configured for it work unchanged
@@ -56,6 +57,7 @@ class Sandbox:
         *,
         api_version: str = DEFAULT_API_VERSION,
         idempotency_ttl_s: float = DEFAULT_TTL_S,
+        max_objects: int = DEFAULT_MAX_OBJECTS,
         retry_schedule_s: list[float] | None = None,
         delivery_timeout_s: float = 5.0,
         webhook_faults: WebhookFaults | None = None,
@@ -66,6 +68,7 @@ class Sandbox:
         self.settings = Settings(
             api_version=api_version,
             idempotency_ttl_s=idempotency_ttl_s,
+            max_objects=max_objects,
             retry_schedule_s=retry_schedule_s,
             delivery_timeout_s=delivery_timeout_s,
             webhook_faults=webhook_faults,
@@ -164,11 +167,13 @@ def serve(
     *,
     api_version: str = DEFAULT_API_VERSION,
     idempotency_ttl_s: float = DEFAULT_TTL_S,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
 ) -> None:
     """Run the sandbox in the foreground until SIGINT/SIGTERM."""
     settings = Settings(
         api_version=api_version,
         idempotency_ttl_s=idempotency_ttl_s,
+        max_objects=max_objects,
         base_url=_url(host, port),
     )
     server = uvicorn.Server(_config(build_app(SandboxState(settings)), host, port))

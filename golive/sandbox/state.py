@@ -7,8 +7,9 @@ from typing import Any
 
 from golive.sandbox.delivery import Dispatcher, WebhookFaults
 from golive.sandbox.idempotency import DEFAULT_TTL_S, IdempotencyCache
+from golive.sandbox.resources import balance
 from golive.sandbox.resources.account import default_account
-from golive.sandbox.store import Store
+from golive.sandbox.store import DEFAULT_MAX_OBJECTS, Store
 
 # The version stripe-python 16.1.0 pins; events and responses are labelled with it.
 DEFAULT_API_VERSION = "2026-10-28.endive"
@@ -18,6 +19,8 @@ DEFAULT_API_VERSION = "2026-10-28.endive"
 class Settings:
     api_version: str = DEFAULT_API_VERSION
     idempotency_ttl_s: float = DEFAULT_TTL_S
+    # Objects (and idempotency keys, and delivery records) kept; older ones are evicted.
+    max_objects: int = DEFAULT_MAX_OBJECTS
     retry_schedule_s: list[float] | None = None  # None: the Dispatcher's default
     delivery_timeout_s: float = 5.0
     webhook_faults: WebhookFaults | None = None
@@ -28,15 +31,19 @@ class Settings:
 class SandboxState:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.store = Store()
-        self.idempotency = IdempotencyCache(self.settings.idempotency_ttl_s)
+        cap = self.settings.max_objects
+        self.store = Store(cap)
+        self.idempotency = IdempotencyCache(self.settings.idempotency_ttl_s, max_keys=cap)
         self.dispatcher = Dispatcher(
             retry_schedule_s=self.settings.retry_schedule_s,
             timeout_s=self.settings.delivery_timeout_s,
             faults=self.settings.webhook_faults,
+            max_history=cap,
         )
         self.dispatcher.on_settled = self._delivery_settled
         self.account = default_account(self.settings.account)
+        # What evicted charges left in the balance, which must not shrink with the store.
+        self.evicted_balance = balance.Totals()
         self.requests = 0
 
     def reset(self) -> None:
@@ -45,7 +52,15 @@ class SandboxState:
         self.store.clear()
         self.idempotency.clear()
         self.account = default_account(self.settings.account)
+        self.evicted_balance = balance.Totals()
         self.requests = 0
+
+    def trim(self) -> None:
+        """After each request: evict what is beyond the cap (see store.py)."""
+        for obj, private in self.store.trim():
+            if obj["object"] == "charge":
+                # An evicted charge can no longer be refunded: its share is final.
+                self.evicted_balance.add(obj, private)
 
     def _delivery_settled(self, event_id: str) -> None:
         event = self.store.get("event", event_id)

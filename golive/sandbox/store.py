@@ -1,17 +1,30 @@
-"""The sandbox's objects, in memory, by type and id, in creation order.
+"""The sandbox's objects, in memory, by type and id, in creation order, at most `max_objects`.
 
 Objects are the JSON dicts the API returns. Their nested values are never mutated in place:
-an update assigns a new dict or list. So `dict(obj)` is a cheap, faithful snapshot of an
-object at one moment (what an Event's `data.object` holds), with no deep copy on the
-request path. Facts the API does not show (a webhook endpoint's secret, the test card behind
-a PaymentMethod, a PaymentIntent's return_url) live beside the object in `private`.
+an update assigns a new dict or list. So a copy of an object's top level is a faithful
+snapshot of it at one moment (`Snapshot`: what an Event's `data.object` holds), with no
+deep copy on the request path, and nested values that never change may be shared between
+objects. Facts the API does not show (a webhook endpoint's secret, the test card behind a
+PaymentMethod, a PaymentIntent's return_url) live beside the object in `private`.
+
+Memory is bounded: beyond `max_objects` PaymentIntents, PaymentMethods, Charges, Refunds
+and Events (one count for all of them), the oldest are evicted, with their private facts.
+Webhook endpoints are configuration, not traffic: never counted, never evicted. Eviction
+runs between requests (`trim`), so a request sees every object it touches. Because objects
+leave in creation order, everything newer than an object still stored is stored too: a
+stored Charge's PaymentIntent may be gone, never the other way round. An id of an evicted
+object is recognised by its creation number (ids.py), so its 404 can say so.
 """
 
 from __future__ import annotations
 
 import gc
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
+
+from golive.sandbox.errors import StripeError, resource_missing
+from golive.sandbox.ids import Numbering
 
 KINDS = (
     "payment_intent",
@@ -29,34 +42,144 @@ PREFIXES = {
     "evt": "event",
     "we": "webhook_endpoint",
 }
+NEVER_EVICTED = frozenset({"webhook_endpoint"})
+# Ten times what a gate makes (a few thousand objects), and small enough that a sandbox
+# driven by a million keyed creates levels off under 190 MB RSS (BENCHMARKS.md).
+DEFAULT_MAX_OBJECTS = 50_000
 # Stored objects live long and hold no reference cycles, yet the cyclic GC would walk them
 # all on every full collection: pauses growing with the store (a load run's p99). Past this
 # many objects, each batch is moved out of the collector's sight with gc.freeze().
 FREEZE_EVERY = 20_000
 
 
+class Snapshot:
+    """An object's top level at one moment, frozen: its values in a tuple, its field names
+    in a tuple shared by every snapshot of the same shape. A PaymentIntent's takes 0.4 KB
+    where a dict copy takes 0.8. Serialised as the dict it stands for (endpoint.dumps)."""
+
+    __slots__ = ("fields", "values")
+    _shapes: dict[tuple[str, ...], tuple[str, ...]] = {}  # a handful: one per object layout
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        fields = tuple(obj)
+        self.fields = self._shapes.setdefault(fields, fields)
+        self.values = tuple(obj.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(zip(self.fields, self.values, strict=True))
+
+    def shows(self, obj: dict[str, Any]) -> bool:
+        """True if `obj` is still as snapshotted (field by field, in the same order)."""
+        return tuple(obj.values()) == self.values and tuple(obj) == self.fields
+
+
 class Store:
-    def __init__(self) -> None:
+    def __init__(self, max_objects: int = DEFAULT_MAX_OBJECTS) -> None:
+        if max_objects < 1:
+            raise ValueError("max_objects must be at least 1")
+        self.max_objects = max_objects
+        self.ids = Numbering()
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}
         self.private: dict[str, dict[str, Any]] = {}
+        self._oldest_first: deque[str] = deque()  # ids of evictable objects, by creation
+        self._forgotten_through = 0  # creation numbers up to here were wiped by clear()
+        self._last_evicted: str | None = None  # ids up to its number were evicted
+        self.evicted = 0  # objects evicted since the last clear()
+        self._snapshots: dict[str, Snapshot] = {}  # this request's, by object id
         self._added = 0
         self.clear()
 
     def clear(self) -> None:
         self.tables = {kind: {} for kind in KINDS}
         self.private = {}
+        self._oldest_first.clear()
+        self._snapshots.clear()
+        self._forgotten_through = self.ids.last
+        self._last_evicted = None
+        self.evicted = 0
+
+    def new_id(self, prefix: str) -> str:
+        """The id of an object about to be added (numbered: see ids.py)."""
+        return self.ids.new_id(prefix)
 
     def add(self, obj: dict[str, Any], **private: Any) -> dict[str, Any]:
-        self.tables[obj["object"]][obj["id"]] = obj
+        kind = obj["object"]
+        self.tables[kind][obj["id"]] = obj
         if private:
             self.private[obj["id"]] = private
+        if kind not in NEVER_EVICTED:
+            self._oldest_first.append(obj["id"])
         self._added += 1
         if self._added % FREEZE_EVERY == 0:
             gc.freeze()
         return obj
 
+    def snapshot(self, obj: dict[str, Any]) -> Snapshot:
+        """`obj` as it is now, never to change (see above).
+
+        Within one request, snapshots of an object that has not changed since its last one
+        are that same Snapshot: a create's `payment_intent.created` event and its saved
+        idempotent response hold one copy, not two.
+        """
+        object_id = obj.get("id")
+        last = self._snapshots.get(object_id) if object_id else None
+        if last is not None and last.shows(obj):
+            return last
+        snapshot = Snapshot(obj)
+        if object_id:
+            self._snapshots[object_id] = snapshot
+        return snapshot
+
+    def trim(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """End of a request: evict the oldest objects beyond max_objects; returns them,
+        each with its private facts."""
+        self._snapshots.clear()
+        if len(self._oldest_first) <= self.max_objects:
+            return []
+        evicted = []
+        while len(self._oldest_first) > self.max_objects:
+            object_id = self._oldest_first.popleft()
+            obj = self.tables[PREFIXES[object_id.partition("_")[0]]].pop(object_id)
+            evicted.append((obj, self.private.pop(object_id, {})))
+            self._last_evicted = object_id  # ids leave in creation order
+        self.evicted += len(evicted)
+        return evicted
+
     def get(self, kind: str, object_id: str) -> dict[str, Any] | None:
         return self.tables[kind].get(object_id)
+
+    def require(
+        self, kind: str, object_id: str, noun: str, *, param: str = "id", status: int = 404
+    ) -> dict[str, Any]:
+        """The stored object, or Stripe's resource_missing (saying so if it was evicted)."""
+        obj = self.tables[kind].get(object_id)
+        if obj is None:
+            raise self.missing(kind, object_id, noun, param=param, status=status)
+        return obj
+
+    def missing(
+        self, kind: str, object_id: str, noun: str, *, param: str = "id", status: int = 404
+    ) -> StripeError:
+        evicted = self.was_evicted(kind, object_id)
+        return resource_missing(
+            noun,
+            object_id,
+            param=param,
+            status=status,
+            evicted_by_cap=self.max_objects if evicted else None,
+        )
+
+    def was_evicted(self, kind: str, object_id: str) -> bool:
+        """True for an id this store issued and evicted (not one wiped by clear())."""
+        if kind in NEVER_EVICTED or object_id in self.tables[kind]:
+            return False
+        if PREFIXES.get(object_id.partition("_")[0]) != kind:
+            return False
+        if self._last_evicted is None:
+            return False
+        number = self.ids.number(object_id)
+        evicted_through = self.ids.number(self._last_evicted) or 0
+        return number is not None and self._forgotten_through < number <= evicted_through
 
     def resolve(self, object_id: str) -> dict[str, Any] | None:
         """Any object by id, its type read from the prefix."""
@@ -67,6 +190,9 @@ class Store:
         return self.private.setdefault(object_id, {})
 
     def remove(self, kind: str, object_id: str) -> None:
+        """Delete a never-evicted object (a webhook endpoint)."""
+        if kind not in NEVER_EVICTED:
+            raise ValueError(f"{kind} objects leave the store by eviction only")
         self.tables[kind].pop(object_id, None)
         self.private.pop(object_id, None)
 

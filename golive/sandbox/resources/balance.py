@@ -17,23 +17,43 @@ def retrieve(call: Call) -> dict[str, Any]:
     p.check_known(call.params, {"expand": None})
     state = call.state
     default = state.account["default_currency"]
-    available: dict[str, int] = {default: 0}
-    pending: dict[str, int] = {default: 0}
+    totals = Totals({default: 0}, {default: 0})
+    totals.add_all(state.evicted_balance)
     private = state.store.private
     for charge in state.store.tables["charge"].values():
-        if not charge["amount_captured"]:
-            continue
-        extra = private.get(charge["id"], {})
-        bucket = available if extra.get("bypass_pending") else pending
-        net = charge["amount_captured"] - extra.get("refunded", 0)
-        bucket[charge["currency"]] = bucket.get(charge["currency"], 0) + net
-        (pending if bucket is available else available).setdefault(charge["currency"], 0)
+        totals.add(charge, private.get(charge["id"], {}))
     return {
         "object": "balance",
-        "available": _amounts(available),
+        "available": _amounts(totals.available),
         "livemode": False,
-        "pending": _amounts(pending),
+        "pending": _amounts(totals.pending),
     }
+
+
+class Totals:
+    """Captured minus refunded amounts per currency, available and pending."""
+
+    def __init__(
+        self, available: dict[str, int] | None = None, pending: dict[str, int] | None = None
+    ) -> None:
+        self.available = available or {}
+        self.pending = pending or {}
+
+    def add(self, charge: dict[str, Any], private: dict[str, Any]) -> None:
+        if not charge["amount_captured"]:
+            return
+        currency = charge["currency"]
+        bucket, other = self.pending, self.available
+        if private.get("bypass_pending"):
+            bucket, other = other, bucket
+        net = charge["amount_captured"] - private.get("refunded", 0)
+        bucket[currency] = bucket.get(currency, 0) + net
+        other.setdefault(currency, 0)
+
+    def add_all(self, totals: Totals) -> None:
+        for mine, theirs in ((self.available, totals.available), (self.pending, totals.pending)):
+            for currency, amount in theirs.items():
+                mine[currency] = mine.get(currency, 0) + amount
 
 
 def _amounts(by_currency: dict[str, int]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
-from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.errors import invalid_request
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id
 from golive.sandbox.testcards import DECLINE_MESSAGES, SELLER_MESSAGES, TestCard
@@ -24,6 +24,23 @@ LIST: p.Schema = {
     "payment_intent": None,
     "transfer_group": None,
 }
+# Nested values are never changed in place (store.py): the constant ones are shared by all
+# charges instead of copied into each.
+APPROVED: dict[str, Any] = {
+    "advice_code": None,
+    "network_advice_code": None,
+    "network_decline_code": None,
+    "network_status": "approved_by_network",
+    "reason": None,
+    "risk_level": "normal",
+    "risk_score": 20,
+    "seller_message": "Payment complete.",
+    "type": "authorized",
+}
+DISABLED: dict[str, Any] = {"status": "disabled"}
+UNAVAILABLE: dict[str, Any] = {"status": "unavailable"}
+NOT_USED: dict[str, Any] = {"used": False}
+EMPTY: dict[str, Any] = {}
 UPDATE: p.Schema = {
     "description": None,
     "metadata": None,
@@ -66,17 +83,7 @@ def build(
             "type": "issuer_declined",
         }
     else:
-        outcome = {
-            "advice_code": None,
-            "network_advice_code": None,
-            "network_decline_code": None,
-            "network_status": "approved_by_network",
-            "reason": None,
-            "risk_level": "normal",
-            "risk_score": 20,
-            "seller_message": "Payment complete.",
-            "type": "authorized",
-        }
+        outcome = APPROVED
     pm_card = pm["card"]
     details = {
         "card": {
@@ -88,16 +95,16 @@ def build(
             "country": pm_card["country"],
             "exp_month": pm_card["exp_month"],
             "exp_year": pm_card["exp_year"],
-            "extended_authorization": {"status": "disabled"},
+            "extended_authorization": DISABLED,
             "fingerprint": pm_card["fingerprint"],
             "funding": pm_card["funding"],
-            "incremental_authorization": {"status": "unavailable"},
+            "incremental_authorization": UNAVAILABLE,
             "installments": None,
             "last4": pm_card["last4"],
             "mandate": None,
-            "multicapture": {"status": "unavailable"},
+            "multicapture": UNAVAILABLE,
             "network": pm_card["brand"],
-            "network_token": {"used": False},
+            "network_token": NOT_USED,
             "network_transaction_id": None if declined else new_id("ntx", 15),
             "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
             "regulated_status": "unregulated",
@@ -117,7 +124,7 @@ def build(
         "type": "card",
     }
     charge = {
-        "id": new_id("ch"),
+        "id": state.store.new_id("ch"),
         "object": "charge",
         "amount": amount,
         "amount_captured": amount if captured else 0,
@@ -137,7 +144,7 @@ def build(
         "failure_balance_transaction": None,
         "failure_code": error_code if declined else None,
         "failure_message": DECLINE_MESSAGES.get(decline_code) if declined else None,
-        "fraud_details": {},
+        "fraud_details": EMPTY,
         "livemode": False,
         "metadata": pi["metadata"],
         "on_behalf_of": pi["on_behalf_of"],
@@ -146,7 +153,7 @@ def build(
         "payment_intent": pi["id"],
         "payment_method": pm["id"],
         "payment_method_details": details,
-        "radar_options": {},
+        "radar_options": EMPTY,
         "receipt_email": pi["receipt_email"],
         "receipt_number": None,
         "receipt_url": None,
@@ -184,10 +191,8 @@ def statement_descriptor(account: dict[str, Any], pi: dict[str, Any]) -> str | N
 def get(
     state: SandboxState, charge_id: Any, *, param: str = "id", status: int = 404
 ) -> dict[str, Any]:
-    charge = state.store.get("charge", p.string(charge_id, param))
-    if charge is None:
-        raise resource_missing("charge", charge_id, param=param, status=status)
-    return charge
+    charge_id = p.string(charge_id, param)
+    return state.store.require("charge", charge_id, "charge", param=param, status=status)
 
 
 def retrieve(call: Call) -> dict[str, Any]:
@@ -221,7 +226,8 @@ def list_(call: Call) -> dict[str, Any]:
     store = call.state.store
     items = expand_list_items(p.expand_paths(query))
     return pagination.page(
-        store.newest_first("charge"),
+        store,
+        "charge",
         query,
         "/v1/charges",
         "charge",

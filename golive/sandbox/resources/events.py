@@ -10,7 +10,7 @@ from typing import Any
 from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
-from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.errors import invalid_request
 
 LIST: p.Schema = {
     **pagination.PAGING,
@@ -24,10 +24,7 @@ MAX_TYPES = 20
 
 def retrieve(call: Call) -> dict[str, Any]:
     p.check_known(call.params, {"expand": None})
-    event = call.state.store.get("event", call.path["id"])
-    if event is None:
-        raise resource_missing("event", call.path["id"])
-    return event
+    return call.state.store.require("event", call.path["id"], "event")
 
 
 def list_(call: Call) -> dict[str, Any]:
@@ -64,7 +61,8 @@ def list_(call: Call) -> dict[str, Any]:
             f"This property cannot be expanded ({p.expand_paths(query)[0]}).", param="expand"
         )
     return pagination.page(
-        call.state.store.newest_first("event"),
+        call.state.store,
+        "event",
         query,
         "/v1/events",
         "event",

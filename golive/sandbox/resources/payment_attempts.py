@@ -64,7 +64,8 @@ def _check_awaiting_action(pi: dict[str, Any]) -> None:
 def pay(state: SandboxState, pi: dict[str, Any], request: dict[str, Any] | None) -> None:
     """One payment attempt with the PaymentIntent's payment method; raises the card error
     (402) after recording a decline, as Stripe answers a declined confirmation."""
-    pm = state.store.get("payment_method", pi["payment_method"])
+    # The PaymentIntent may outlive its PaymentMethod (made before it) in a full store.
+    pm = payment_methods.stored(state, pi["payment_method"], "payment_method", status=400)
     card = payment_methods.card_of(state, pm)
     extra = state.store.extra(pi["id"])
     requested = pi["payment_method_options"]["card"]["request_three_d_secure"]

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
-from golive.sandbox.errors import card_error, invalid_request, resource_missing
+from golive.sandbox.errors import card_error, invalid_request
 from golive.sandbox.expand import expand
-from golive.sandbox.ids import new_id
 from golive.sandbox.testcards import TOKENS, TestCard, card_for_number, luhn_valid
 
 if TYPE_CHECKING:
@@ -57,9 +56,7 @@ def create(call: Call) -> dict[str, Any]:
 
 def retrieve(call: Call) -> dict[str, Any]:
     p.check_known(call.params, {"expand": None})
-    pm = call.state.store.get("payment_method", call.path["id"])
-    if pm is None:
-        raise resource_missing("PaymentMethod", call.path["id"])
+    pm = stored(call.state, call.path["id"], "id")
     return expand(pm, p.expand_paths(call.params), call.state.store)
 
 
@@ -69,10 +66,11 @@ def resolve(state: SandboxState, value: Any, param: str) -> dict[str, Any]:
     number = TOKENS.get(value)
     if number is not None:
         return _store(state, card_for_number(number), {}, None, {})
-    pm = state.store.get("payment_method", value)
-    if pm is None:
-        raise resource_missing("PaymentMethod", value, param=param, status=400)
-    return pm
+    return stored(state, value, param, status=400)
+
+
+def stored(state: SandboxState, pm_id: str, param: str, *, status: int = 404) -> dict[str, Any]:
+    return state.store.require("payment_method", pm_id, "PaymentMethod", param=param, status=status)
 
 
 def card_of(state: SandboxState, pm: dict[str, Any]) -> TestCard:
@@ -134,7 +132,7 @@ def _store(
     today = time.gmtime()
     address = billing.get("address") if isinstance(billing.get("address"), dict) else {}
     pm = {
-        "id": new_id("pm"),
+        "id": state.store.new_id("pm"),
         "object": "payment_method",
         "allow_redisplay": "unspecified",
         "billing_details": {

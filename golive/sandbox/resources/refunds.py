@@ -13,7 +13,7 @@ from typing import Any
 from golive.sandbox import currencies, pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
-from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.errors import invalid_request
 from golive.sandbox.events import emit
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id, random_token
@@ -67,7 +67,7 @@ def create(call: Call) -> dict[str, Any]:
     reason = p.choice(params["reason"], "reason", REASONS) if "reason" in params else None
     meta = p.metadata(params["metadata"]) if "metadata" in params else {}
     refund = {
-        "id": new_id("re"),
+        "id": state.store.new_id("re"),
         "object": "refund",
         "amount": amount,
         "balance_transaction": new_id("txn"),
@@ -127,7 +127,8 @@ def list_(call: Call) -> dict[str, Any]:
     store = call.state.store
     items = expand_list_items(p.expand_paths(query))
     return pagination.page(
-        store.newest_first("refund"),
+        store,
+        "refund",
         query,
         "/v1/refunds",
         "refund",
@@ -137,10 +138,7 @@ def list_(call: Call) -> dict[str, Any]:
 
 
 def _get(call: Call) -> dict[str, Any]:
-    refund = call.state.store.get("refund", call.path["id"])
-    if refund is None:
-        raise resource_missing("refund", call.path["id"])
-    return refund
+    return call.state.store.require("refund", call.path["id"], "refund")
 
 
 def _charge_to_refund(call: Call) -> dict[str, Any]:

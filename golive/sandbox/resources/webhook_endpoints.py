@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
-from golive.sandbox.errors import invalid_request, resource_missing
+from golive.sandbox.errors import invalid_request
 from golive.sandbox.event_types import EVENT_TYPES
-from golive.sandbox.ids import new_id, random_token
+from golive.sandbox.ids import random_token
 
 CREATE: p.Schema = {
     "api_version": None,
@@ -47,7 +47,7 @@ def create(call: Call) -> dict[str, Any]:
             f"You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints."
         )
     endpoint = {
-        "id": new_id("we"),
+        "id": state.store.new_id("we"),
         "object": "webhook_endpoint",
         "api_version": _api_version(params["api_version"]) if "api_version" in params else None,
         "application": None,
@@ -101,7 +101,8 @@ def delete(call: Call) -> dict[str, Any]:
 def list_(call: Call) -> dict[str, Any]:
     p.check_known(call.params, pagination.PAGING)
     return pagination.page(
-        call.state.store.newest_first("webhook_endpoint"),
+        call.state.store,
+        "webhook_endpoint",
         call.params,
         "/v1/webhook_endpoints",
         "webhook endpoint",
@@ -109,10 +110,7 @@ def list_(call: Call) -> dict[str, Any]:
 
 
 def _get(call: Call) -> dict[str, Any]:
-    endpoint = call.state.store.get("webhook_endpoint", call.path["id"])
-    if endpoint is None:
-        raise resource_missing("webhook endpoint", call.path["id"])
-    return endpoint
+    return call.state.store.require("webhook_endpoint", call.path["id"], "webhook endpoint")
 
 
 def _url(value: Any) -> str:
