@@ -37,7 +37,11 @@ def test_hosts(host: str | None, loopback: bool) -> None:
         ("http://127.0.0.1:8000/hook", True),
         ("https://localhost/hook", True),
         ("http://[::1]:9000/hook", True),
+        ("http://127.8.9.10/hook", True),
         ("http://10.0.0.1/hook", False),
+        ("http://0.0.0.0/hook", False),
+        ("http://localhost.example.com/hook", False),
+        ("http://127.0.0.1.nip.io/hook", False),
         ("http://example.com/hook", False),
         ("ftp://127.0.0.1/hook", False),
         ("http://[::1/hook", False),  # unparsable

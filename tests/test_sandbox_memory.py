@@ -22,8 +22,8 @@ from golive.backends import start_backend
 from golive.profile import StripeBackend
 from golive.sandbox import Sandbox
 from golive.sandbox.cli import add_parser
+from golive.sandbox.defaults import DEFAULT_MAX_OBJECTS
 from golive.sandbox.ids import random_token
-from golive.sandbox.store import DEFAULT_MAX_OBJECTS
 
 CAP = 5
 PARAMS = {"amount": 2000, "currency": "usd", "payment_method_types": ["card"]}

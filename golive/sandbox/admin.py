@@ -17,7 +17,6 @@ GET  /_golive/stats                                   objects (and max_objects, 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from golive.loopback import is_loopback_host
 from golive.sandbox import forms
 from golive.sandbox.endpoint import dumps
 from golive.sandbox.errors import StripeError, invalid_request
@@ -59,19 +59,10 @@ def unrecognized(method: str, path: str) -> Response:
     )
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def _admin(state: SandboxState, handler: Endpoint) -> Endpoint:
     async def guarded(request: Request) -> Response:
         # A sandbox bound to 0.0.0.0 still keeps its controls to this machine.
-        if not is_loopback(request.client.host if request.client else None):
+        if not is_loopback_host(request.client.host if request.client else None):
             return unrecognized(request.method, request.url.path)
         try:
             return await handler(request)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from golive.sandbox.admin import is_loopback
-from golive.sandbox.idempotency import DEFAULT_TTL_S
-from golive.sandbox.server import DEFAULT_HOST, DEFAULT_PORT, serve
-from golive.sandbox.state import DEFAULT_API_VERSION
-from golive.sandbox.store import DEFAULT_MAX_OBJECTS
+from golive.loopback import is_loopback_host
+from golive.sandbox.defaults import (
+    DEFAULT_API_VERSION,
+    DEFAULT_HOST,
+    DEFAULT_MAX_OBJECTS,
+    DEFAULT_PORT,
+    DEFAULT_TTL_S,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +55,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     host = "[" + args.host + "]" if ":" in args.host else args.host
     print(f"golive sandbox: Stripe-compatible API on http://{host}:{args.port}", flush=True)
-    if not is_loopback(args.host):
+    from golive.sandbox.server import serve  # the server's imports only when it serves
+
+    if not is_loopback_host(args.host):
         print(
             "golive sandbox: warning: bound beyond loopback; /_golive/ admin calls are still served to loopback clients only",
             file=sys.stderr,

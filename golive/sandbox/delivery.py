@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import httpx
 
+from golive import httpclient
+from golive.loopback import is_loopback_url
 from golive.webhooks.signing import encode_event, sign_header
 
 log = logging.getLogger(__name__)
@@ -60,23 +60,6 @@ class WebhookFaults:
             "fail_first": self.fail_first,
             "seed": self.seed,
         }
-
-
-def is_loopback_url(url: str) -> bool:
-    """True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # any other name could resolve off the machine
 
 
 @dataclass
@@ -176,11 +159,9 @@ class Dispatcher:
 
     def _ensure_client(self) -> httpx.AsyncClient:
         if self._client is None:
-            # trust_env=False: an HTTP(S)_PROXY in the environment must never route
-            # deliveries off the machine. No redirects: Stripe treats a 3xx as a failure.
-            self._client = httpx.AsyncClient(
-                trust_env=False, follow_redirects=False, timeout=self.timeout_s
-            )
+            # golive's client (no proxy from the environment: deliveries never leave the
+            # machine). No redirects: Stripe treats a 3xx as a failure.
+            self._client = httpclient.async_client(follow_redirects=False, timeout=self.timeout_s)
         return self._client
 
     # -- public API ------------------------------------------------------------------------

@@ -24,10 +24,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from golive.sandbox.defaults import DEFAULT_TTL_S
 from golive.sandbox.errors import idempotency_error, invalid_request
 from golive.sandbox.store import Snapshot
 
-DEFAULT_TTL_S = 24 * 3600.0
 MAX_KEY_LENGTH = 255
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 

@@ -10,17 +10,20 @@ import threading
 import time
 from typing import Any
 
-import httpx
 import uvicorn
 
+from golive import httpclient
 from golive.sandbox.app import build_app
+from golive.sandbox.defaults import (
+    DEFAULT_API_VERSION,
+    DEFAULT_HOST,
+    DEFAULT_MAX_OBJECTS,
+    DEFAULT_PORT,
+    DEFAULT_TTL_S,
+)
 from golive.sandbox.delivery import WebhookFaults
-from golive.sandbox.idempotency import DEFAULT_TTL_S
-from golive.sandbox.state import DEFAULT_API_VERSION, SandboxState, Settings
-from golive.sandbox.store import DEFAULT_MAX_OBJECTS
+from golive.sandbox.state import SandboxState, Settings
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 12111  # stripe-mock's port, so tools configured for it work unchanged
 START_TIMEOUT_S = 15.0
 
 
@@ -130,7 +133,7 @@ class Sandbox:
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call /_golive/<path>; returns the decoded JSON, raises on an HTTP error."""
-        with httpx.Client(base_url=self.url, trust_env=False, timeout=10) as client:
+        with httpclient.client(base_url=self.url) as client:
             response = client.request(method, f"/_golive/{path.lstrip('/')}", **kwargs)
         response.raise_for_status()
         return response.json()

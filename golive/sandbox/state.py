@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from golive.sandbox.defaults import DEFAULT_API_VERSION, DEFAULT_MAX_OBJECTS, DEFAULT_TTL_S
 from golive.sandbox.delivery import Dispatcher, WebhookFaults
-from golive.sandbox.idempotency import DEFAULT_TTL_S, IdempotencyCache
+from golive.sandbox.idempotency import IdempotencyCache
 from golive.sandbox.resources import balance
 from golive.sandbox.resources.account import default_account
-from golive.sandbox.store import DEFAULT_MAX_OBJECTS, Store
-
-# The version stripe-python 16.1.0 pins; events and responses are labelled with it.
-DEFAULT_API_VERSION = "2026-10-28.endive"
+from golive.sandbox.store import Store
 
 
 @dataclass

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from golive.sandbox.defaults import DEFAULT_MAX_OBJECTS
 from golive.sandbox.errors import StripeError, resource_missing
 from golive.sandbox.ids import Numbering
 
@@ -43,9 +44,6 @@ PREFIXES = {
     "we": "webhook_endpoint",
 }
 NEVER_EVICTED = frozenset({"webhook_endpoint"})
-# Ten times what a gate makes (a few thousand objects), and small enough that a sandbox
-# driven by a million keyed creates levels off under 190 MB RSS (BENCHMARKS.md).
-DEFAULT_MAX_OBJECTS = 50_000
 # Stored objects live long and hold no reference cycles, yet the cyclic GC would walk them
 # all on every full collection: pauses growing with the store (a load run's p99). Past this
 # many objects, each batch is moved out of the collector's sight with gc.freeze().
