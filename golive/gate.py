@@ -6,6 +6,7 @@ checklist + profile + attestations + waivers -> validate (exit 2) -> pytest sess
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import socket
@@ -40,6 +41,7 @@ from golive.timeutil import utcnow
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 GATE_INI = Path(__file__).with_name("gate_pytest.ini")
+NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 # pytest exit codes of a run that went to the end (whatever the checks found).
 _RUNNER_FINISHED = (
     pytest.ExitCode.OK,
@@ -300,7 +302,17 @@ def _run_pytest(prepared: Prepared) -> int:
         "-p",
         "no:stepwise",
     ]
-    return pytest.main(args, plugins=[prepared.session])
+    # Only golive's plugin: pytest plugins installed beside golive (anyio's, xdist, a
+    # user's pytest-django) must neither change a gate nor cost its start-up (~0.5 s).
+    autoload = os.environ.get(NO_AUTOLOAD)
+    os.environ[NO_AUTOLOAD] = "1"
+    try:
+        return pytest.main(args, plugins=[prepared.session])
+    finally:
+        if autoload is None:
+            del os.environ[NO_AUTOLOAD]
+        else:
+            os.environ[NO_AUTOLOAD] = autoload
 
 
 def _item_finished(item: Item, session: GateSession) -> bool:
