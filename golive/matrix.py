@@ -20,6 +20,7 @@ Exit code 0 when every flaw is caught exactly, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,7 @@ PHASES = ("pre-deploy", "staging")
 BEGIN, END = "<!-- matrix:begin -->", "<!-- matrix:end -->"
 CORRECT = "(none: the correct shop)"
 GATE_TIMEOUT_S = 600
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the checklist is 2,000 lines
 
 
 @dataclass
@@ -64,13 +67,18 @@ class Catalogue:
         """The checklist sections of the flaw's catalogued items (an item id starts with its
         section's id), in checklist order: what a sections-only run selects."""
         wanted = {item.split(".", 1)[0] for item in self.flaws[flaw]["fails"]}
-        order = [s["id"] for s in yaml.safe_load(CHECKLIST.read_text(encoding="utf-8"))["sections"]]
-        return [section for section in order if section in wanted]
+        return [section for section in _section_order() if section in wanted]
+
+
+@functools.cache
+def _section_order() -> list[str]:
+    data = yaml.load(CHECKLIST.read_text(encoding="utf-8"), Loader=_LOADER)
+    return [section["id"] for section in data["sections"]]
 
 
 def automated_items(checklist: Path = CHECKLIST) -> dict[str, list[str]]:
     """Automated item id -> its check refs, in checklist order."""
-    data = yaml.safe_load(checklist.read_text(encoding="utf-8"))
+    data = yaml.load(checklist.read_text(encoding="utf-8"), Loader=_LOADER)
     return {
         item["id"]: [c["ref"] for c in item["automated"]["checks"]]
         for section in data["sections"]
@@ -120,19 +128,18 @@ def run_flaw(
     sections: list[str] | None = None,
     now: str | None = NOW,
     extra_args: tuple[str, ...] = (),
+    runner: Runner | None = None,
 ) -> FlawRun:
     """The gate on a fresh copy of the demo with `flaw` on (None: the correct shop), on
     the given sections only (None: every section of the phases); `now=None` judges as of
-    the wall clock."""
+    the wall clock. `runner(args, env)` runs `golive ARGS` (default: `python -m golive.cli`
+    as a subprocess)."""
     target = workdir / "demo"
     shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns(".build"))
     out = workdir / "out"
     phases = [arg for phase in PHASES for arg in ("--phase", phase)]
     selection = [arg for section in sections or () for arg in ("--section", section)]
-    command = [
-        sys.executable,
-        "-m",
-        "golive.cli",
+    args = [
         "gate",
         "--target",
         str(target / "target.yaml"),
@@ -145,9 +152,7 @@ def run_flaw(
     ]
     env = {**os.environ, "SHOP_FLAWS": flaw or ""}
     started = time.monotonic()
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=GATE_TIMEOUT_S, cwd=ROOT
-    )
+    done = (runner or _subprocess)(args, env)
     seconds = time.monotonic() - started
     results = out / "results.json"
     outcomes: dict[str, str] = {}
@@ -162,6 +167,20 @@ def run_flaw(
         done.stdout + done.stderr,
         out=out,
         profile=target / "target.yaml",
+    )
+
+
+Runner = Callable[[list[str], dict[str, str]], subprocess.CompletedProcess]
+
+
+def _subprocess(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "golive.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=GATE_TIMEOUT_S,
+        cwd=ROOT,
     )
 
 

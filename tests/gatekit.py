@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+import zygote
 
 from golive import cli
 
@@ -64,7 +65,20 @@ def golive(
     timeout: float = 120,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run the CLI; `env` is the whole environment of the process (default: inherited)."""
+    """Run the CLI in a process of its own, forked from one with golive already imported
+    (tests/zygote.py); `env` is the whole environment of the process (default: inherited)."""
+    return zygote.run(
+        args, cwd=cwd or ROOT, env=os.environ if env is None else env, timeout=timeout
+    )
+
+
+def golive_process(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    """`python -m golive.cli ARGS`: the entry point exactly as a user's shell starts it."""
     return subprocess.run(
         [sys.executable, "-m", "golive.cli", *args],
         capture_output=True,
@@ -234,5 +248,8 @@ def _as_gate_run(
 ) -> GateRun:
     from golive import matrix
 
-    run = matrix.run_flaw(flaw, folder, sections=sections, now=now)
+    def runner(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+        return golive(*args, env=env, timeout=matrix.GATE_TIMEOUT_S)
+
+    run = matrix.run_flaw(flaw, folder, sections=sections, now=now, runner=runner)
     return GateRun(run.returncode, run.output, "", folder / "out")

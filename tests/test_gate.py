@@ -23,6 +23,7 @@ from gatekit import (
     demo_copy,
     edit_yaml,
     gate,
+    golive_process,
     load_yaml,
     set_env,
 )
@@ -165,7 +166,10 @@ def test_broken_demo_is_no_go_naming_each_failing_item(tmp_path: Path) -> None:
 def test_invalid_input_exits_2_and_writes_no_report(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
     out = tmp_path / "out"
-    run = gate(profile, out, "--item", "environment.secret-kee")
+    # The entry point exactly as a shell starts it (the other tests fork a warm golive).
+    run = golive_process(
+        "gate", "--target", str(profile), "--out", str(out), "--item", "environment.secret-kee"
+    )
     assert run.returncode == 2
     assert "item environment.secret-kee: unknown item" in run.stderr
     assert not out.exists()
