@@ -50,7 +50,7 @@ GIT_ENV = {
 BUILD_FLAWS = ("secret-committed", "test-keys-in-prod")
 # The day the demo's signoffs.yaml and waivers.yaml are written as of (the tests' --now).
 AS_OF = date(2026, 11, 26)
-CACHED_DATABASES = 64  # migrated databases kept (1.2 MB each)
+CACHED_DATABASES = 128  # migrated databases kept (1.2 MB each), least recently used out
 
 
 def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Path:
@@ -104,6 +104,7 @@ def _migrate(repo: Path, build_dir: Path) -> None:
     cached = resources.cache_dir() / "demo-db" / f"{_migration_key(repo, env)}.db"
     with contextlib.suppress(FileNotFoundError):  # not cached yet, or just pruned
         shutil.copyfile(cached, build_dir / "shop.db")
+        os.utime(cached)  # recently used: pruned last
         return
     done = subprocess.run(
         [sys.executable, "-m", "shop", "migrate"], cwd=repo, env=env, capture_output=True, text=True
