@@ -95,6 +95,8 @@ def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
         key = _test_key(spec, env, "sandbox")
         return Backend("sandbox", spec.api_base.rstrip("/"), True, True, key)
     caps = {"max_objects": spec.max_objects} if spec.max_objects else {}
+    if spec.max_body_bytes:
+        caps["max_body_bytes"] = spec.max_body_bytes
     sandbox = Sandbox(port=spec.port, account=spec.account, **caps)
     try:
         sandbox.start()

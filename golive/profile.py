@@ -78,6 +78,11 @@ class StripeBackend(_Strict):
         "idempotency keys, evicting older ones (none: the sandbox's default, see `golive "
         "sandbox --help`); raise it for load runs that create more than that",
     )
+    max_body_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="sandbox in-process only: a larger request body is a 413 (none: 1 MiB)",
+    )
 
 
 class App(_Strict):

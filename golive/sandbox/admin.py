@@ -12,6 +12,7 @@ POST /_golive/webhook_endpoints/{id}/secret          {"secret": "whsec_…"}: th
                                                       is the one copied from the Dashboard
 GET  /_golive/deliveries[?event=evt_…]                webhook delivery attempts
 GET  /_golive/stats                                   objects (and max_objects, evicted), keys,
+                                                      max_body_bytes,
                                                       requests, deliveries
 """
 
@@ -163,6 +164,7 @@ def admin_routes(state: SandboxState) -> list[Route]:
             {
                 "objects": state.store.counts(),
                 "max_objects": state.store.max_objects,
+                "max_body_bytes": state.settings.max_body_bytes,
                 "evicted": state.store.evicted,
                 "idempotency_keys": len(state.idempotency),
                 "requests": state.requests,

@@ -1,5 +1,6 @@
 """The sandbox's ASGI application: Stripe's /v1 routes, the /_golive admin routes, the
-fault-injection routes and middleware, and Stripe's 404 for any other URL."""
+fault-injection routes and middleware, and Stripe's 404 for any other URL, behind the
+request-body limit."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from golive.sandbox.admin import admin_routes, unrecognized
 from golive.sandbox.endpoint import ApiEndpoint
 from golive.sandbox.faults import FaultMiddleware, FaultPlan, fault_routes
+from golive.sandbox.limits import BodyLimit
 from golive.sandbox.resources import OPERATIONS
 
 if TYPE_CHECKING:
@@ -45,4 +47,6 @@ def build_app(state: SandboxState) -> ASGIApp:
     routes += fault_routes(plan, state.dispatcher)
     # Last: a known path with another method is Stripe's 404 too, not a 405.
     routes.append(Route("/{path:path}", _unrecognized, methods=ALL_METHODS))
-    return FaultMiddleware(Starlette(routes=routes, lifespan=lifespan), plan)
+    app = FaultMiddleware(Starlette(routes=routes, lifespan=lifespan), plan)
+    # Outermost: an oversize body is refused before auth, faults or any route reads it.
+    return BodyLimit(app, state.settings.max_body_bytes)

@@ -9,6 +9,7 @@ from golive.loopback import is_loopback_host
 from golive.sandbox.defaults import (
     DEFAULT_API_VERSION,
     DEFAULT_HOST,
+    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_OBJECTS,
     DEFAULT_PORT,
     DEFAULT_TTL_S,
@@ -49,6 +50,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"keep the newest N objects (PaymentIntents, PaymentMethods, charges, refunds and events together; webhook endpoints are never evicted) and the newest N idempotency keys; older ones are evicted (default: {DEFAULT_MAX_OBJECTS:,})",
     )
+    p.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        default=DEFAULT_MAX_BODY_BYTES,
+        metavar="N",
+        help=f"refuse a request body over N bytes with a 413, before reading it whole (default: {DEFAULT_MAX_BODY_BYTES:,}; Stripe's own requests are a few KB)",
+    )
     p.set_defaults(func=run)
 
 
@@ -69,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         api_version=args.api_version,
         idempotency_ttl_s=args.idempotency_ttl,
         max_objects=args.max_objects,
+        max_body_bytes=args.max_body_bytes,
     )
     return 0
 

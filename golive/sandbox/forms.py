@@ -8,6 +8,9 @@
 Values stay strings: each endpoint converts and validates the ones it reads, the way Stripe
 names the offending parameter in its error. An empty value is kept ("" means "unset" in
 Stripe's updates).
+
+Keys nest at most MAX_PARAM_DEPTH bracket levels (defaults.py); deeper is Stripe's 400
+`invalid_request_error`, refused before anything recursive sees the key.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 from urllib.parse import parse_qsl
+
+from golive.sandbox.defaults import MAX_PARAM_DEPTH
+from golive.sandbox.errors import StripeError, invalid_request
 
 _SEGMENTS = re.compile(r"(?:\[[^\[\]]*\])+$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
@@ -34,8 +40,19 @@ def decode(raw: bytes | str) -> dict[str, Any]:
             if key:
                 root[key] = value
             continue
-        _insert(root, [key[:bracket], *_SEGMENT.findall(key, bracket)], value)
+        segments = _SEGMENT.findall(key, bracket)
+        if len(segments) > MAX_PARAM_DEPTH:
+            raise _too_deep(key[:bracket], len(segments))
+        _insert(root, [key[:bracket], *segments], value)
     return _listify(root, None)
+
+
+def _too_deep(name: str, levels: int) -> StripeError:
+    return invalid_request(
+        f"Invalid {name}: parameters can be nested at most {MAX_PARAM_DEPTH} levels deep, "
+        f"and this one is nested {levels:,} levels ({name}[…][…]…).",
+        param=name,
+    )
 
 
 def _insert(root: dict[str, Any], path: list[str], value: str) -> None:

@@ -17,6 +17,7 @@ from golive.sandbox.app import build_app
 from golive.sandbox.defaults import (
     DEFAULT_API_VERSION,
     DEFAULT_HOST,
+    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_OBJECTS,
     DEFAULT_PORT,
     DEFAULT_TTL_S,
@@ -61,6 +62,7 @@ class Sandbox:
         api_version: str = DEFAULT_API_VERSION,
         idempotency_ttl_s: float = DEFAULT_TTL_S,
         max_objects: int = DEFAULT_MAX_OBJECTS,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         retry_schedule_s: list[float] | None = None,
         delivery_timeout_s: float = 5.0,
         webhook_faults: WebhookFaults | None = None,
@@ -72,6 +74,7 @@ class Sandbox:
             api_version=api_version,
             idempotency_ttl_s=idempotency_ttl_s,
             max_objects=max_objects,
+            max_body_bytes=max_body_bytes,
             retry_schedule_s=retry_schedule_s,
             delivery_timeout_s=delivery_timeout_s,
             webhook_faults=webhook_faults,
@@ -171,12 +174,14 @@ def serve(
     api_version: str = DEFAULT_API_VERSION,
     idempotency_ttl_s: float = DEFAULT_TTL_S,
     max_objects: int = DEFAULT_MAX_OBJECTS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Run the sandbox in the foreground until SIGINT/SIGTERM."""
     settings = Settings(
         api_version=api_version,
         idempotency_ttl_s=idempotency_ttl_s,
         max_objects=max_objects,
+        max_body_bytes=max_body_bytes,
         base_url=_url(host, port),
     )
     server = uvicorn.Server(_config(build_app(SandboxState(settings)), host, port))

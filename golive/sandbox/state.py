@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from golive.sandbox.defaults import DEFAULT_API_VERSION, DEFAULT_MAX_OBJECTS, DEFAULT_TTL_S
+from golive.sandbox.defaults import (
+    DEFAULT_API_VERSION,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_OBJECTS,
+    DEFAULT_TTL_S,
+)
 from golive.sandbox.delivery import Dispatcher, WebhookFaults
 from golive.sandbox.idempotency import IdempotencyCache
 from golive.sandbox.resources import balance
@@ -19,6 +24,8 @@ class Settings:
     idempotency_ttl_s: float = DEFAULT_TTL_S
     # Objects (and idempotency keys, and delivery records) kept; older ones are evicted.
     max_objects: int = DEFAULT_MAX_OBJECTS
+    # A request body over this is a 413, refused before it is read whole (limits.py).
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     retry_schedule_s: list[float] | None = None  # None: the Dispatcher's default
     delivery_timeout_s: float = 5.0
     webhook_faults: WebhookFaults | None = None
