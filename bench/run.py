@@ -13,6 +13,7 @@ for script in (
     "bench_render.py",
     "bench_sandbox.py",
     "bench_sandbox_memory.py",
+    "bench_sandbox_body.py",
     "bench_load.py",
 ):
     print(f"== {script}", flush=True)
