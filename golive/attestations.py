@@ -8,7 +8,7 @@ no longer counts: the item is `pending` again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -19,17 +19,17 @@ from golive.checklist import Checklist
 from golive.errors import InputError
 from golive.results import AttestationRecord
 from golive.timeutil import as_utc
-from golive.validation import raise_all, validate
+from golive.validation import NonBlank, Stamp, raise_all, validate
 
 
 class Attestation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str
-    by: str = Field(min_length=1)
-    evidence: str = Field(min_length=1)
-    date: datetime | date
-    expires: datetime | date | None = None
+    by: NonBlank
+    evidence: NonBlank
+    date: Stamp
+    expires: Stamp | None = None
 
 
 class AttestationsFile(BaseModel):
@@ -56,7 +56,7 @@ class AttestationBook:
         latest = max(mine, key=lambda a: as_utc(a.date))
         signed = as_utc(latest.date)
         expires = as_utc(latest.expires) if latest.expires else None
-        stale_at = signed + timedelta(days=freshness_days)
+        stale_at = _plus_days(signed, freshness_days)
         reason = ""
         if signed > now:
             reason = f"dated in the future ({signed:%Y-%m-%d})"
@@ -73,6 +73,15 @@ class AttestationBook:
             valid=not reason,
             reason=reason,
         )
+
+
+def _plus_days(moment: datetime, days: int) -> datetime:
+    # A checklist may keep a sign-off fresh for a billion days: past the calendar's end it
+    # simply never goes stale.
+    try:
+        return moment + timedelta(days=days)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def load(paths: Path | list[Path] | None, checklist: Checklist) -> AttestationBook:

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from golive import __version__, checklist, gate, registry, resources
+from golive import __version__, checklist, gate, outdir, registry, resources
 from golive.errors import InputError
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
@@ -96,8 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attest", help="record a person's sign-off for a manual item")
     p.add_argument("item", help="item id, e.g. code-review.security-audit")
-    p.add_argument("--by", required=True, help="who attests")
-    p.add_argument("--evidence", required=True, help="text or URL showing it was done")
+    p.add_argument("--by", required=True, type=_named, help="who attests")
+    p.add_argument("--evidence", required=True, type=_named, help="text or URL showing it was done")
     p.add_argument(
         "--expires", type=_utc, help="UTC date after which the sign-off no longer counts"
     )
@@ -149,9 +149,15 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
 
 def _utc(text: str) -> datetime:
     try:
-        return parse_utc(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+        return parse_utc(text)  # range-checked too: far-off dates overflow the arithmetic
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _named(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be blank")
+    return text
 
 
 def _split(values: list[str]) -> list[str]:
@@ -174,6 +180,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from golive.console import GateConsole
     from golive.reported import run_and_report
 
+    outdir.check_writable(args.out)  # not after the whole run
     prepared = gate.prepare(_request(args))
     gate.boot(prepared)
     console = GateConsole()

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from golive import resources
+from golive import resources, yamlsrc
+from golive.errors import InputError
 from golive.timeutil import parse_utc
 
 SHOP_SOURCE = resources.SHOP_SOURCE
@@ -72,7 +73,7 @@ def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Pa
 
 def _write_dated(source: Path, target: Path, key: str, shift: timedelta) -> None:
     """Copy a sign-off or waiver file with every date and expiry moved by `shift`."""
-    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    data = yamlsrc.load(source).data or {}  # the limits of every YAML input: no alias bombs
     for entry in data.get(key) or []:
         for field in ("date", "expires"):
             if field in entry:
@@ -84,8 +85,12 @@ def _write_dated(source: Path, target: Path, key: str, shift: timedelta) -> None
 
 
 def _moved(value: Any, shift: timedelta) -> Any:
-    # YAML gives dates and datetimes; a string that is neither is left for validation.
-    return value + shift if isinstance(value, date | datetime) else value
+    # YAML gives dates and datetimes; a string that is neither, or a date so far off that
+    # it cannot move, is left for validation.
+    try:
+        return value + shift if isinstance(value, date | datetime) else value
+    except OverflowError:
+        return value
 
 
 def _migrate(repo: Path, build_dir: Path) -> None:
@@ -181,7 +186,11 @@ def main(argv: list[str]) -> int:
         return 2
     flaws = {f.strip() for f in os.environ.get("SHOP_FLAWS", "").split(",") if f.strip()}
     now = parse_utc(os.environ["GOLIVE_NOW"]) if os.environ.get("GOLIVE_NOW") else None
-    built = build(Path(argv[1]).resolve(), flaws & set(BUILD_FLAWS), now)
+    try:
+        built = build(Path(argv[1]).resolve(), flaws & set(BUILD_FLAWS), now)
+    except InputError as exc:  # a sign-off or waiver file that cannot be read
+        print(f"golive demo: error: {exc}", file=sys.stderr)
+        return 2
     print(f"demo target built in {built}")
     return 0
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from golive import gate, yamlsrc
+from golive import gate, outdir, yamlsrc
 from golive.errors import InputError
 from golive.profile_load import PROFILE_KEY, SCENARIOS, LoadModel
 from golive.results import Outcome, Verdict
@@ -96,6 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise InputError("--master-bind needs --workers K (the workers that will connect)")
     if args.spawn_rate is not None and args.spawn_rate <= 0:
         raise InputError("--spawn-rate must be above zero")
+    outdir.check_writable(args.out)
     model = _load_block(args.target)
     items = _items(args)
     prepared = gate.prepare(gate.GateRequest(args.target, args.checklist, items=items))

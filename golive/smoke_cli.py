@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from golive import checklist, gate
+from golive import checklist, gate, outdir
 from golive.console import GateConsole
 
 SMOKE_CHECKS = (
@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return gate.EXIT_USAGE
+    outdir.check_writable(args.out)
     request = gate.GateRequest(
         profile_path=args.target,
         checklist_path=args.checklist,

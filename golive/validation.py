@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import date, datetime
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from golive.errors import InputError, InputErrors
+from golive.timeutil import in_range
 from golive.yamlsrc import Located, PathKey
 
 M = TypeVar("M", bound=BaseModel)
@@ -16,6 +18,18 @@ _MESSAGES = {
     "extra_forbidden": "unknown key",
     "missing": "required key is missing",
 }
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# Text that names someone or something: empty or only spaces is no name at all.
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+# A date or datetime in the range golive's date arithmetic is safe in (timeutil.in_range).
+Stamp = Annotated[datetime | date, AfterValidator(in_range)]
 
 
 def validate(
@@ -36,7 +50,7 @@ def validate(
             path = tuple(
                 part for part in error["loc"] if not isinstance(part, str) or "[" not in part
             )
-            message = _MESSAGES.get(error["type"], error["msg"])
+            message = _MESSAGES.get(error["type"], _text(error))
             dotted = ".".join(str(p) for p in ((prefix,) if prefix else ()) + path)
             if dotted:
                 message = f"{dotted}: {message}"
@@ -57,3 +71,10 @@ def raise_all(errors: list[InputError]) -> None:
         raise errors[0]
     if errors:
         raise InputErrors(errors)
+
+
+def _text(error: dict) -> str:
+    # A validator's own ValueError reads better without pydantic's "Value error, ".
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return error["msg"]

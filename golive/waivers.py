@@ -8,7 +8,7 @@ gate until it is renewed or removed, so no acceptance outlives its review.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,17 +17,17 @@ from golive import yamlsrc
 from golive.checklist import Checklist
 from golive.errors import InputError
 from golive.timeutil import as_utc
-from golive.validation import raise_all, validate
+from golive.validation import NonBlank, Stamp, raise_all, validate
 
 
 class Waiver(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str
-    reason: str = Field(min_length=1)
-    author: str = Field(min_length=1)
-    approver: str = Field(min_length=1)
-    expires: datetime | date
+    reason: NonBlank
+    author: NonBlank
+    approver: NonBlank
+    expires: Stamp
 
 
 class WaiversFile(BaseModel):

@@ -422,7 +422,7 @@ def test_live_check_blocks_are_validated_when_the_profile_loads(profile: Path) -
         None,
         "pricing.rules.platform_fee_bps: Input should be a valid integer",
     )
-    assert_invalid(done, profile, None, None, "observer.sql: Value error, counts needs payments")
+    assert_invalid(done, profile, None, None, "observer.sql: counts needs payments")
     assert_invalid(
         done,
         profile,
