@@ -18,8 +18,8 @@ What is scanned:
 Encodings (`golive.textsniff`): UTF-16 and UTF-32 text, with or without a byte-order
 mark, is decoded before it is searched, and text with stray NUL bytes is searched as is.
 What is left is binary: it is listed in the result (a gate says how many files were not
-read as text) and still searched byte for byte for keys written in ASCII, UTF-16 or
-UTF-32, so a key in a database dump or an archive is found too.
+read as text) and still searched byte for byte for keys written in ASCII or UTF-16, so
+a key in a database dump or an archive is found too.
 
 Deduplication: one finding per (file, secret). A secret that is in history is reported
 with the commit that introduced it into that file (the oldest non-merge commit that adds
@@ -68,12 +68,9 @@ _SECRET_TEXT = re.compile(_SECRET_BYTES.pattern.decode())
 # Cheap substring tests that every match contains, tried before the regex.
 _NEEDLES = (b"k_live_", b"k_test_", b"whsec_")
 _TEXT_NEEDLES = tuple(n.decode() for n in _NEEDLES)
-# The same needles as UTF-16 and UTF-32 code units, by code unit width. The trailing NULs
-# are cut so that one needle matches both byte orders (`k\0_\0` is in `\0k\0_\0` too).
-_WIDE_NEEDLES = {
-    2: tuple(n.decode("ascii").encode("utf-16-le")[:-1] for n in _NEEDLES),
-    4: tuple(n.decode("ascii").encode("utf-32-le")[:-3] for n in _NEEDLES),
-}
+# The same needles as UTF-16 code units. The trailing NUL is cut so that one needle
+# matches both byte orders (`k\0_\0l` is in `\0k\0_\0l` too).
+_UTF16_NEEDLES = tuple(n.decode("ascii").encode("utf-16-le")[:-1] for n in _NEEDLES)
 
 _KINDS = {"sk": "secret-key", "rk": "restricted-key", "whsec": "webhook-secret"}
 
@@ -402,19 +399,22 @@ def _scan_text(text: str) -> Iterator[_Hit]:
 
 
 def _scan_wide(data: bytes) -> Iterator[_Hit]:
-    """Keys written as UTF-16 or UTF-32 code units anywhere in `data`, at any offset.
+    """Keys written as UTF-16 code units anywhere in `data`, in either byte order.
 
-    Decoding as little-endian at every offset within a code unit covers big-endian too
-    (big-endian at offset 0 is little-endian at offset width - 1).
+    Decoding as little-endian at both offsets covers big-endian too (big-endian at
+    offset 0 is little-endian at offset 1). UTF-32 is not searched for in binaries:
+    UTF-32 text has a NUL high byte in every code unit, so `golive.textsniff` knows it.
     """
-    for width, needles in _WIDE_NEEDLES.items():
-        if any(needle in data for needle in needles):
-            codec = f"utf-{8 * width}-le"
-            for offset in range(width):
-                yield from _scan_text(data[offset:].decode(codec, "replace"))
+    if any(needle in data for needle in _UTF16_NEEDLES):
+        for offset in (0, 1):
+            yield from _scan_text(data[offset:].decode("utf-16-le", "replace"))
 
 
-def _scan_contents(data: bytes) -> tuple[list[_Hit], bool]:
+# What `_scan_contents` says of one version of a file: its hits, and whether it is binary.
+_Contents = tuple[list[_Hit], bool]
+
+
+def _scan_contents(data: bytes) -> _Contents:
     """Secrets in one version of a file, and whether that version is binary."""
     encoding = text_encoding(data)
     if encoding == ASCII_COMPATIBLE:
@@ -484,6 +484,9 @@ class _HistoryScan:
     fallback: list[tuple[_Rank, str, str, str]] = field(default_factory=list)
     binary_paths: set[str] = field(default_factory=set)
     unread_paths: set[str] = field(default_factory=set)
+    # The fallback blobs' results by blob id: the tree scan reuses them for unchanged
+    # files (mostly binaries, which cost a search of all their bytes).
+    contents: dict[str, _Contents] = field(default_factory=dict)
 
     def add(self, rank: _Rank, commit: str, path: str, hit: _Hit) -> None:
         key = (path, hit.digest)
@@ -534,7 +537,7 @@ def _scan_history(repo: _Repo) -> _HistoryScan:
 
     if scan.fallback:
         blobs = {sha for _, _, _, sha in scan.fallback}
-        contents: dict[str, tuple[list[_Hit], bool]] = {}
+        contents = scan.contents
         for sha, data in _read_blobs(repo.root, blobs, max_size=_MAX_FALLBACK_BLOB):
             contents[sha] = _scan_contents(data)
         for rank, commit, path, sha in scan.fallback:
@@ -657,8 +660,13 @@ def _tracked_entries(root: Path) -> dict[bytes, list[str]]:
     return entries
 
 
-def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int, set[str]]:
-    """Hits by (path, secret), the number of text files scanned, the binary files."""
+def _scan_tree(
+    repo: _Repo, known: dict[str, _Contents]
+) -> tuple[dict[tuple[str, bytes], _Hit], int, set[str]]:
+    """Hits by (path, secret), the number of text files scanned, the binary files.
+
+    `known` holds results by blob id already computed from history.
+    """
     root = repo.root
     entries = _tracked_entries(root)
     changed = set(
@@ -672,9 +680,12 @@ def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int, set[str
     binary: set[str] = set()
     from_index: dict[str, list[bytes]] = {}
 
-    def record(path: bytes, data: bytes) -> None:
+    def record(path: bytes, data: bytes, sha: str | None = None) -> None:
         shown = _display_path(path)
-        found, is_binary = _scan_contents(data)
+        if sha in known and _blob_id(data, sha) == sha:  # the very bytes of that blob
+            found, is_binary = known[sha]
+        else:
+            found, is_binary = _scan_contents(data)
         if is_binary:
             binary.add(shown)
         else:
@@ -685,7 +696,7 @@ def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int, set[str
     for path, shas in entries.items():
         data = _read_worktree(os.path.join(os.fsencode(root), path), real_root)
         if data is not None:
-            record(path, data)
+            record(path, data, shas[0] if len(shas) == 1 else None)
         if data is None or path in changed or len(shas) > 1:
             for sha in shas:
                 from_index.setdefault(sha, []).append(path)
@@ -694,6 +705,14 @@ def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int, set[str
         for path in from_index[sha]:
             record(path, data)
     return hits, len(scanned), binary
+
+
+def _blob_id(data: bytes, like: str) -> str:
+    """git's object id of `data` as a blob, in the hash of `like` (SHA-1 or SHA-256)."""
+    algorithm = hashlib.sha1 if len(like) == 40 else hashlib.sha256
+    digest = algorithm(b"blob %d\0" % len(data), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _read_worktree(full: bytes, real_root: str) -> bytes | None:
@@ -799,7 +818,7 @@ def scan_repository(repo: Path, allowlist: Path | None = None) -> ScanResult:
     rules = _load_allowlist(Path(allowlist)) if allowlist is not None else []
 
     history = _scan_history(info)
-    tree_hits, files_scanned, tree_binary = _scan_tree(info)
+    tree_hits, files_scanned, tree_binary = _scan_tree(info, history.contents)
 
     findings = [
         SecretFinding(file=path, line=hit.line, commit=commit, kind=hit.kind, match=hit.match)

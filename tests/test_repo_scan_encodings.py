@@ -302,3 +302,24 @@ def test_text_encoding_calls_compressed_and_image_data_binary() -> None:
     for _ in range(20):
         assert text_encoding(png_like()) is None
         assert text_encoding(zlib.compress(secrets.token_bytes(4000))) is None
+
+
+def test_working_copy_that_a_filter_changes_is_scanned_itself(tmp_path: Path) -> None:
+    # Like git-crypt: the blob is ciphertext (here gzip, a binary), the working copy is
+    # the plain text git's filter made of it. The scan reuses a blob's result for an
+    # unchanged working copy only when the bytes are the blob's own.
+    repo = new_repo(tmp_path / "app")
+    git(repo, "config", "filter.gz.clean", "gzip -cn")
+    git(repo, "config", "filter.gz.smudge", "gzip -dc")
+    (repo / ".gitattributes").write_text("*.secret filter=gz\n")
+    key = canary()
+    (repo / "prod.secret").write_text(f"STRIPE_SECRET_KEY={key}\n")
+    commit(repo, "encrypted config")
+    assert git(repo, "status", "--porcelain") == ""  # git sees no change
+
+    result = scan_repository(repo)
+
+    assert [(f.file, f.line, f.commit, f.match) for f in result.findings] == [
+        ("prod.secret", 1, None, masked(key))
+    ]
+    assert result.binary_files == ["prod.secret"]  # the committed (gzip) version
