@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 for script in (
     "bench_gate.py",
     "bench_render.py",
+    "bench_repo_scan.py",
     "bench_sandbox.py",
     "bench_sandbox_memory.py",
     "bench_sandbox_body.py",

@@ -8,6 +8,9 @@ from golive.context import CheckContext
 from golive.registry import check
 from golive.repo_scan import NotARepository, scan_repository, tracked_env_files
 
+# Paths listed in the evidence for a count of skipped files.
+_EXAMPLES = 5
+
 
 def _repo(ctx: CheckContext):
     repo = ctx.profile.repository_path
@@ -52,14 +55,24 @@ def test_no_secrets(ctx: CheckContext) -> None:
         result = ctx.target.cached(f"scan:{repo}", lambda: scan_repository(repo, allowlist))
     except NotARepository as exc:
         raise RuntimeError(str(exc)) from None
-    if result.files_scanned == 0 and result.commits_scanned == 0:
+    if result.files_scanned == 0 and result.commits_scanned == 0 and not result.binary_files:
         ctx.nothing_examined(f"{repo} has no tracked files and no commits")
+    # Binaries were searched for keys byte for byte only: say how many and which.
+    extra = {}
+    if result.unread_files:
+        extra = {
+            "unread_files": len(result.unread_files),
+            "unread_file_examples": result.unread_files[:_EXAMPLES],
+        }
     ctx.record(
         repository=str(repo),
         files_scanned=result.files_scanned,
         commits_scanned=result.commits_scanned,
         allowlisted=result.allowlisted,
         findings=len(result.findings),
+        binary_files=len(result.binary_files),
+        binary_file_examples=result.binary_files[:_EXAMPLES],
+        **extra,
     )
     for finding in result.findings:
         ctx.record(**finding.to_evidence())

@@ -7,14 +7,19 @@ redacted form (`sk_live_…wxyz`, see `golive.redact.mask_key`) and nothing else
 What is scanned:
 
 * every tracked file as it is in the working tree, plus the staged (index) version of
-  files whose working copy differs from the index or is missing; binaries (a NUL byte in
-  the first 8000 bytes, git's own test) are skipped;
+  files whose working copy differs from the index or is missing;
 * every commit reachable from any ref (`git log --all`), as one streamed
   `git log -p -U0 --cc` process: the added lines of each diff, with their line numbers in
   that commit's version. Merge commits contribute only what they add themselves (a
   conflict resolution or an "evil merge"). Files that git refuses to diff as text
-  (a `-diff`/`binary` attribute) are fetched whole with `git cat-file` and scanned
-  unless they really are binary.
+  (a NUL byte in the first 8000 bytes, or a `-diff`/`binary` attribute) are fetched
+  whole with `git cat-file` (up to 4 MiB; larger ones are listed as unread).
+
+Encodings (`golive.textsniff`): UTF-16 and UTF-32 text, with or without a byte-order
+mark, is decoded before it is searched, and text with stray NUL bytes is searched as is.
+What is left is binary: it is listed in the result (a gate says how many files were not
+read as text) and still searched byte for byte for keys written in ASCII or UTF-16, so
+a key in a database dump or an archive is found too.
 
 Deduplication: one finding per (file, secret). A secret that is in history is reported
 with the commit that introduced it into that file (the oldest non-merge commit that adds
@@ -37,6 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from golive.redact import KEY_PATTERN, mask_key
+from golive.textsniff import ASCII_COMPATIBLE, text_encoding
 
 __all__ = [
     "ALLOWLIST_FILE",
@@ -61,6 +67,10 @@ _SECRET_BYTES = re.compile(
 _SECRET_TEXT = re.compile(_SECRET_BYTES.pattern.decode())
 # Cheap substring tests that every match contains, tried before the regex.
 _NEEDLES = (b"k_live_", b"k_test_", b"whsec_")
+_TEXT_NEEDLES = tuple(n.decode() for n in _NEEDLES)
+# The same needles as UTF-16 code units. The trailing NUL is cut so that one needle
+# matches both byte orders (`k\0_\0l` is in `\0k\0_\0l` too).
+_UTF16_NEEDLES = tuple(n.decode("ascii").encode("utf-16-le")[:-1] for n in _NEEDLES)
 
 _KINDS = {"sk": "secret-key", "rk": "restricted-key", "whsec": "webhook-secret"}
 
@@ -73,10 +83,8 @@ _KEY_PREFIX = re.compile(r"(?:sk|rk|pk)_(?:live|test)_|whsec_")
 # .env files meant to be committed: templates without real values.
 _ENV_TEMPLATE_SUFFIXES = frozenset({"example", "sample", "template", "dist"})
 
-# Git decides a blob is binary from a NUL byte in its first 8000 bytes; so do we.
-_BINARY_SNIFF = 8000
-# Blobs that git would not diff as text (because of attributes) are fetched whole to be
-# scanned; beyond this size they are taken to be genuinely binary and skipped.
+# Blobs that git would not diff as text (a NUL byte near the start, or attributes) are
+# fetched whole to be scanned; beyond this size they are listed as unread.
 _MAX_FALLBACK_BLOB = 4 * 1024 * 1024
 
 _COMMIT_MARK = b"\x1egolive-commit "
@@ -168,6 +176,11 @@ class ScanResult:
     # committed earlier cannot be seen; the caller should say so.
     shallow: bool = False
     allowlist_file: str | None = field(default=None)
+    # Files (any version) that are not text in any encoding: searched byte for byte for
+    # keys only. Sorted paths, redacted.
+    binary_files: list[str] = field(default_factory=list)
+    # Files with a version in history over 4 MiB that git would not diff: not read.
+    unread_files: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- git access
@@ -339,13 +352,14 @@ class _Hit:
     digest: bytes  # sha256 of the secret: identity for deduplication, not the secret
 
 
-def _hit(prefix: bytes, body: bytes, line: int) -> _Hit:
-    prefix_text = prefix.decode("ascii")
+def _hit(prefix: bytes | str, body: bytes | str, line: int) -> _Hit:
+    prefix_text = prefix if isinstance(prefix, str) else prefix.decode("ascii")
+    body_text = body if isinstance(body, str) else body.decode("ascii")
     return _Hit(
         line=line,
         kind=_KINDS[prefix_text.split("_", 1)[0]],
-        match=mask_key(prefix_text, body.decode("ascii")),
-        digest=hashlib.sha256(prefix + body).digest(),
+        match=mask_key(prefix_text, body_text),
+        digest=hashlib.sha256((prefix_text + body_text).encode("ascii")).digest(),
     )
 
 
@@ -357,6 +371,9 @@ def _scan_line(content: bytes, line: int) -> Iterator[_Hit]:
     if _has_needle(content):
         for m in _SECRET_BYTES.finditer(content):
             yield _hit(m["prefix"], m["body"], line)
+    if b"\0" in content:  # a UTF-16 file that attributes make git diff as text
+        for hit in _scan_wide(content):
+            yield _Hit(line, hit.kind, hit.match, hit.digest)
 
 
 def _scan_blob(data: bytes) -> Iterator[_Hit]:
@@ -370,8 +387,42 @@ def _scan_blob(data: bytes) -> Iterator[_Hit]:
         yield _hit(m["prefix"], m["body"], line)
 
 
-def _is_binary(data: bytes) -> bool:
-    return b"\0" in data[:_BINARY_SNIFF]
+def _scan_text(text: str) -> Iterator[_Hit]:
+    """`_scan_blob` for decoded text."""
+    if not any(needle in text for needle in _TEXT_NEEDLES):
+        return
+    line, pos = 1, 0
+    for m in _SECRET_TEXT.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        yield _hit(m["prefix"], m["body"], line)
+
+
+def _scan_wide(data: bytes) -> Iterator[_Hit]:
+    """Keys written as UTF-16 code units anywhere in `data`, in either byte order.
+
+    Decoding as little-endian at both offsets covers big-endian too (big-endian at
+    offset 0 is little-endian at offset 1). UTF-32 is not searched for in binaries:
+    UTF-32 text has a NUL high byte in every code unit, so `golive.textsniff` knows it.
+    """
+    if any(needle in data for needle in _UTF16_NEEDLES):
+        for offset in (0, 1):
+            yield from _scan_text(data[offset:].decode("utf-16-le", "replace"))
+
+
+# What `_scan_contents` says of one version of a file: its hits, and whether it is binary.
+_Contents = tuple[list[_Hit], bool]
+
+
+def _scan_contents(data: bytes) -> _Contents:
+    """Secrets in one version of a file, and whether that version is binary."""
+    encoding = text_encoding(data)
+    if encoding == ASCII_COMPATIBLE:
+        return list(_scan_blob(data)), False
+    if encoding is not None:
+        return list(_scan_text(data.decode(encoding, "replace"))), False
+    # Not text: still no place for a key. Line numbers count the bytes' newlines.
+    return [*_scan_blob(data), *_scan_wide(data)], True
 
 
 def _redact_text(text: str) -> str:
@@ -431,6 +482,11 @@ class _HistoryScan:
     best: dict[tuple[str, bytes], tuple[_Rank, str, _Hit]] = field(default_factory=dict)
     # (rank, commit, path, blob) of files git showed only as "Binary files differ".
     fallback: list[tuple[_Rank, str, str, str]] = field(default_factory=list)
+    binary_paths: set[str] = field(default_factory=set)
+    unread_paths: set[str] = field(default_factory=set)
+    # The fallback blobs' results by blob id: the tree scan reuses them for unchanged
+    # files (mostly binaries, which cost a search of all their bytes).
+    contents: dict[str, _Contents] = field(default_factory=dict)
 
     def add(self, rank: _Rank, commit: str, path: str, hit: _Hit) -> None:
         key = (path, hit.digest)
@@ -481,12 +537,17 @@ def _scan_history(repo: _Repo) -> _HistoryScan:
 
     if scan.fallback:
         blobs = {sha for _, _, _, sha in scan.fallback}
-        hits: dict[str, list[_Hit]] = {}
+        contents = scan.contents
         for sha, data in _read_blobs(repo.root, blobs, max_size=_MAX_FALLBACK_BLOB):
-            if not _is_binary(data):
-                hits[sha] = list(_scan_blob(data))
+            contents[sha] = _scan_contents(data)
         for rank, commit, path, sha in scan.fallback:
-            for hit in hits.get(sha, ()):
+            if sha not in contents:  # too large (or gone): say so rather than pass
+                scan.unread_paths.add(path)
+                continue
+            hits, binary = contents[sha]
+            if binary:
+                scan.binary_paths.add(path)
+            for hit in hits:
                 scan.add(rank, commit, path, hit)
     return scan
 
@@ -599,7 +660,13 @@ def _tracked_entries(root: Path) -> dict[bytes, list[str]]:
     return entries
 
 
-def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int]:
+def _scan_tree(
+    repo: _Repo, known: dict[str, _Contents]
+) -> tuple[dict[tuple[str, bytes], _Hit], int, set[str]]:
+    """Hits by (path, secret), the number of text files scanned, the binary files.
+
+    `known` holds results by blob id already computed from history.
+    """
     root = repo.root
     entries = _tracked_entries(root)
     changed = set(
@@ -610,20 +677,26 @@ def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int]:
     real_root = os.path.realpath(root)
     hits: dict[tuple[str, bytes], _Hit] = {}
     scanned: set[bytes] = set()
+    binary: set[str] = set()
     from_index: dict[str, list[bytes]] = {}
 
-    def record(path: bytes, data: bytes) -> None:
-        if _is_binary(data):
-            return
-        scanned.add(path)
+    def record(path: bytes, data: bytes, sha: str | None = None) -> None:
         shown = _display_path(path)
-        for hit in _scan_blob(data):
+        if sha in known and _blob_id(data, sha) == sha:  # the very bytes of that blob
+            found, is_binary = known[sha]
+        else:
+            found, is_binary = _scan_contents(data)
+        if is_binary:
+            binary.add(shown)
+        else:
+            scanned.add(path)
+        for hit in found:
             hits.setdefault((shown, hit.digest), hit)
 
     for path, shas in entries.items():
         data = _read_worktree(os.path.join(os.fsencode(root), path), real_root)
         if data is not None:
-            record(path, data)
+            record(path, data, shas[0] if len(shas) == 1 else None)
         if data is None or path in changed or len(shas) > 1:
             for sha in shas:
                 from_index.setdefault(sha, []).append(path)
@@ -631,7 +704,15 @@ def _scan_tree(repo: _Repo) -> tuple[dict[tuple[str, bytes], _Hit], int]:
     for sha, data in _read_blobs(root, from_index):
         for path in from_index[sha]:
             record(path, data)
-    return hits, len(scanned)
+    return hits, len(scanned), binary
+
+
+def _blob_id(data: bytes, like: str) -> str:
+    """git's object id of `data` as a blob, in the hash of `like` (SHA-1 or SHA-256)."""
+    algorithm = hashlib.sha1 if len(like) == 40 else hashlib.sha256
+    digest = algorithm(b"blob %d\0" % len(data), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _read_worktree(full: bytes, real_root: str) -> bytes | None:
@@ -737,7 +818,7 @@ def scan_repository(repo: Path, allowlist: Path | None = None) -> ScanResult:
     rules = _load_allowlist(Path(allowlist)) if allowlist is not None else []
 
     history = _scan_history(info)
-    tree_hits, files_scanned = _scan_tree(info)
+    tree_hits, files_scanned, tree_binary = _scan_tree(info, history.contents)
 
     findings = [
         SecretFinding(file=path, line=hit.line, commit=commit, kind=hit.kind, match=hit.match)
@@ -757,4 +838,6 @@ def scan_repository(repo: Path, allowlist: Path | None = None) -> ScanResult:
         allowlisted=len(findings) - len(kept),
         shallow=info.shallow,
         allowlist_file=str(allowlist) if allowlist is not None else None,
+        binary_files=sorted(tree_binary | history.binary_paths),
+        unread_files=sorted(history.unread_paths),
     )

@@ -183,6 +183,8 @@ def test_allowlist_in_the_profile_suppresses_a_fixture_key(tmp_path: Path) -> No
             "commits_scanned": 1,
             "allowlisted": 1,
             "findings": 0,
+            "binary_files": 0,
+            "binary_file_examples": [],
         }
     ]
     assert_nowhere(run, fixture_key)

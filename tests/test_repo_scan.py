@@ -409,11 +409,17 @@ def test_key_between_other_characters(repo: Repo) -> None:
     assert finding.line == 1
 
 
-def test_binary_files_are_skipped(repo: Repo) -> None:
-    repo.commit(**{"logo.png": b"\x89PNG\x00\x00" + canary().encode() + b"\n"})
+def test_binary_files_are_listed_and_searched_as_bytes(repo: Repo) -> None:
+    # Not read as text, but a key in their bytes is still found (see
+    # test_repo_scan_encodings.py for the encodings and binaries in detail).
+    key = canary()
+    sha = repo.commit(**{"logo.png": b"\x89PNG\x00\x00" + key.encode() + b"\n"})
     result = scan_repository(repo.path)
-    assert result.findings == []
+    assert [(f.file, f.commit, f.match) for f in result.findings] == [
+        ("logo.png", sha, masked(key))
+    ]
     assert result.files_scanned == 0
+    assert result.binary_files == ["logo.png"]
     assert result.commits_scanned == 1
 
 
