@@ -30,6 +30,12 @@ INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM)"
 SIGNALS = pytest.mark.parametrize(
     "signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"]
 )
+# Ctrl-C, SIGTERM, and Ctrl-C pressed twice 0.2 s apart.
+SIGNAL_SEQUENCES = pytest.mark.parametrize(
+    "signals",
+    [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
+    ids=["ctrl-c", "sigterm", "ctrl-c-twice"],
+)
 # A quick selection: one item whose checks read the env (no backend, no app).
 QUICK = ("--item", "environment.secret-key")
 
@@ -184,6 +190,13 @@ def assert_interrupted_cleanly(run: Run, returncode: int, *, before_checks: bool
     return results
 
 
+def send(run: Run, signals: list[int]) -> None:
+    for index, signum in enumerate(signals):
+        if index:
+            time.sleep(0.2)
+        run.proc.send_signal(signum)
+
+
 def with_script(profile: Path, name: str, text: str) -> None:
     (profile.parent / name).write_text(text, encoding="utf-8")
 
@@ -202,8 +215,8 @@ def test_a_signal_during_a_setup_command(tmp_path: Path, start, signum: int) -> 
     assert_interrupted_cleanly(run, run.finish(), before_checks=True)
 
 
-@SIGNALS
-def test_a_signal_while_the_app_starts(tmp_path: Path, start, signum: int) -> None:
+@SIGNAL_SEQUENCES
+def test_signals_while_the_app_starts(tmp_path: Path, start, signals: list[int]) -> None:
     profile = demo_copy(tmp_path)
     with_script(profile, "sleeper.py", SLEEPER)
     app = load_yaml(profile)["app"]
@@ -212,7 +225,7 @@ def test_a_signal_while_the_app_starts(tmp_path: Path, start, signum: int) -> No
     run = start(profile)  # the default selection: checks that need the app
     run.wait_for(profile.parent / "app-started")
 
-    run.proc.send_signal(signum)
+    send(run, signals)
 
     assert_interrupted_cleanly(run, run.finish(), before_checks=True)
 
@@ -231,11 +244,7 @@ def with_slow_check(tmp_path: Path) -> tuple[Path, Path]:
     return profile, the_checklist
 
 
-@pytest.mark.parametrize(
-    "signals",
-    [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
-    ids=["ctrl-c", "sigterm", "ctrl-c-twice"],
-)
+@SIGNAL_SEQUENCES
 def test_signals_while_the_checks_run(tmp_path: Path, start, signals: list[int]) -> None:
     """The app is up (the slow check needs it) when the signal comes."""
     profile, the_checklist = with_slow_check(tmp_path)
@@ -247,20 +256,14 @@ def test_signals_while_the_checks_run(tmp_path: Path, start, signals: list[int])
     )
     run.wait_for(started)
 
-    for signum in signals:
-        run.proc.send_signal(signum)
-        time.sleep(0.2)
+    send(run, signals)
 
     results = assert_interrupted_cleanly(run, run.finish(), before_checks=False)
     [item] = results["items"]
     assert item["outcome"] == "not-run"
 
 
-@pytest.mark.parametrize(
-    "signals",
-    [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
-    ids=["ctrl-c", "sigterm", "ctrl-c-twice"],
-)
+@SIGNAL_SEQUENCES
 def test_signals_while_the_reports_are_written(tmp_path: Path, start, signals: list[int]) -> None:
     """The reports are written whole, and say the run was interrupted (it did not end as
     it would have): the exit code and the report agree."""
@@ -270,9 +273,7 @@ def test_signals_while_the_reports_are_written(tmp_path: Path, start, signals: l
     run = start(profile, *QUICK, env={"GOLIVE_TEST_HOLD_REPORT": str(writing)})
     run.wait_for(writing)
 
-    for signum in signals:
-        run.proc.send_signal(signum)
-        time.sleep(0.2)
+    send(run, signals)
 
     results = assert_interrupted_cleanly(run, run.finish(), before_checks=False)
     # Every check had finished: their outcomes stand.
