@@ -291,13 +291,13 @@ def run(
     return outcome
 
 
-def mark_interrupted(outcome: GateOutcome, when: str = "as it ended") -> bool:
+def mark_interrupted(outcome: GateOutcome, when: str = "while it stopped the target") -> bool:
     """Say in a finished outcome that a signal came after its checks (verdict INCOMPLETE,
     exit 3); False when it already says it was interrupted."""
     result = outcome.result
     if any(error.startswith(INTERRUPTED) for error in result.errors):
         return False
-    result.errors.append(f"{INTERRUPTED} {when}; every check had finished")
+    result.errors.append(f"{INTERRUPTED} {when}, after every check had ended")
     result.verdict, result.verdict_reasons = verdict(result.items, result.errors)
     result.exit_code = outcome.exit_code = EXIT_HARNESS
     return True

@@ -31,7 +31,7 @@ def run_and_report(
         with interrupts.shielded() as late:
             _hold_for_tests()
             paths = _write(outcome, out)
-            if late and gate.mark_interrupted(outcome, "as its reports were written"):
+            if late and gate.mark_interrupted(outcome, "while its reports were written"):
                 paths = _write(outcome, out)  # again: now they say so
             console.finish(outcome.result, paths or {})
     return outcome, paths
