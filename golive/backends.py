@@ -14,6 +14,7 @@ why, and what to use instead.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -142,6 +143,10 @@ def _start_stripe_mock(spec: StripeBackend, env: dict[str, str]) -> Backend:
             f"backend stripe-mock: the container {spec.image} did not start ({exc})",
             hint="check `docker pull stripe/stripe-mock`, or use backend: sandbox",
         ) from None
+    except BaseException:  # Ctrl-C or SIGTERM while it starts: the run never gets it
+        with contextlib.suppress(Exception):
+            container.stop()
+        raise
     url = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(12111)}"
     return Backend("stripe-mock", url, False, False, key, _stop=container.stop)
 

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from golive import __version__, checklist, gate, outdir, registry, resources
+from golive import __version__, checklist, gate, interrupts, outdir, registry, resources
 from golive.errors import InputError
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
@@ -36,9 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return gate.EXIT_USAGE
     try:
-        if "target" in args and args.target is None:
-            args.target = resources.demo_profile()  # no --target: the embedded demo
-        return args.func(args)
+        # SIGTERM behaves like Ctrl-C from before anything starts: what a command started
+        # is stopped on the way out and a gate still writes its report (exit 3, not 143).
+        with interrupts.handled():
+            if "target" in args and args.target is None:
+                args.target = resources.demo_profile()  # no --target: the embedded demo
+            return args.func(args)
     except InputError as exc:
         print(f"golive: error: {exc}", file=sys.stderr)
         return gate.EXIT_USAGE
@@ -182,15 +185,22 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     outdir.check_writable(args.out)  # not after the whole run
     prepared = gate.prepare(_request(args))
-    gate.boot(prepared)
     console = GateConsole()
-    console.start(
-        prepared.profile.name,
-        len(prepared.selected),
-        prepared.request.phases or list(checklist.DEFAULT_PHASES),
-        Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
-    )
-    outcome, paths = run_and_report(prepared, console, args.out)
+    try:
+        try:
+            gate.boot(prepared)
+        except KeyboardInterrupt:
+            # boot stopped what it had started; the report says no check ran and why.
+            prepared.interrupted = True
+        console.start(
+            prepared.profile.name,
+            len(prepared.selected),
+            prepared.request.phases or list(checklist.DEFAULT_PHASES),
+            Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
+        )
+        outcome, paths = run_and_report(prepared, console, args.out)
+    finally:
+        gate.discard(prepared)  # the run discards it; this is for a signal before the run
     return gate.EXIT_HARNESS if paths is None else outcome.exit_code
 
 

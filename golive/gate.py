@@ -20,7 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from golive import __version__, attestations, checklist, profile, registry, resources, waivers
+from golive import (
+    __version__,
+    attestations,
+    checklist,
+    interrupts,
+    profile,
+    registry,
+    resources,
+    runlock,
+    waivers,
+)
 from golive.checklist import Checklist, Item
 from golive.context import Target
 from golive.errors import InputError
@@ -40,6 +50,7 @@ from golive.results import (
 from golive.timeutil import utcnow
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
+INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM)"
 GATE_INI = Path(__file__).with_name("gate_pytest.ini")
 NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 # pytest exit codes of a run that went to the end (whatever the checks found).
@@ -59,6 +70,7 @@ class GateRequest:
     items: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     now: datetime | None = None
+    command: str = "gate"  # named to a second run refused on the same target
 
 
 @dataclass
@@ -71,6 +83,8 @@ class Prepared:
     waivers: waivers.WaiverBook
     target: Target
     session: GateSession
+    lock: runlock.RunLock | None = None  # the target folder's, from boot to discard
+    interrupted: bool = False  # by Ctrl-C or SIGTERM before the checks began
 
 
 def prepare(request: GateRequest) -> Prepared:
@@ -91,18 +105,24 @@ def prepare(request: GateRequest) -> Prepared:
     now = request.now or utcnow()
     redactor = Redactor(target_profile.secrets())
     workdir = Path(tempfile.mkdtemp(prefix="golive-"))
-    target = Target(profile=target_profile, redactor=redactor, now=now, workdir=workdir)
-    session = GateSession(the_checklist, selected, target)
+    try:
+        target = Target(profile=target_profile, redactor=redactor, now=now, workdir=workdir)
+        session = GateSession(the_checklist, selected, target)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     return Prepared(
         request, the_checklist, target_profile, selected, book, waiver_book, target, session
     )
 
 
 def boot(prepared: Prepared) -> None:
-    """Bring the target up: setup commands, then — only if a selected check needs them —
-    the Stripe backend and the app (InputError -> exit 2)."""
+    """Take the target folder (one run at a time), bring the target up: setup commands,
+    then — only if a selected check needs them — the Stripe backend and the app
+    (InputError -> exit 2). On any exception, Ctrl-C included, what it started is stopped."""
     target, target_profile = prepared.target, prepared.profile
     try:
+        prepared.lock = runlock.acquire(target_profile.path, prepared.request.command)
         if target_profile.model.setup:
             profile.run_setup(target_profile, target.now)
             profile.reload_env(target_profile)  # setup may have written the env file
@@ -178,15 +198,20 @@ def _start_app(prepared: Prepared) -> None:
 
 
 def discard(prepared: Prepared) -> None:
-    """Stop the Stripe backend and remove the scratch folder (it may hold a backup copy of
-    the target's data)."""
-    if prepared.target.app is not None:
-        prepared.target.app.stop()
-        prepared.target.app = None
-    if prepared.target.stripe is not None:
-        prepared.target.stripe.stop()
-        prepared.target.stripe = None
-    shutil.rmtree(prepared.target.workdir, ignore_errors=True)
+    """Stop the app and the Stripe backend, remove the scratch folder (it may hold a backup
+    copy of the target's data) and free the target folder. A signal meanwhile waits: all of
+    it must happen. Safe to call again."""
+    with interrupts.shielded():
+        if prepared.target.app is not None:
+            prepared.target.app.stop()
+            prepared.target.app = None
+        if prepared.target.stripe is not None:
+            prepared.target.stripe.stop()
+            prepared.target.stripe = None
+        shutil.rmtree(prepared.target.workdir, ignore_errors=True)
+        if prepared.lock is not None:
+            prepared.lock.release()
+            prepared.lock = None
 
 
 def _check_selection(request: GateRequest, the_checklist: Checklist) -> None:
@@ -237,9 +262,9 @@ def run(
                 on_item_done(folded[item.id])
 
     session.on_check_done = fold_ready
-    interrupted = False
+    interrupted = prepared.interrupted  # during boot: no check runs
     try:
-        code = _run_pytest(prepared)
+        code = pytest.ExitCode.OK if interrupted else _run_pytest(prepared)
         if code == pytest.ExitCode.INTERRUPTED and session.interrupted:
             interrupted = True
         elif code not in _RUNNER_FINISHED and not session.harness_errors:
@@ -253,12 +278,42 @@ def run(
         session.harness_errors.append(
             f"harness failure: {type(exc).__name__}: {prepared.target.redactor.text(str(exc))}"
         )
-    finally:
+    except BaseException:
         discard(prepared)
+        raise
+    # From here to the report a signal is noted, not raised: a second Ctrl-C (or a first
+    # one now) must not cost the report; the report says the run was interrupted.
+    with interrupts.shielded() as late:
+        discard(prepared)
+        outcome = _outcome(prepared, folded, interrupted, on_item_done, started_at, t0)
+    if late:
+        mark_interrupted(outcome)
+    return outcome
+
+
+def mark_interrupted(outcome: GateOutcome, when: str = "while it stopped the target") -> bool:
+    """Say in a finished outcome that a signal came after its checks (verdict INCOMPLETE,
+    exit 3); False when it already says it was interrupted."""
+    result = outcome.result
+    if any(error.startswith(INTERRUPTED) for error in result.errors):
+        return False
+    result.errors.append(f"{INTERRUPTED} {when}, after every check had ended")
+    result.verdict, result.verdict_reasons = verdict(result.items, result.errors)
+    result.exit_code = outcome.exit_code = EXIT_HARNESS
+    return True
+
+
+def _outcome(
+    prepared: Prepared,
+    folded: dict[str, ItemResult],
+    interrupted: bool,
+    on_item_done: Callable[[ItemResult], None] | None,
+    started_at: datetime,
+    t0: float,
+) -> GateOutcome:
+    session = prepared.session
     if interrupted:
-        session.harness_errors.append(
-            "the run was interrupted (Ctrl-C or SIGTERM) before it finished"
-        )
+        session.harness_errors.append(f"{INTERRUPTED} before it finished")
 
     stop_reason = "run interrupted before this check ran" if interrupted else None
     items = [

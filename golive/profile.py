@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from golive import profile_blocks, yamlsrc
+from golive import children, profile_blocks, yamlsrc
 from golive.db.naming import Naming
 from golive.errors import InputError
 from golive.validation import validate
@@ -239,9 +239,8 @@ def run_setup(profile: Profile, now: datetime) -> None:
     for command in profile.model.setup:
         argv = [sys.executable if part == "{python}" else part for part in shlex.split(command)]
         try:
-            done = subprocess.run(
-                argv, cwd=profile.base_dir, capture_output=True, text=True, timeout=300, env=env
-            )
+            # Its own process group, stopped whole on Ctrl-C or a timeout.
+            done = children.run(argv, cwd=profile.base_dir, env=env, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InputError(
                 f"setup command {command!r} could not run: {exc}",

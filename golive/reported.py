@@ -2,38 +2,53 @@
 
 `golive gate`, `golive smoke` and `golive load` differ in what they select and print
 around the run; this part they share: SIGTERM (a CI runner cancelling the job) behaves
-like Ctrl-C so the partial report of what finished is still written, and a report that
-cannot be written still leaves the verdict on the terminal.
+like Ctrl-C so the partial report of what finished is still written, a signal while the
+reports are written waits for them (they then say the run was interrupted), and a report
+that cannot be written still leaves the verdict on the terminal.
 """
 
 from __future__ import annotations
 
-import signal
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from golive import gate
+from golive import gate, interrupts
 
-
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+# Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
+# writing the reports, so a test can signal the gate while it writes them.
+HOLD_VAR = "GOLIVE_TEST_HOLD_REPORT"
 
 
 def run_and_report(
     prepared: gate.Prepared, console: Any, out: Path
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
     """(outcome, report paths); None for the paths when the reports could not be written."""
+    with interrupts.handled():
+        outcome = gate.run(prepared, on_item_done=console.item_done)
+        with interrupts.shielded() as late:
+            _hold_for_tests()
+            paths = _write(outcome, out)
+            if late and gate.mark_interrupted(outcome, "while its reports were written"):
+                paths = _write(outcome, out)  # again: now they say so
+            console.finish(outcome.result, paths or {})
+    return outcome, paths
+
+
+def _write(outcome: gate.GateOutcome, out: Path) -> dict[str, Path] | None:
     from golive.reports.writer import write_reports
 
-    signal.signal(signal.SIGTERM, interrupt)
-    outcome = gate.run(prepared, on_item_done=console.item_done)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the reports be written whole
     try:
-        paths = write_reports(outcome.result, out)
+        return write_reports(outcome.result, out)
     except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
         print(f"golive: could not write the reports to {out}: {exc}", file=sys.stderr)
-        console.finish(outcome.result, {})
-        return outcome, None
-    console.finish(outcome.result, paths)
-    return outcome, paths
+        return None
+
+
+def _hold_for_tests() -> None:
+    marker = os.environ.get(HOLD_VAR)
+    if marker:
+        Path(marker).touch()
+        time.sleep(2)

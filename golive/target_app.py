@@ -1,16 +1,16 @@
 """Starting and stopping the target app for a run, like Playwright's `webServer`.
 
-The profile's `app.start` runs in the foreground on a port the harness picks; the run
-waits for `app.health` to answer 2xx, and the app is stopped (SIGTERM, then SIGKILL) when
-the run ends — after a failure or Ctrl-C too. An app that exits or never answers is invalid
-input (exit 2) naming the command and quoting the end of its output.
+The profile's `app.start` runs in the foreground on a port the harness picks, in a process
+group of its own; the run waits for `app.health` to answer 2xx, and the whole group is
+stopped (SIGTERM, then SIGKILL) when the run ends — after a failure or Ctrl-C too, while it
+starts included. An app that exits or never answers is invalid input (exit 2) naming the
+command and quoting the end of its output.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from golive import httpclient
+from golive import children, httpclient
 from golive.errors import InputError
 from golive.profile import App, Profile
 from golive.redact import Redactor
@@ -34,14 +34,10 @@ class RunningApp:
     log_path: Path | None = None
 
     def stop(self, grace_s: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=grace_s)
+        """Stop the app's whole process group (what it started too), even if the app
+        itself has already exited."""
+        if self.process is not None:
+            children.stop_group(self.process, grace_s)
 
     def describe(self) -> dict[str, str]:
         return {"base_url": self.base_url, "webhook_url": self.webhook_url}
@@ -98,6 +94,9 @@ def start_app(
             file=profile.path,
             hint=exc.hint,
         ) from None
+    except BaseException:  # Ctrl-C or SIGTERM while it starts: the caller never gets it
+        running.stop()
+        raise
     return running
 
 

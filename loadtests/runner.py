@@ -215,6 +215,23 @@ def _start(
 
     if spec.workers <= 0:
         return [spawn(_locust(*common, *classes))]
+    started: list[subprocess.Popen] = []
+    try:
+        return _start_distributed(spec, common, classes, spawn, started)
+    except BaseException:  # Ctrl-C while starting: stop those already started
+        for child in started:
+            _signal(child, signal.SIGKILL)
+        _reap(started, 5)
+        raise
+
+
+def _start_distributed(
+    spec: Spec,
+    common: list[str],
+    classes: list[str],
+    spawn: Callable[[list[str]], subprocess.Popen],
+    started: list[subprocess.Popen],
+) -> list[subprocess.Popen]:
     remote = spec.master_bind is not None
     port = MASTER_PORT if remote else _free_port()
     master = spawn(
@@ -232,24 +249,22 @@ def _start(
             *classes,
         )
     )
+    started.append(master)
     if remote:
         return [master]
-    workers = [
-        spawn(
-            _locust(
-                "--worker",
-                "--master-host",
-                "127.0.0.1",
-                "--master-port",
-                str(port),
-                "--loglevel",
-                "WARNING",
-                *classes,
-            )
+    for _ in range(spec.workers):
+        worker = _locust(
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+            "--loglevel",
+            "WARNING",
+            *classes,
         )
-        for _ in range(spec.workers)
-    ]
-    return [master, *workers]
+        started.append(spawn(worker))
+    return list(started)
 
 
 def _free_port() -> int:
