@@ -187,11 +187,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     prepared = gate.prepare(_request(args))
     console = GateConsole()
     try:
-        try:
-            gate.boot(prepared)
-        except KeyboardInterrupt:
-            # boot stopped what it had started; the report says no check ran and why.
-            prepared.interrupted = True
+        gate.boot_or_interrupted(prepared)
         console.start(
             prepared.profile.name,
             len(prepared.selected),

@@ -148,6 +148,15 @@ def boot(prepared: Prepared) -> None:
         raise
 
 
+def boot_or_interrupted(prepared: Prepared) -> None:
+    """`boot`, with a Ctrl-C or SIGTERM during it recorded rather than raised: `run` then
+    runs no check and the report says why (boot has stopped what it started)."""
+    try:
+        boot(prepared)
+    except KeyboardInterrupt:
+        prepared.interrupted = True
+
+
 def _signoffs(
     target_profile: profile.Profile, the_checklist: Checklist, *, deferred: bool
 ) -> tuple[attestations.AttestationBook, waivers.WaiverBook]:

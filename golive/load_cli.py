@@ -99,7 +99,9 @@ def run_command(args: argparse.Namespace) -> int:
     outdir.check_writable(args.out)
     model = _load_block(args.target)
     items = _items(args)
-    prepared = gate.prepare(gate.GateRequest(args.target, args.checklist, items=items))
+    prepared = gate.prepare(
+        gate.GateRequest(args.target, args.checklist, items=items, command="load")
+    )
     try:
         _refuse_unsafe(prepared, model)
     except BaseException:
@@ -120,9 +122,10 @@ def run_command(args: argparse.Namespace) -> int:
     cache[session.SPEC_KEY] = spec
     cache[session.OUT_KEY] = out
     cache[session.PROGRESS_KEY] = lambda line: _say(terminal, line)
-    gate.boot(prepared)
+    gate.boot_or_interrupted(prepared)
     try:  # again, now that the setup has written the env and the servers have their URLs
-        _refuse_unsafe(prepared, model)
+        if not prepared.interrupted:
+            _refuse_unsafe(prepared, model)
     except BaseException:
         gate.discard(prepared)
         raise

@@ -141,9 +141,10 @@ def run(args: argparse.Namespace) -> int:
         checklist_path=args.checklist,
         phases=[args.phase],
         items=ids,
+        command="smoke",
     )
     prepared = gate.prepare(request)
-    gate.boot(prepared)
+    gate.boot_or_interrupted(prepared)
     # pytest captures fd 1 while the checks run: steps go to a copy of the terminal's fd.
     terminal = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     console = SmokeConsole(terminal)

@@ -123,7 +123,9 @@ def start(tmp_path: Path) -> Iterator:
     """start(profile, *args, env=...) -> Run; whatever a run leaves is killed afterwards."""
     runs: list[Run] = []
 
-    def _start(profile: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+    def _start(
+        profile: Path, *args: str, env: dict[str, str] | None = None, command: str = "gate"
+    ) -> Run:
         n = len(runs)
         tmp, out = tmp_path / f"tmp{n}", tmp_path / f"out{n}"
         tmp.mkdir()
@@ -131,8 +133,8 @@ def start(tmp_path: Path) -> Iterator:
         stdout, stderr = tmp_path / f"stdout{n}.txt", tmp_path / f"stderr{n}.txt"
         with stdout.open("w") as o, stderr.open("w") as e:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "golive.cli", "gate", "--target", str(profile)]
-                + ["--out", str(out), "--now", NOW, *args],
+                [sys.executable, "-m", "golive.cli", command, "--target", str(profile)]
+                + ["--out", str(out), *(("--now", NOW) if command == "gate" else ()), *args],
                 cwd=ROOT,
                 stdout=o,
                 stderr=e,
@@ -211,6 +213,21 @@ def test_a_signal_during_a_setup_command(tmp_path: Path, start, signum: int) -> 
     run.wait_for(profile.parent / "setup-started")
 
     run.proc.send_signal(signum)
+
+    assert_interrupted_cleanly(run, run.finish(), before_checks=True)
+
+
+@pytest.mark.parametrize("command", ["smoke", "load"])
+def test_smoke_and_load_report_a_signal_during_setup(tmp_path: Path, start, command: str) -> None:
+    """They boot the target as the gate does, and report an interrupted boot as it does."""
+    profile = demo_copy(tmp_path)
+    with_script(profile, "sleeper.py", SLEEPER)
+    setup = load_yaml(profile)["setup"]
+    edit_yaml(profile, setup=["{python} sleeper.py setup-started", *setup])
+    run = start(profile, command=command)
+    run.wait_for(profile.parent / "setup-started")
+
+    run.proc.send_signal(signal.SIGTERM)
 
     assert_interrupted_cleanly(run, run.finish(), before_checks=True)
 
