@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             args.target = resources.demo_profile()  # no --target: the embedded demo
         return args.func(args)
     except InputError as exc:
-        print(f"golive: error: {exc}", file=sys.stderr)
+        print(f"golive: error: {DEFAULT.text(str(exc))}", file=sys.stderr)
         return gate.EXIT_USAGE
     except KeyboardInterrupt:
         print("golive: interrupted", file=sys.stderr)
@@ -176,7 +176,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     prepared = gate.prepare(_request(args))
     gate.boot(prepared)
-    console = GateConsole()
+    console = GateConsole(redactor=prepared.target.redactor)
     console.start(
         prepared.profile.name,
         len(prepared.selected),

@@ -30,9 +30,10 @@ def run_and_report(
     outcome = gate.run(prepared, on_item_done=console.item_done)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the reports be written whole
     try:
-        paths = write_reports(outcome.result, out)
+        paths = write_reports(outcome.result, out, redactor=prepared.target.redactor)
     except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
-        print(f"golive: could not write the reports to {out}: {exc}", file=sys.stderr)
+        message = prepared.target.redactor.text(f"could not write the reports to {out}: {exc}")
+        print(f"golive: {message}", file=sys.stderr)
         console.finish(outcome.result, {})
         return outcome, None
     console.finish(outcome.result, paths)

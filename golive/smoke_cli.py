@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     gate.boot(prepared)
     # pytest captures fd 1 while the checks run: steps go to a copy of the terminal's fd.
     terminal = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
-    console = SmokeConsole(terminal)
+    console = SmokeConsole(terminal, redactor=prepared.target.redactor)
     console.start(
         prepared.profile.name,
         len(prepared.selected),
