@@ -123,7 +123,7 @@ class GateConsole:
             self._print(f"[yellow]harness:[/] {escape(error)}")
         blockers = [r for r in result.verdict_reasons if r not in result.errors]
         for reason in blockers[:15]:
-            self._print(f"  · {_shorten(reason)}", markup=False)
+            self._print(f"  · {_shorten(self.redactor.text(reason))}", markup=False)
         if len(blockers) > 15:
             self._print(f"  · … and {len(blockers) - 15} more (see the report)")
         self._print(

@@ -115,7 +115,7 @@ class SmokeConsole(GateConsole):
         mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[magenta]·[/]"}[step.ok]
         where = escape(f"{flow} › {step.name}")
         self._print(
-            f"    {mark} {where:<36} {step.duration_ms:>7.0f} ms  [dim]{escape(_short(step.seen))}[/]"
+            f"    {mark} {where:<36} {step.duration_ms:>7.0f} ms  [dim]{escape(_short(self.redactor.text(step.seen)))}[/]"
         )
 
 
