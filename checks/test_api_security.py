@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from golive import httpclient, thresholds
+from golive import httpclient, redact, thresholds
 from golive.context import CheckContext
 from golive.loopback import is_loopback_host
 from golive.profile_api import ApiProfile, Request, api_config, section
@@ -78,8 +78,8 @@ def _send(
     return web.request(request.method, path or request.path, headers=headers)
 
 
-def _excerpt(answer: httpx.Response) -> str:
-    return answer.text[:EXCERPT]
+def _excerpt(ctx: CheckContext, answer: httpx.Response) -> str:
+    return redact.excerpt(ctx.target.redactor, answer.text, EXCERPT)
 
 
 # --- api.auth-required ------------------------------------------------------------------
@@ -100,7 +100,7 @@ def test_auth_required(ctx: CheckContext) -> None:
                     request=endpoint.label(),
                     token=credential,
                     status=answer.status_code,
-                    body_excerpt=_excerpt(answer),
+                    body_excerpt=_excerpt(ctx, answer),
                 )
                 if answer.status_code not in (401, 403):
                     wrong.append(
@@ -137,7 +137,7 @@ def test_authorization(ctx: CheckContext) -> None:
         if not created.is_success or resource_id is None:
             raise RuntimeError(
                 f"user A could not create a resource: {owned.create.label()} answered "
-                f"{created.status_code} without `{owned.id_field}` ({_excerpt(created)!r})"
+                f"{created.status_code} without `{owned.id_field}` ({_excerpt(ctx, created)!r})"
             )
         for probe in owned.probes:
             path = probe.path.replace("{id}", str(resource_id))
@@ -154,7 +154,7 @@ def test_authorization(ctx: CheckContext) -> None:
                 request=f"{probe.method} {path}",
                 user="b",
                 status=other.status_code,
-                body_excerpt=_excerpt(other),
+                body_excerpt=_excerpt(ctx, other),
             )
             if other.status_code not in (403, 404):
                 wrong.append(f"{probe.method} {path} as user B: {other.status_code}")
@@ -405,7 +405,7 @@ def test_malformed_input(ctx: CheckContext) -> None:
                     variant=variant,
                     status=answer.status_code,
                     debug_markers=markers,
-                    body_excerpt=_excerpt(answer),
+                    body_excerpt=_excerpt(ctx, answer),
                 )
                 if answer.status_code == 429:
                     raise RuntimeError(

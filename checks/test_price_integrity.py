@@ -24,7 +24,7 @@ from typing import Any
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import httpclient
+from golive import httpclient, redact
 from golive.checkout import body as checkout_body
 from golive.checkout import place
 from golive.context import CheckContext
@@ -101,7 +101,7 @@ def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
         if answer.status_code == 200:
             with contextlib.suppress(ValueError):
                 _find_prices(answer.json(), pricing.menu_id_field, pricing.menu_price_field, found)
-        return answer.status_code, found, answer.text[:200]
+        return answer.status_code, found, redact.excerpt(ctx.target.redactor, answer.text, 200)
 
     status, found, excerpt = ctx.target.cached("price.menu", fetch)
     if not found:
@@ -201,6 +201,7 @@ def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
         customer.token,
         body,
         idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}",
+        redactor=ctx.target.redactor,
     )
     probe = Probe(
         name, customer.state, body, expected, placed.status, placed.answer, placed.body_excerpt

@@ -140,7 +140,13 @@ class Effects:
         spec = self.model.order
         assert spec is not None
         body = checkout.body(self.pricing.checkout, spec.cart)
-        placed = checkout.place(self.app.base_url, self.pricing.checkout, spec.token, body)
+        placed = checkout.place(
+            self.app.base_url,
+            self.pricing.checkout,
+            spec.token,
+            body,
+            redactor=self.ctx.target.redactor,
+        )
         if not placed.ok:
             self.ctx.record(purpose=purpose, checkout_status=placed.status)
             self.ctx.nothing_examined(
@@ -190,7 +196,12 @@ class Effects:
         return forge.build("signed", encode_event(event), self.secret)
 
     def send(self, forged: forge.Forged) -> Delivery:
-        [delivery] = sender.send_forged(self.app.webhook_url, forged, allow_hosts=self.allow_hosts)
+        [delivery] = sender.send_forged(
+            self.app.webhook_url,
+            forged,
+            allow_hosts=self.allow_hosts,
+            redactor=self.ctx.target.redactor,
+        )
         return delivery
 
     def send_together(self, event: dict, copies: int) -> list[Delivery]:
@@ -201,6 +212,7 @@ class Effects:
             forged.headers,
             copies,
             allow_hosts=self.allow_hosts,
+            redactor=self.ctx.target.redactor,
         )
 
     # -- observing ---------------------------------------------------------------------

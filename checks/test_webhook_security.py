@@ -66,9 +66,12 @@ class _Target:
         host = urlsplit(app.base_url).hostname
         # Only the profile's own app host may be non-loopback; anything else is refused.
         self.allow_hosts: tuple[str, ...] = (host,) if host else ()
+        self.redactor = ctx.target.redactor  # masks the answers' excerpts
 
     def send(self, forged: forge.Forged) -> Delivery:
-        [delivery] = sender.send_forged(self.url, forged, allow_hosts=self.allow_hosts)
+        [delivery] = sender.send_forged(
+            self.url, forged, allow_hosts=self.allow_hosts, redactor=self.redactor
+        )
         return delivery
 
 

@@ -24,7 +24,7 @@ import httpx
 from golive import httpclient
 from golive.errors import InputError
 from golive.profile import StripeBackend
-from golive.redact import redact_key
+from golive.redact import DEFAULT, excerpt, redact_key
 
 STRIPE_API = "https://api.stripe.com"
 SANDBOX_KEY = "sk_test_golivesandbox0000000000000000"
@@ -209,5 +209,5 @@ def _docker_unavailable() -> str | None:
         client.close()
     except Exception as exc:  # noqa: BLE001 - docker raises many kinds
         text = " ".join(str(exc).split()) or type(exc).__name__
-        return text[:200]
+        return excerpt(DEFAULT, text, 200)
     return None

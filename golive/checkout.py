@@ -16,6 +16,7 @@ import httpx
 
 from golive import httpclient
 from golive.profile_pricing import CartLine, Checkout
+from golive.redact import DEFAULT, Redactor, excerpt
 
 TIMEOUT_S = 10
 
@@ -83,6 +84,7 @@ def place(
     *,
     idempotency_key: str | None = None,
     client: httpx.Client | None = None,
+    redactor: Redactor = DEFAULT,
 ) -> Placed:
     """POST the checkout as `token`'s customer, with a fresh Idempotency-Key by default."""
     headers = {
@@ -103,6 +105,6 @@ def place(
         request,
         answer.status_code,
         parsed,
-        answer.text[:300],
+        excerpt(redactor, answer.text, 300),  # give the run's redactor: it knows the env
         intent_id if isinstance(intent_id, str) and intent_id else None,
     )

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.target = resources.demo_profile()  # no --target: the embedded demo
             return args.func(args)
     except InputError as exc:
-        print(f"golive: error: {exc}", file=sys.stderr)
+        print(f"golive: error: {DEFAULT.text(str(exc))}", file=sys.stderr)
         return gate.EXIT_USAGE
     except KeyboardInterrupt:
         print("golive: interrupted", file=sys.stderr)
@@ -185,7 +185,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     outdir.check_writable(args.out)  # not after the whole run
     prepared = gate.prepare(_request(args))
-    console = GateConsole()
+    console = GateConsole(redactor=prepared.target.redactor)
     try:
         gate.boot_or_interrupted(prepared)
         console.start(

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from golive.redact import DEFAULT, Redactor
 from golive.results import ItemResult, Outcome, RunResult, Verdict
 
 STYLE = {
@@ -32,8 +33,11 @@ BAD = {Outcome.FAIL, Outcome.ERROR}
 class GateConsole:
     """Prints one line per section as soon as its last item is decided."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream=None, redactor: Redactor = DEFAULT) -> None:
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+        # The run's redactor (it knows the target's env secrets): the terminal is an output
+        # like the reports, and CI logs are kept.
+        self.redactor = redactor
         self._closed = False
         self._section: str | None = None
         self._items: list[ItemResult] = []
@@ -44,6 +48,8 @@ class GateConsole:
         # silences the terminal; the reports are still written.
         if self._closed:
             return
+        # Masks hold no `[`: redacting markup leaves it valid.
+        args = tuple(self.redactor.text(a) if isinstance(a, str) else a for a in args)
         try:
             self.console.print(*args, **kwargs)
         except (OSError, SystemExit):
@@ -92,7 +98,8 @@ class GateConsole:
             if item.outcome in BAD:
                 self._print(
                     # Reasons are the checks' own text: `[...]` in them is not markup.
-                    f"      [red]{item.outcome.value}[/] {escape(item.id)}: {escape(item.reason)}",
+                    f"      [red]{item.outcome.value}[/] {escape(item.id)}: "
+                    f"{escape(self.redactor.text(item.reason))}",
                     markup=True,
                 )
         self._items = []
@@ -116,7 +123,7 @@ class GateConsole:
             self._print(f"[yellow]harness:[/] {escape(error)}")
         blockers = [r for r in result.verdict_reasons if r not in result.errors]
         for reason in blockers[:15]:
-            self._print(f"  · {_shorten(reason)}", markup=False)
+            self._print(f"  · {_shorten(self.redactor.text(reason))}", markup=False)
         if len(blockers) > 15:
             self._print(f"  · … and {len(blockers) - 15} more (see the report)")
         self._print(

@@ -136,7 +136,7 @@ def run_command(args: argparse.Namespace) -> int:
         + (f" · {spec.workers} workers" if spec.workers else "")
         + f" · {len(prepared.selected)} items",
     )
-    console = GateConsole()
+    console = GateConsole(redactor=prepared.target.redactor)
     outcome, paths = run_and_report(prepared, console, out)
     if paths is None:
         return gate.EXIT_HARNESS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from golive import children, profile_blocks, yamlsrc
 from golive.db.naming import Naming
 from golive.errors import InputError
+from golive.redact import Redactor
 from golive.validation import validate
 
 
@@ -243,18 +245,34 @@ def run_setup(profile: Profile, now: datetime) -> None:
             done = children.run(argv, cwd=profile.base_dir, env=env, timeout=300)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InputError(
-                f"setup command {command!r} could not run: {exc}",
+                _setup_redactor(profile).text(f"setup command {command!r} could not run: {exc}"),
                 file=profile.path,
                 hint="fix the command under `setup:`",
             ) from None
         if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            # Redacted whole before the tail is cut: a build prints what it reads, env included.
+            output = _setup_redactor(profile).text((done.stderr or done.stdout).strip())
             raise InputError(
                 f"setup command {command!r} failed with exit code {done.returncode}: "
-                + " / ".join(tail),
+                + " / ".join(output.splitlines()[-3:]),
                 file=profile.path,
                 hint="fix the command under `setup:`",
             )
+
+
+def _setup_redactor(profile: Profile) -> Redactor:
+    """The env's secrets as known before the setup, and as the env file is now: the failed
+    command may have written it (the demo's build does)."""
+    redactor = Redactor(profile.secrets())
+    spec = profile.model.env
+    if spec.source == "file" and spec.file is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            env_path = profile.resolve(spec.file)
+            if env_path.is_file():
+                for key, value in parse_dotenv(env_path).items():
+                    if _looks_secret(key, value):
+                        redactor.add_secret(value)
+    return redactor
 
 
 def load(path: Path) -> Profile:

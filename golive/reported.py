@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from golive import gate, interrupts
+from golive.redact import Redactor
 
 # Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
 # writing the reports, so a test can signal the gate while it writes them.
@@ -30,20 +31,21 @@ def run_and_report(
         outcome = gate.run(prepared, on_item_done=console.item_done)
         with interrupts.shielded() as late:
             _hold_for_tests()
-            paths = _write(outcome, out)
+            paths = _write(outcome, out, prepared.target.redactor)
             if late and gate.mark_interrupted(outcome, "while its reports were written"):
-                paths = _write(outcome, out)  # again: now they say so
+                paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
             console.finish(outcome.result, paths or {})
     return outcome, paths
 
 
-def _write(outcome: gate.GateOutcome, out: Path) -> dict[str, Path] | None:
+def _write(outcome: gate.GateOutcome, out: Path, redactor: Redactor) -> dict[str, Path] | None:
     from golive.reports.writer import write_reports
 
     try:
-        return write_reports(outcome.result, out)
+        return write_reports(outcome.result, out, redactor=redactor)
     except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
-        print(f"golive: could not write the reports to {out}: {exc}", file=sys.stderr)
+        message = redactor.text(f"could not write the reports to {out}: {exc}")
+        print(f"golive: {message}", file=sys.stderr)
         return None
 
 

@@ -115,7 +115,7 @@ class SmokeConsole(GateConsole):
         mark = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[magenta]·[/]"}[step.ok]
         where = escape(f"{flow} › {step.name}")
         self._print(
-            f"    {mark} {where:<36} {step.duration_ms:>7.0f} ms  [dim]{escape(_short(step.seen))}[/]"
+            f"    {mark} {where:<36} {step.duration_ms:>7.0f} ms  [dim]{escape(_short(self.redactor.text(step.seen)))}[/]"
         )
 
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     gate.boot_or_interrupted(prepared)
     # pytest captures fd 1 while the checks run: steps go to a copy of the terminal's fd.
     terminal = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
-    console = SmokeConsole(terminal)
+    console = SmokeConsole(terminal, redactor=prepared.target.redactor)
     console.start(
         prepared.profile.name,
         len(prepared.selected),

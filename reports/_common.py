@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from golive.redact import DEFAULT, luhn_valid, mask_pan
+from golive.redact import DEFAULT, Redactor, luhn_valid, mask_pan
 from golive.results import ACCEPTING, ItemResult, Outcome, RunResult
 
 # Accepting outcomes first, then the ones that hold a blocker at the gate.
@@ -145,18 +145,18 @@ def fmt_duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def redact_value(value: Any) -> Any:
-    """DEFAULT.value, plus integers that are card numbers (they become masked strings).
+def redact_value(value: Any, redactor: Redactor = DEFAULT) -> Any:
+    """redactor.value, plus integers that are card numbers (they become masked strings).
 
     For structures about to be JSON-encoded: once encoded, a value after an escape
     (`"line\\n4242…"`) no longer matches the patterns of a text pass.
     """
     if isinstance(value, str):
-        return DEFAULT.text(value)
+        return redactor.text(value)
     if isinstance(value, dict):
-        return {DEFAULT.text(str(k)): redact_value(v) for k, v in value.items()}
+        return {redactor.text(str(k)): redact_value(v, redactor) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_value(v) for v in value]
+        return [redact_value(v, redactor) for v in value]
     if isinstance(value, int) and not isinstance(value, bool):
         digits = str(abs(value))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):

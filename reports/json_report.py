@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from golive.redact import DEFAULT
+from golive.redact import DEFAULT, Redactor
 from golive.reports._common import redact_value
 from golive.results import SCHEMA_VERSION, RunResult
 
@@ -80,30 +80,31 @@ _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?')
 
 
-def redact_text(text: str) -> str:
-    """Redact results.json text with golive.redact.DEFAULT; the output is always valid JSON."""
+def redact_text(text: str, redactor: Redactor = DEFAULT) -> str:
+    """Redact results.json text (with golive.redact.DEFAULT unless given the run's redactor);
+    the output is always valid JSON."""
     probe = _ESCAPE.sub("\x00", text)
-    redacted = DEFAULT.text(probe)
+    redacted = redactor.text(probe)
     if redacted == probe:
         return text  # nothing key-shaped, no Luhn-valid number
     lines = text.split("\n")
     probe_lines, redacted_lines = probe.split("\n"), redacted.split("\n")
     if not len(lines) == len(probe_lines) == len(redacted_lines):  # a secret spanning lines
-        return _dumps(redact_value(json.loads(text)))
+        return _dumps(redact_value(json.loads(text), redactor))
     for index, (before, after) in enumerate(zip(probe_lines, redacted_lines, strict=True)):
         if before != after:
-            lines[index] = _TOKEN.sub(_redact_token, lines[index])
+            lines[index] = _TOKEN.sub(lambda m: _redact_token(m, redactor), lines[index])
     return "\n".join(lines)
 
 
-def _redact_token(match: re.Match[str]) -> str:
+def _redact_token(match: re.Match[str], redactor: Redactor) -> str:
     token = match.group()
     if token.startswith('"'):
         value = json.loads(token)
-        clean = DEFAULT.text(value)
+        clean = redactor.text(value)
         return token if clean == value else json.dumps(clean, ensure_ascii=False)
     if token.lstrip("-").isdigit():  # an integer; floats are left alone
-        masked = redact_value(int(token))
+        masked = redact_value(int(token), redactor)
         if isinstance(masked, str):
             return json.dumps(masked)
     return token

@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from golive.redact import DEFAULT
 from golive.reports._common import dumps_redacted, fmt_dt, item_duration, section_rows
 from golive.results import CheckResult, ItemResult, Outcome, RunResult
 
@@ -165,6 +166,9 @@ def _waiver_note(item: ItemResult) -> str:
 
 
 def _clip(text: str) -> str:
+    if len(text) <= EVIDENCE_CHARS:
+        return text
+    text = DEFAULT.text(text)  # whole, before the cut: the final pass sees only the rest
     if len(text) <= EVIDENCE_CHARS:
         return text
     return f"{text[:EVIDENCE_CHARS]}… ({len(text) - EVIDENCE_CHARS} more characters)"

@@ -1,7 +1,8 @@
 """Write the reports of one run: report.html, results.json, junit.xml, summary.md.
 
-Every format's final text goes through golive.redact.DEFAULT before it reaches the disk
-(the engine redacts already; this is the last line of defence), and every file is
+Every format's final text goes through the run's redactor (golive.redact.DEFAULT when none
+is given) before it reaches the disk (the engine redacts already; this is the last line of
+defence), and every file is
 written atomically: a temporary file in the same directory, then os.replace, so a crash
 leaves the previous file or the new one, never half of either.
 """
@@ -14,7 +15,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from golive.redact import DEFAULT
+from golive.redact import DEFAULT, Redactor
 from golive.reports import html, json_report, junit, markdown
 from golive.results import RunResult
 
@@ -29,29 +30,38 @@ class ReportError(RuntimeError):
         self.written = written
 
 
+def _redact_text(text: str, redactor: Redactor) -> str:
+    return redactor.text(text)
+
+
 # format -> (file name, renderer, final redaction pass)
-FORMATS: dict[str, tuple[str, Callable[[RunResult], str], Callable[[str], str]]] = {
-    "html": ("report.html", html.render, DEFAULT.text),
+FORMATS: dict[str, tuple[str, Callable[[RunResult], str], Callable[[str, Redactor], str]]] = {
+    "html": ("report.html", html.render, _redact_text),
     "json": ("results.json", json_report.render, json_report.redact_text),
-    "junit": ("junit.xml", junit.render, DEFAULT.text),
-    "md": ("summary.md", markdown.render, DEFAULT.text),
+    "junit": ("junit.xml", junit.render, _redact_text),
+    "md": ("summary.md", markdown.render, _redact_text),
 }
 DEFAULT_FORMATS = ("html", "json", "junit", "md")
 
 
-def render_report(result: RunResult, fmt: str) -> str:
+def render_report(result: RunResult, fmt: str, redactor: Redactor = DEFAULT) -> str:
     """One format's final text, redacted: exactly what write_reports puts in the file."""
     try:
         _, render, redact = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r}; known: {', '.join(FORMATS)}") from None
-    return redact(render(result))
+    return redact(render(result), redactor)
 
 
 def write_reports(
-    result: RunResult, out_dir: Path, formats: Iterable[str] = DEFAULT_FORMATS
+    result: RunResult,
+    out_dir: Path,
+    formats: Iterable[str] = DEFAULT_FORMATS,
+    *,
+    redactor: Redactor = DEFAULT,
 ) -> dict[str, Path]:
     """Write the requested formats into out_dir (created if needed); returns format -> path.
+    `redactor`: the run's, which knows the target's secrets besides the patterns.
 
     A format that fails to render or write does not stop the others: they are written,
     then ReportError says which failed and which paths were written.
@@ -68,7 +78,7 @@ def write_reports(
     for fmt in wanted:
         path = out_dir / FORMATS[fmt][0]
         try:
-            atomic_write_text(path, render_report(result, fmt))
+            atomic_write_text(path, render_report(result, fmt, redactor))
         except Exception as exc:  # one broken format must not cost the others
             errors[fmt] = exc
         else:

@@ -131,7 +131,7 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
     return Harness(
         spec=spec,
         stripe=StripeSide(backend, publishable),
-        target=TargetSide(app, spec, checkout, secret),
+        target=TargetSide(app, spec, checkout, secret, ctx.target.redactor),
         observer=observer,
         pricing=pricing,
     )

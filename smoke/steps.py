@@ -60,7 +60,7 @@ def fill_cart(h: Harness, pay: Payment, lines: list[CartLine]) -> str:
         if not answer.is_success:
             raise StepFailed(
                 f"{cart.add.method} {cart.add.path} answered {answer.status_code}: "
-                f"{answer.text[:120]}"
+                f"{h.target.excerpt(answer.text, 120)}"
             )
     status, found = h.target.cart_lines(token)
     if found is None or len(found) != len(lines):
@@ -263,7 +263,7 @@ def _refund(h: Harness, pay: Payment) -> str:
     if not response.is_success:
         raise StepFailed(
             f"{spec.method} {spec.path.replace('{order_id}', str(pay.order_id))} answered "
-            f"{response.status_code}: {response.text[:120]}"
+            f"{response.status_code}: {h.target.excerpt(response.text, 120)}"
         )
     path = spec.path.replace("{order_id}", str(pay.order_id))
     return f"{spec.method} {path} answered {response.status_code}"

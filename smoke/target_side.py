@@ -13,14 +13,23 @@ from golive import httpclient
 from golive.checkout import Placed, body, dotted, fill, place
 from golive.profile_pricing import CartLine, Checkout
 from golive.profile_smoke import Call, Smoke
+from golive.redact import Redactor, excerpt
 from golive.webhooks.sender import Delivery, send_event
 
 TIMEOUT_S = 15
 
 
 class TargetSide:
-    def __init__(self, app: Any, spec: Smoke, checkout: Checkout, webhook_secret: str | None):
+    def __init__(
+        self,
+        app: Any,
+        spec: Smoke,
+        checkout: Checkout,
+        webhook_secret: str | None,
+        redactor: Redactor,
+    ):
         self.app = app
+        self.redactor = redactor  # the run's: masks the answers' excerpts
         self.spec = spec
         self.checkout_spec = checkout
         self.webhook_secret = webhook_secret
@@ -32,6 +41,10 @@ class TargetSide:
     @property
     def host(self) -> str:
         return urlsplit(self.app.base_url).hostname or ""
+
+    def excerpt(self, text: str, limit: int) -> str:
+        """The start of an answer, with the whole answer redacted first."""
+        return excerpt(self.redactor, text, limit)
 
     def _auth(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -57,6 +70,7 @@ class TargetSide:
             request,
             idempotency_key=key,
             client=self._web,
+            redactor=self.redactor,
         )
 
     def get_json(self, path: str, token: str) -> tuple[int, Any]:
@@ -100,4 +114,5 @@ class TargetSide:
             event,
             timeout=TIMEOUT_S,
             allow_hosts=(self.host,),
+            redactor=self.redactor,
         )

@@ -129,7 +129,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         redactor.text(f"POST {args.url} signed with {secret}, variant {args.variant}: ")
         + forge.describe(args.variant)
     )
-    send = {"timeout": args.timeout, "allow_hosts": args.allow_hosts}
+    send = {"timeout": args.timeout, "allow_hosts": args.allow_hosts, "redactor": redactor}
     if repeated:
         deliveries = sender.send_forged(args.url, batch[0], concurrency=args.concurrency, **send)
     else:

@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, urlsplit
 from golive.errors import InputError
 from golive.loopback import is_loopback_host
 from golive.redact import DEFAULT as REDACT
+from golive.redact import Redactor
 from golive.webhooks.forge import SIGNATURE_HEADER, Forged
 from golive.webhooks.signing import encode_event, redact_header, sign_header
 
@@ -115,11 +116,15 @@ def send_event(
     headers: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_hosts: Iterable[str] = (),
+    redactor: Redactor = REDACT,
 ) -> Delivery:
-    """Sign `event` (a dict is encoded as Stripe does; bytes are sent as they are) and POST it."""
+    """Sign `event` (a dict is encoded as Stripe does; bytes are sent as they are) and POST it.
+    `redactor` masks the answer's excerpt (give the run's: it knows the target's secrets)."""
     payload = event if isinstance(event, bytes) else encode_event(event)
     signed = {SIGNATURE_HEADER: sign_header(payload, secret, timestamp), **(headers or {})}
-    return deliver(url, payload, signed, timeout=timeout, allow_hosts=allow_hosts)
+    return deliver(
+        url, payload, signed, timeout=timeout, allow_hosts=allow_hosts, redactor=redactor
+    )
 
 
 def deliver(
@@ -129,9 +134,10 @@ def deliver(
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_hosts: Iterable[str] = (),
+    redactor: Redactor = REDACT,
 ) -> Delivery:
     """POST `payload` with Stripe's usual headers plus `headers`, signing nothing."""
-    request = _Request(check_url(url, allow_hosts), payload, headers, timeout)
+    request = _Request(check_url(url, allow_hosts), payload, headers, timeout, redactor)
     request.connect()
     return request.send()
 
@@ -143,6 +149,7 @@ def deliver_many(
     concurrency: int = 1,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_hosts: Iterable[str] = (),
+    redactor: Redactor = REDACT,
 ) -> list[Delivery]:
     """Each (payload, headers) once, at most `concurrency` in flight; results in order."""
     parts = check_url(url, allow_hosts)
@@ -150,7 +157,7 @@ def deliver_many(
         raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
 
     def one(item: tuple[bytes, Mapping[str, str]]) -> Delivery:
-        request = _Request(parts, item[0], item[1], timeout)
+        request = _Request(parts, item[0], item[1], timeout, redactor)
         request.connect()
         return request.send()
 
@@ -168,6 +175,7 @@ def deliver_together(
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_hosts: Iterable[str] = (),
+    redactor: Redactor = REDACT,
 ) -> list[Delivery]:
     """`copies` identical POSTs released at one instant.
 
@@ -181,7 +189,7 @@ def deliver_together(
     results: list[Delivery | None] = [None] * copies
 
     def one(index: int) -> None:
-        request = _Request(parts, payload, headers, timeout)
+        request = _Request(parts, payload, headers, timeout, redactor)
         request.connect()
         # A peer that failed to start breaks the barrier: send anyway rather than not at all.
         with contextlib.suppress(threading.BrokenBarrierError):
@@ -203,6 +211,7 @@ def send_forged(
     concurrency: int = 1,
     timeout: float = DEFAULT_TIMEOUT_S,
     allow_hosts: Iterable[str] = (),
+    redactor: Redactor = REDACT,
 ) -> list[Delivery]:
     """Every copy of a forged delivery: all at once behind a barrier when it asks for that,
     else `concurrency` at a time."""
@@ -214,10 +223,16 @@ def send_forged(
             forged.copies,
             timeout=timeout,
             allow_hosts=allow_hosts,
+            redactor=redactor,
         )
     requests = [(forged.payload, forged.headers)] * forged.copies
     return deliver_many(
-        url, requests, concurrency=concurrency, timeout=timeout, allow_hosts=allow_hosts
+        url,
+        requests,
+        concurrency=concurrency,
+        timeout=timeout,
+        allow_hosts=allow_hosts,
+        redactor=redactor,
     )
 
 
@@ -225,9 +240,15 @@ class _Request:
     """One POST split in two steps (connect, then send) so a barrier can sit between them."""
 
     def __init__(
-        self, parts: SplitResult, payload: bytes, headers: Mapping[str, str], timeout: float
+        self,
+        parts: SplitResult,
+        payload: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        redactor: Redactor = REDACT,
     ) -> None:
         self.parts = parts
+        self.redactor = redactor
         self.payload = payload
         self.timeout = timeout
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -275,7 +296,7 @@ class _Request:
         return Delivery(
             status=response.status,
             latency_ms=(time.perf_counter() - started) * 1000,
-            body_excerpt=excerpt(body),
+            body_excerpt=excerpt(body, redactor=self.redactor),
             request_headers=dict(self.headers),
             payload=self.payload,
         )
@@ -291,10 +312,11 @@ class _Request:
         )
 
 
-def excerpt(body: bytes, limit: int = EXCERPT_CHARS) -> str:
-    """The start of a response body on one line, with secrets and card numbers masked."""
+def excerpt(body: bytes, limit: int = EXCERPT_CHARS, *, redactor: Redactor = REDACT) -> str:
+    """The start of a response body on one line, with secrets and card numbers masked (in
+    the whole body, before it is cut)."""
     text = " ".join(body.decode("utf-8", errors="replace").split())
-    text = REDACT.text(text)
+    text = redactor.text(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
