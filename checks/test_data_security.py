@@ -13,6 +13,9 @@ card data it was actually sent. The probe is described by the check's params:
 - `probe_card_number` (a Luhn-valid test number; 4242… by default).
 
 The probe is sent once per run whichever of the checks runs first; its answer is reused.
+It is the scans' positive control: a probe that got no answer makes every check that sent
+it an error, and the database scan also needs it answered 2xx (an app that refused the
+checkout had nothing to store, so a clean database would prove nothing).
 Evidence never holds a card number unmasked (first six, last four) or a secret in full.
 """
 
@@ -139,11 +142,22 @@ class ProbeResult:
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     card: str = ""
+    error: str = ""  # why no answer came (a timeout, a refused connection)
+    path: str = ""
 
     def evidence(self) -> dict[str, Any]:
         if not self.sent:
             return {"probe": "not sent", "reason": self.reason}
-        return {"probe": "sent", "status": self.status, "card_sent": mask_pan(self.card)}
+        return {
+            "probe": "sent",
+            "status": self.status,
+            "card_sent": mask_pan(self.card),
+            **({"error": self.error} if self.error else {}),
+        }
+
+    @property
+    def answered_2xx(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
 
 
 def _app(ctx: CheckContext) -> Any:
@@ -174,14 +188,24 @@ def _send_probe(ctx: CheckContext, params: ProbeParams) -> ProbeResult:
     token = _token(ctx, params)
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    with httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S) as web:
-        answer = web.post(params.probe_path, json=body, headers=headers)
+    try:
+        with httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S) as web:
+            answer = web.post(params.probe_path, json=body, headers=headers)
+    except httpx.TimeoutException:
+        return ProbeResult(
+            True, card=card, path=params.probe_path, error=f"no answer within {TIMEOUT_S} s"
+        )
+    except httpx.TransportError as exc:
+        return ProbeResult(
+            True, card=card, path=params.probe_path, error=f"{type(exc).__name__}: {exc}"
+        )
     return ProbeResult(
         True,
         status=answer.status_code,
         headers=dict(answer.headers),
         body=answer.text,
         card=card,
+        path=params.probe_path,
     )
 
 
@@ -195,7 +219,23 @@ def probe(ctx: CheckContext) -> ProbeResult:
     key = "data.probe:" + params.model_dump_json(include=set(ProbeParams.model_fields))
     result: ProbeResult = ctx.target.cached(key, lambda: _send_probe(ctx, params))
     ctx.record(**result.evidence())
+    if result.sent and result.status is None:
+        ctx.error(
+            f"the card probe POST {result.path} got no answer ({result.error}): the app was "
+            "not shown a card number, so nothing it did with one can be judged"
+        )
     return result
+
+
+def require_accepted(ctx: CheckContext, result: ProbeResult) -> None:
+    """The probe must have been accepted before a clean store means anything."""
+    if result.sent and not result.answered_2xx:
+        ctx.error(
+            f"the card probe POST {result.path} was answered {result.status}, not 2xx: the app "
+            "took no order with the card number, so a clean database proves nothing — fix "
+            "the probe's params (probe_path, probe_body, probe_token) or set probe_path: '' "
+            "to scan only what is there"
+        )
 
 
 # --- data.card-numbers-in-db ------------------------------------------------------------
@@ -324,7 +364,7 @@ def test_card_numbers_in_db(ctx: CheckContext) -> None:
     url = ctx.profile.database_url()
     if not url:
         ctx.not_run("the target profile names no database (set database.url or database.url_env)")
-    probe(ctx)
+    require_accepted(ctx, probe(ctx))
     scan_db = _scan_mongo_url if url.startswith("mongodb") else scan_sql
     try:
         scan = scan_db(url, ctx.params.sample_rows)

@@ -6,6 +6,8 @@ Checks end in one of these ways:
 - `ctx.not_applicable(reason)`                        -> not-applicable
 - `ctx.not_run(reason)` (e.g. an opt-in not given)    -> not-run
 - `ctx.nothing_examined(what)`, or no evidence at all -> error (never a vacuous pass)
+- `ctx.error(message)` (golive's own request failed)  -> error
+- a time limit reached (golive/budget.py)             -> error, however the check ended
 - any other exception                                 -> error
 """
 
@@ -19,6 +21,8 @@ from typing import Any, NoReturn
 import pytest
 from pydantic import BaseModel
 
+from golive import budget
+from golive.budget import BudgetExceeded, RunClock
 from golive.checklist import CheckRef, Item
 from golive.profile import Profile
 from golive.redact import Redactor
@@ -40,6 +44,10 @@ class NothingExamined(Exception):
     """The check looked at zero things: an error, never a pass."""
 
 
+class CheckError(Exception):
+    """golive could not judge the item (its own request got no usable answer): an error."""
+
+
 @dataclass
 class Target:
     """The system under verification, shared by all checks of one run."""
@@ -51,11 +59,27 @@ class Target:
     stripe: Any = None  # golive.backends.Backend once booted, when the profile names one
     app: Any = None  # golive.target_app.RunningApp once booted, when the profile has `app`
     cache: dict[str, Any] = field(default_factory=dict)
+    # The run's deadline and the hosts that stopped answering; counted from here (the gate
+    # makes the Target when it prepares the run).
+    clock: RunClock = field(init=False)
+    _cut_short: dict[str, BudgetExceeded] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.clock = RunClock(self.profile.model.limits)
 
     def cached(self, key: str, compute: Any) -> Any:
-        """Run `compute()` once per run: several items may share one expensive scan."""
+        """Run `compute()` once per run: several items may share one expensive scan.
+
+        A result made while a time limit cut the check short (a flow that caught the
+        timeout as a failed step) is incomplete: every check that reuses it is stopped
+        for the same reason, so none of them passes or fails on it."""
         if key not in self.cache:
             self.cache[key] = compute()
+            running = budget.active()
+            if running is not None and running.stopped is not None:
+                self._cut_short[key] = running.stopped
+        elif key in self._cut_short and budget.active() is not None:
+            budget.active().stopped = self._cut_short[key]
         return self.cache[key]
 
 
@@ -89,3 +113,6 @@ class CheckContext:
 
     def nothing_examined(self, what: str) -> NoReturn:
         raise NothingExamined(self.redact(f"examined nothing: {what}"))
+
+    def error(self, message: str) -> NoReturn:
+        raise CheckError(self.redact(message))

@@ -13,8 +13,16 @@ from typing import Any
 
 import pytest
 
+from golive import budget
 from golive.checklist import Checklist, Item, check_params
-from golive.context import CheckContext, NotApplicable, NothingExamined, NotRun, Target
+from golive.context import (
+    CheckContext,
+    CheckError,
+    NotApplicable,
+    NothingExamined,
+    NotRun,
+    Target,
+)
 from golive.registry import REGISTRY
 from golive.results import CheckResult, Outcome
 
@@ -43,6 +51,8 @@ class GateSession:
         self._order = {item.id: index for index, item in enumerate(selected)}
         self._started: dict[ItemKey, float] = {}
         self._contexts: dict[ItemKey, CheckContext] = {}
+        self._budgets: dict[ItemKey, budget.CheckBudget] = {}
+        self.deadline_stopped = 0  # checks the run deadline kept from running or cut short
 
     # --- collection -------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -111,10 +121,34 @@ class GateSession:
         self._contexts[key] = context
         return context
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        # Each check runs under its own time budget, which the HTTP helpers consult.
+        key = _key_of(item)
+        if key is None:
+            return (yield)
+        self._budgets[key] = self.target.clock.check()
+        budget.activate(self._budgets[key])
+        try:
+            return (yield)
+        finally:
+            budget.activate(None)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         key = _key_of(item)
         if key is not None:
             self._started[key] = time.perf_counter()
+            passed = self.target.clock.deadline_passed()
+            if passed is not None:
+                raise passed  # recorded as this check's error; the next ones alike
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.deadline_stopped:
+            self.harness_errors.append(
+                f"the run deadline of {self.target.clock.limits.run_s:g} s (limits.run_s) "
+                f"passed: {self.deadline_stopped} checks did not run or were cut short"
+            )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
@@ -130,6 +164,16 @@ class GateSession:
         context = self._contexts.get(key)
         evidence = context.evidence if context else []
         outcome, message = classify(call, evidence)
+        stopped = self._budgets[key].stopped if key in self._budgets else None
+        if isinstance(call.excinfo and call.excinfo.value, budget.BudgetExceeded):
+            stopped = call.excinfo.value
+        if stopped is not None:
+            # Cut short by a time limit: whatever the check made of it (a caught timeout,
+            # a finding built on missing answers), it could not judge the item.
+            outcome, message = Outcome.ERROR, str(stopped)
+            evidence.append({"stopped": self.target.redactor.text(str(stopped))})
+            if isinstance(stopped, budget.RunDeadlinePassed):
+                self.deadline_stopped += 1
         result = CheckResult(
             ref=self.checklist.items[key[0]].automated.checks[key[1]].ref,
             outcome=outcome,
@@ -154,7 +198,7 @@ def classify(call: pytest.CallInfo, evidence: list[dict[str, Any]]) -> tuple[Out
         return Outcome.NOT_RUN, exc.msg
     if isinstance(exc, pytest.skip.Exception):
         return Outcome.NOT_RUN, f"skipped: {exc.msg}"
-    if isinstance(exc, NothingExamined):
+    if isinstance(exc, NothingExamined | CheckError | budget.BudgetExceeded):
         return Outcome.ERROR, str(exc)
     if isinstance(exc, AssertionError):
         return Outcome.FAIL, str(exc).split("\nassert ")[0].strip() or "assertion failed"

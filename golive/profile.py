@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from golive import children, profile_blocks, yamlsrc
+from golive.budget import Limits
 from golive.db.naming import Naming
 from golive.errors import InputError
 from golive.redact import Redactor
@@ -138,6 +139,10 @@ class ProfileModel(_Strict):
     )
     load: dict[str, Any] | None = Field(
         None, description="Load scenarios: customers, host allowlist, the gate's short run"
+    )
+    limits: Limits = Field(
+        default_factory=Limits,
+        description="How long the run, one check, and a silent target may take (golive/budget.py)",
     )
     attestations: str | list[str] | None = Field(
         None,

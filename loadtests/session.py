@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from golive import budget
 from golive.context import Target
 from golive.loadtests import invariants, runner, safety
 from golive.loadtests.metrics import CHECK_METRICS
@@ -108,7 +109,8 @@ def _run(target: Target, abort_rules: list[dict[str, Any]]) -> Shared:
     the_plan = runner.plan(spec, where, model, checkout, out)
     the_plan["abort"] = abort_rules
     try:
-        run = runner.run(spec, where, the_plan, out, target.cache.get(PROGRESS_KEY))
+        with budget.not_counted():  # bounded by its duration (runner.run), which may be long
+            run = runner.run(spec, where, the_plan, out, target.cache.get(PROGRESS_KEY))
     except runner.Interrupted as exc:
         target.cache["load.interrupted"] = exc.result
         raise

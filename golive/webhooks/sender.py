@@ -3,7 +3,8 @@
 Uses `http.client` rather than a higher-level client so the bytes and headers recorded
 are exactly those sent (nothing re-encoded, no redirect followed: Stripe treats a 3xx as
 a failed delivery). Traffic goes only to loopback addresses unless the caller names the
-host in `allow_hosts` (the staging hosts of a target profile).
+host in `allow_hosts` (the staging hosts of a target profile). Inside a gate check the
+timeouts keep to the check's time budget (golive/budget.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from golive import budget
 from golive.errors import InputError
 from golive.loopback import is_loopback_host
 from golive.redact import DEFAULT as REDACT
@@ -54,6 +56,7 @@ class Delivery:
     request_headers: dict[str, str] = field(repr=False)
     payload: bytes = field(repr=False)
     error: str | None = None
+    timed_out: bool = False  # no answer within the timeout (as opposed to a refused connection)
 
     @property
     def ok(self) -> bool:
@@ -137,9 +140,11 @@ def deliver(
     redactor: Redactor = REDACT,
 ) -> Delivery:
     """POST `payload` with Stripe's usual headers plus `headers`, signing nothing."""
-    request = _Request(check_url(url, allow_hosts), payload, headers, timeout, redactor)
+    parts = check_url(url, allow_hosts)
+    timeout = budget.request_timeout(_host(parts), timeout)
+    request = _Request(parts, payload, headers, timeout, redactor)
     request.connect()
-    return request.send()
+    return _counted(parts, request.send(), timeout)
 
 
 def deliver_many(
@@ -156,15 +161,21 @@ def deliver_many(
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
 
-    def one(item: tuple[bytes, Mapping[str, str]]) -> Delivery:
-        request = _Request(parts, item[0], item[1], timeout, redactor)
+    def one(item: tuple[bytes, Mapping[str, str]], wait_s: float) -> Delivery:
+        request = _Request(parts, item[0], item[1], wait_s, redactor)
         request.connect()
         return request.send()
 
     if concurrency == 1:
-        return [one(item) for item in requests]
+        results = []
+        for item in requests:
+            wait_s = budget.request_timeout(_host(parts), timeout)
+            results.append(_counted(parts, one(item, wait_s), wait_s))
+        return results
+    wait_s = budget.request_timeout(_host(parts), timeout)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return list(pool.map(one, requests))
+        results = list(pool.map(lambda item: one(item, wait_s), requests))
+    return [_counted(parts, delivery, wait_s) for delivery in results]
 
 
 def deliver_together(
@@ -185,6 +196,7 @@ def deliver_together(
     parts = check_url(url, allow_hosts)
     if not 1 <= copies <= MAX_CONCURRENCY:
         raise InputError(f"concurrent copies must be between 1 and {MAX_CONCURRENCY}")
+    timeout = budget.request_timeout(_host(parts), timeout)
     barrier = threading.Barrier(copies)
     results: list[Delivery | None] = [None] * copies
 
@@ -201,7 +213,20 @@ def deliver_together(
         thread.start()
     for thread in threads:
         thread.join()
-    return [r for r in results if r is not None]
+    return [_counted(parts, r, timeout) for r in results if r is not None]
+
+
+def _host(parts: SplitResult) -> str:
+    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def _counted(parts: SplitResult, delivery: Delivery, timeout: float) -> Delivery:
+    """Tell the running check's budget whether the host answered (it may stop the check)."""
+    if delivery.timed_out:
+        budget.timed_out(_host(parts), timeout)
+    elif delivery.status is not None:
+        budget.answered(_host(parts))
+    return delivery
 
 
 def send_forged(
@@ -262,6 +287,7 @@ class _Request:
         }
         self.conn: http.client.HTTPConnection | None = None
         self.error: str | None = None
+        self.timed_out = False
 
     def connect(self) -> None:
         cls = (
@@ -274,6 +300,7 @@ class _Request:
             conn.connect()
         except OSError as exc:
             self.error = _describe(exc, self.timeout)
+            self.timed_out = isinstance(exc, TimeoutError)
             conn.close()
             return
         self.conn = conn
@@ -281,7 +308,7 @@ class _Request:
     def send(self) -> Delivery:
         started = time.perf_counter()
         if self.conn is None:
-            return self._failed(started, self.error or "not connected")
+            return self._failed(started, self.error or "not connected", self.timed_out)
         try:
             self.conn.putrequest("POST", self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in self.headers.items():
@@ -290,7 +317,9 @@ class _Request:
             response = self.conn.getresponse()
             body = response.read(_MAX_READ)
         except (OSError, http.client.HTTPException) as exc:
-            return self._failed(started, _describe(exc, self.timeout))
+            return self._failed(
+                started, _describe(exc, self.timeout), isinstance(exc, TimeoutError)
+            )
         finally:
             self.conn.close()
         return Delivery(
@@ -301,7 +330,7 @@ class _Request:
             payload=self.payload,
         )
 
-    def _failed(self, started: float, error: str) -> Delivery:
+    def _failed(self, started: float, error: str, timed_out: bool = False) -> Delivery:
         return Delivery(
             status=None,
             latency_ms=(time.perf_counter() - started) * 1000,
@@ -309,6 +338,7 @@ class _Request:
             request_headers=dict(self.headers),
             payload=self.payload,
             error=error,
+            timed_out=timed_out,
         )
 
 
