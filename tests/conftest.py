@@ -17,11 +17,13 @@ def shared_runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Sha
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest runs first, the tests that read them last: with `--dist load` the workers take
     tests in this order, so the detection matrix's gate runs (the load-testing ones take a
-    minute) start at once, and the check families' tests that read the same shared runs
+    minute) and the tests marked `longest` start at once, and the check families' tests that read the same shared runs
     (gatekit.SharedRuns) find them made instead of waiting for them."""
 
     def rank(indexed: tuple[int, pytest.Item]) -> tuple[int, int]:
         index, item = indexed
+        if item.get_closest_marker("longest"):
+            return (0, index)
         if item.module.__name__ == "test_matrix" and "shared_runs" in item.fixturenames:
             flaw = getattr(item, "callspec", None) and item.callspec.params.get("flaw")
             longest = flaw is None or "load-testing" in matrix_sections(flaw)

@@ -42,6 +42,7 @@ def _needs_app(item: dict) -> bool:
     return any("app" in checks[c["ref"]].needs for c in item["checks"])
 
 
+@pytest.mark.longest
 def test_the_default_gate_against_a_target_that_never_answers_ends_in_two_minutes(
     tmp_path: Path,
 ) -> None:
