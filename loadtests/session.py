@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from golive import budget
+from golive import budget, httpclient
 from golive.context import Target
 from golive.loadtests import invariants, runner, safety
 from golive.loadtests.metrics import CHECK_METRICS
@@ -25,6 +25,7 @@ SPEC_KEY = "load.spec"
 OUT_KEY = "load.out"
 PROGRESS_KEY = "load.progress"
 RESULT_KEY = "load.shared"
+PROBE_TIMEOUT_S = 10  # before the load: the app answers one request within this
 WEBHOOK_SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 
 
@@ -108,6 +109,7 @@ def _run(target: Target, abort_rules: list[dict[str, Any]]) -> Shared:
     out: Path = target.cache.get(OUT_KEY) or target.workdir / "load"
     the_plan = runner.plan(spec, where, model, checkout, out)
     the_plan["abort"] = abort_rules
+    _answers(where.app_base)
     try:
         with budget.not_counted():  # bounded by its duration (runner.run), which may be long
             run = runner.run(spec, where, the_plan, out, target.cache.get(PROGRESS_KEY))
@@ -117,6 +119,14 @@ def _run(target: Target, abort_rules: list[dict[str, Any]]) -> Shared:
     result = Shared(run=run, abort_rules=abort_rules)
     _judge_invariants(target, model, where, run, result)
     return result
+
+
+def _answers(base_url: str) -> None:
+    """One request before the load (any status will do): a target that does not answer
+    stops the load checks here, through the check's time budget (golive.budget), instead
+    of after a whole load run of timeouts."""
+    with httpclient.client(timeout=PROBE_TIMEOUT_S) as http:
+        http.get(base_url)
 
 
 def _judge_invariants(
