@@ -71,6 +71,7 @@ def run(
 def _child(args: list[str], cwd: str, env: dict[str, str], out: str, err: str) -> None:
     os.environ.clear()
     os.environ.update(env)
+    tempfile.tempdir = None  # chosen again from this environment's TMPDIR, not the zygote's
     os.chdir(cwd)
     for fd, path in ((1, out), (2, err)):
         opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
