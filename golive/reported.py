@@ -27,14 +27,14 @@ def run_and_report(
     prepared: gate.Prepared, console: Any, out: Path
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
     """(outcome, report paths); None for the paths when the reports could not be written."""
-    with interrupts.handled():
-        outcome = gate.run(prepared, on_item_done=console.item_done)
-        with interrupts.shielded() as late:
-            _hold_for_tests()
-            paths = _write(outcome, out, prepared.target.redactor)
-            if late and gate.mark_interrupted(outcome, "while its reports were written"):
-                paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
-            console.finish(outcome.result, paths or {})
+    # (cli.main has made SIGTERM raise KeyboardInterrupt, as Ctrl-C does, for the command.)
+    outcome = gate.run(prepared, on_item_done=console.item_done)
+    with interrupts.shielded() as late:
+        _hold_for_tests()
+        paths = _write(outcome, out, prepared.target.redactor)
+        if late and gate.mark_interrupted(outcome, "while its reports were written"):
+            paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
+        console.finish(outcome.result, paths or {})
     return outcome, paths
 
 

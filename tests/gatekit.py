@@ -138,6 +138,40 @@ def edit_yaml(path: Path, **changes: Any) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
+def custom_section(check_id: str, title: str = "A check that takes a while") -> str:
+    """A checklist section holding one blocker item of that id, run by the check of that id
+    (pre-deploy), to insert before the database section (with_custom_checks)."""
+    return f"""- id: custom
+  title: Custom Checks
+  group: Pre-Deployment
+  items:
+  - id: {check_id}
+    title: {title}
+    severity: blocker
+    phase: pre-deploy
+    automated:
+      checks:
+      - {{ref: {check_id}}}
+
+- id: database
+"""
+
+
+def with_custom_checks(tmp_path: Path, module: str, section: str) -> tuple[Path, Path]:
+    """A demo copy whose profile adds a check folder holding `module`, and a checklist with
+    `section` inserted before the database section. Returns (profile, checklist)."""
+    extra = tmp_path / "custom_checks"
+    extra.mkdir()
+    (extra / "test_custom_checks.py").write_text(module)
+    the_checklist = tmp_path / "checklist.yaml"
+    text = (ROOT / "checklist.yaml").read_text(encoding="utf-8")
+    assert "\n- id: database\n" in text
+    the_checklist.write_text(text.replace("\n- id: database\n", "\n" + section, 1))
+    profile = demo_copy(tmp_path)
+    edit_yaml(profile, check_paths=[str(extra)])
+    return profile, the_checklist
+
+
 def env_source(profile: Path) -> Path:
     """The file to edit to change a target's env: the profile's env file, or, when that
     file is built under .build/ by the setup (the demo's .build/shop.env), the demo.env

@@ -20,12 +20,14 @@ from gatekit import (
     GateRun,
     SharedRuns,
     checklist_items,
+    custom_section,
     demo_copy,
     edit_yaml,
     gate,
     golive_process,
     load_yaml,
     set_env,
+    with_custom_checks,
 )
 
 pytestmark = pytest.mark.slow
@@ -230,35 +232,7 @@ def test_slow(ctx):
     time.sleep(60)
 '''
 
-SLOW_SECTION = """- id: custom
-  title: Custom Slow Checks
-  group: Pre-Deployment
-  items:
-  - id: custom.slow
-    title: A check that takes a while
-    severity: blocker
-    phase: pre-deploy
-    automated:
-      checks:
-      - {ref: custom.slow}
-
-- id: database
-"""
-
-
-def with_custom_checks(tmp_path: Path, module: str, section: str) -> tuple[Path, Path]:
-    """A demo copy whose profile adds a check folder, and a checklist with `section`
-    inserted before the database section. Returns (profile, checklist)."""
-    extra = tmp_path / "custom_checks"
-    extra.mkdir()
-    (extra / "test_custom_checks.py").write_text(module)
-    the_checklist = tmp_path / "checklist.yaml"
-    text = (ROOT / "checklist.yaml").read_text(encoding="utf-8")
-    assert "\n- id: database\n" in text
-    the_checklist.write_text(text.replace("\n- id: database\n", "\n" + section, 1))
-    profile = demo_copy(tmp_path)
-    edit_yaml(profile, check_paths=[str(extra)])
-    return profile, the_checklist
+SLOW_SECTION = custom_section("custom.slow")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -342,7 +316,7 @@ def test_brackets(ctx):
     ctx.fail("expected [id, name] in [bold]; got [/] instead")
 '''
 
-BRACKETS_SECTION = SLOW_SECTION.replace("custom.slow", "custom.brackets")
+BRACKETS_SECTION = custom_section("custom.brackets")
 
 
 def test_check_messages_are_printed_verbatim(tmp_path: Path) -> None:

@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gatekit import NOW, ROOT, demo_copy, edit_yaml, gate, load_yaml
+from gatekit import (
+    NOW,
+    ROOT,
+    custom_section,
+    demo_copy,
+    edit_yaml,
+    gate,
+    load_yaml,
+    with_custom_checks,
+)
 
 MARK_VAR = "GOLIVE_TEST_RUN_MARK"
 INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM)"
@@ -71,21 +80,6 @@ def test_slow(ctx):
     pathlib.Path(os.environ["GOLIVE_TEST_CHECK_STARTED"]).write_text("")
     time.sleep(60)
 '''
-
-SLOW_SECTION = """- id: custom
-  title: Custom Slow Checks
-  group: Pre-Deployment
-  items:
-  - id: custom.slow
-    title: A check that takes a while
-    severity: blocker
-    phase: pre-deploy
-    automated:
-      checks:
-      - {ref: custom.slow}
-
-- id: database
-"""
 
 
 @dataclass
@@ -247,24 +241,10 @@ def test_signals_while_the_app_starts(tmp_path: Path, start, signals: list[int])
     assert_interrupted_cleanly(run, run.finish(), before_checks=True)
 
 
-def with_slow_check(tmp_path: Path) -> tuple[Path, Path]:
-    """A demo copy with the custom.slow check, and the checklist naming it."""
-    extra = tmp_path / "custom_checks"
-    extra.mkdir()
-    (extra / "test_custom_slow.py").write_text(SLOW_CHECK)
-    the_checklist = tmp_path / "checklist.yaml"
-    text = (ROOT / "checklist.yaml").read_text(encoding="utf-8")
-    assert "\n- id: database\n" in text
-    the_checklist.write_text(text.replace("\n- id: database\n", "\n" + SLOW_SECTION, 1))
-    profile = demo_copy(tmp_path)
-    edit_yaml(profile, check_paths=[str(extra)])
-    return profile, the_checklist
-
-
 @SIGNAL_SEQUENCES
 def test_signals_while_the_checks_run(tmp_path: Path, start, signals: list[int]) -> None:
     """The app is up (the slow check needs it) when the signal comes."""
-    profile, the_checklist = with_slow_check(tmp_path)
+    profile, the_checklist = with_custom_checks(tmp_path, SLOW_CHECK, custom_section("custom.slow"))
     started = tmp_path / "check-started"
     run = start(
         profile,
