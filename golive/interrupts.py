@@ -5,7 +5,8 @@ KeyboardInterrupt as Ctrl-C, so whatever the run has started is stopped and the 
 what finished is still written: never a bare exit 143. Work that must finish once begun —
 stopping what the run started, writing the reports — runs `shielded()`: a signal then is
 noted instead of raised, and the caller decides what it means (a second Ctrl-C while the
-report is written does not cost the report).
+report is written does not cost the report). Once one signal has been raised, the command
+is on its way out: later ones are ignored, wherever they land.
 
 Signals reach only the main thread; elsewhere both helpers change nothing.
 """
@@ -20,12 +21,20 @@ from types import FrameType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _noted: list[int] | None = None  # inside shielded(): the signals that came meanwhile
+_stopping = False  # a signal has been raised in this command: it is already on its way out
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    global _stopping
     if _noted is not None:
         _noted.append(signum)
         return
+    if _stopping:
+        # A second Ctrl-C while the first one unwinds (stopping the app, say) would cut
+        # the way out short, before the report. The stop is bounded (children.stop_group's
+        # grace); SIGKILL remains for a process that must die now.
+        return
+    _stopping = True
     raise KeyboardInterrupt
 
 
@@ -48,8 +57,10 @@ def _handlers() -> Iterator[None]:
 
 @contextlib.contextmanager
 def handled() -> Iterator[None]:
-    """Inside the block Ctrl-C and SIGTERM raise KeyboardInterrupt (the previous handlers
-    come back after it)."""
+    """Inside the block the first Ctrl-C or SIGTERM raises KeyboardInterrupt and later ones
+    are ignored while the command stops (the previous handlers come back after it)."""
+    global _stopping
+    _stopping = False
     with _handlers():
         yield
 

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -302,3 +303,23 @@ def test_a_second_gate_on_the_same_target_is_refused(tmp_path: Path, start) -> N
     assert not (profile.parent / ".golive.lock").exists()
     third = gate(profile, tmp_path / "third", *QUICK)
     assert third.returncode == 0, third.stdout + third.stderr
+
+
+def test_once_a_signal_is_raised_later_ones_cannot_cut_the_way_out_short() -> None:
+    """The class behind a flaky double Ctrl-C: a second signal landing anywhere on the way
+    out (between boot and the report, not only inside a shielded block) is ignored."""
+    from golive import interrupts
+
+    assert threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT)
+    with interrupts.handled():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs at the next bytecode; this is never reached
+        os.kill(os.getpid(), signal.SIGTERM)  # the command is stopping: ignored
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is before
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):  # a new command: raised again
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
