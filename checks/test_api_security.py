@@ -1,5 +1,5 @@
 """API security checks against the running app, driven by the profile's `api` block
-(golive/profile_api.py): authentication, authorization (IDOR), CORS, HTTPS and HSTS, rate
+(golive/profile/api.py): authentication, authorization (IDOR), CORS, HTTPS and HSTS, rate
 limiting and malformed input. Requests go to `ctx.target.app.base_url` only. Tokens are
 never recorded: evidence names the user (`a`, `b`, `none`, `bad`), and bodies are excerpts,
 redacted like all evidence.
@@ -18,7 +18,7 @@ import httpx
 from golive import httpclient, redact, thresholds
 from golive.context import CheckContext
 from golive.loopback import is_loopback_host
-from golive.profile_api import ApiProfile, Request, api_config, section
+from golive.profile.api import ApiProfile, Request, api_config, section
 from golive.registry import check
 
 TIMEOUT_S = 10

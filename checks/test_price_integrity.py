@@ -1,7 +1,7 @@
 """Price integrity: the amount charged is the server's own, from its own prices and rules.
 
 Each check sends checkouts to the running target (the profile's `pricing:` block,
-golive/profile_pricing.py, says how), reads the PaymentIntent each one created back from
+golive/profile/pricing.py, says how), reads the PaymentIntent each one created back from
 the Stripe backend, and compares its amount with the total golive computes from the
 declared rules and the target's menu prices. Tampered requests carry the amount, price
 and fee fields a hostile client would send; they must change nothing.
@@ -28,7 +28,7 @@ from golive import httpclient, redact
 from golive.checkout import body as checkout_body
 from golive.checkout import place
 from golive.context import CheckContext
-from golive.profile_pricing import PROFILE_KEY, CartLine, Pricing, Quote, quote
+from golive.profile.pricing import PROFILE_KEY, CartLine, Pricing, Quote, quote
 from golive.registry import check
 
 TIMEOUT_S = 10

@@ -34,8 +34,8 @@ from golive.observer import (
     ObserverModel,
     open_observer,
 )
-from golive.profile_pricing import PROFILE_KEY as PRICING_KEY
-from golive.profile_pricing import Pricing
+from golive.profile.pricing import PROFILE_KEY as PRICING_KEY
+from golive.profile.pricing import Pricing
 from golive.registry import check
 from golive.webhooks import forge, sender
 from golive.webhooks.fixtures import render_event

@@ -1,6 +1,6 @@
 """Placing an order on the target the way its frontend does: one checkout request.
 
-The profile's `pricing.checkout` block (golive/profile_pricing.py) says where the
+The profile's `pricing.checkout` block (golive/profile/pricing.py) says where the
 checkout endpoint is, how a cart becomes its JSON body and where the PaymentIntent id is
 in the answer. Price checks, side-effect checks, smoke flows and load scenarios all
 place orders through here.
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from golive import httpclient
-from golive.profile_pricing import CartLine, Checkout
+from golive.profile.pricing import CartLine, Checkout
 from golive.redact import DEFAULT, Redactor, excerpt
 
 TIMEOUT_S = 10

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from golive import gate, outdir, yamlsrc
 from golive.errors import InputError
-from golive.profile_load import PROFILE_KEY, SCENARIOS, LoadModel
+from golive.profile.loadtest import PROFILE_KEY, SCENARIOS, LoadModel
 from golive.results import Outcome, Verdict
 from golive.validation import validate
 

@@ -39,7 +39,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from golive import httpclient
-from golive.profile_pricing import CartLine
+from golive.profile.pricing import CartLine
 
 PROFILE_KEY = "observer"
 REQUIRED_COUNTS = ("orders", "paid_orders", "payments")

@@ -18,8 +18,8 @@ from golive.context import Target
 from golive.loadtests import invariants, runner, safety
 from golive.loadtests.metrics import CHECK_METRICS
 from golive.observer import ObserverError, ObserverModel, open_observer
-from golive.profile_load import LoadModel
-from golive.profile_pricing import Checkout
+from golive.profile.loadtest import LoadModel
+from golive.profile.pricing import Checkout
 
 SPEC_KEY = "load.spec"
 OUT_KEY = "load.out"

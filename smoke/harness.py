@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from golive.context import CheckContext
 from golive.observer import PROFILE_KEY as OBSERVER_KEY
 from golive.observer import Observer, ObserverError, ObserverModel, open_observer
-from golive.profile_pricing import Checkout, Pricing
-from golive.profile_smoke import PROFILE_KEY, Smoke
+from golive.profile.pricing import Checkout, Pricing
+from golive.profile.smoke import PROFILE_KEY, Smoke
 from golive.redact import redact_key
 from golive.smoke.stripe_side import StripeSide
 from golive.smoke.target_side import TargetSide
@@ -82,7 +82,7 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
         return Refusal(
             "not-run",
             f"the target profile has no `{PROFILE_KEY}` block: golive does not know who buys "
-            "in the flows (see golive/profile_smoke.py)",
+            "in the flows (see golive/profile/smoke.py)",
         )
     try:
         spec = Smoke.model_validate(raw)

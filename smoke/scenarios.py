@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from golive.context import CheckContext
-from golive.profile_pricing import CartLine, quote
+from golive.profile.pricing import CartLine, quote
 from golive.smoke import steps
 from golive.smoke.flows import Flow, Skipped, StepFailed
 from golive.smoke.harness import Harness, harness

@@ -14,8 +14,8 @@ from typing import Any
 
 from golive.checkout import Placed, dotted
 from golive.observer import ObserverError
-from golive.profile_pricing import CartLine
-from golive.profile_smoke import Customer
+from golive.profile.pricing import CartLine
+from golive.profile.smoke import Customer
 from golive.smoke.flows import Flow, Skipped, StepFailed, poll
 from golive.smoke.harness import Harness
 from golive.webhooks.fixtures import render_event

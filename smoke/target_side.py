@@ -11,8 +11,8 @@ import httpx
 
 from golive import httpclient
 from golive.checkout import Placed, body, dotted, fill, place
-from golive.profile_pricing import CartLine, Checkout
-from golive.profile_smoke import Call, Smoke
+from golive.profile.pricing import CartLine, Checkout
+from golive.profile.smoke import Call, Smoke
 from golive.redact import Redactor, excerpt
 from golive.webhooks.sender import Delivery, send_event
 

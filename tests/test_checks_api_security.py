@@ -12,7 +12,7 @@ import pytest
 import yaml
 from gatekit import ROOT, GateRun, SharedRuns, demo_copy, gate
 
-from golive.profile_api import ApiProfileError, parse
+from golive.profile.api import ApiProfileError, parse
 
 SECTIONS = ["--section", "api-security", "--section", "code-review", "--section", "data-security"]
 CATALOGUE = yaml.safe_load((ROOT / "shop" / "catalogue.yaml").read_text())["flaws"]

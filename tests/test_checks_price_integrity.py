@@ -14,7 +14,7 @@ import pytest
 import yaml
 from gatekit import ROOT, GateRun, SharedRuns, demo_copy, gate, load_yaml
 
-from golive.profile_pricing import CartLine, Pricing, quote
+from golive.profile.pricing import CartLine, Pricing, quote
 
 SECTION = "price-integrity"
 AMOUNT_ITEM = "price-integrity.backend-recalculates"  # price.tampered-amount

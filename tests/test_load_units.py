@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from golive.load_cli import duration_s
 from golive.loadtests import invariants, metrics, safety
-from golive.profile_load import LoadModel
+from golive.profile.loadtest import LoadModel
 from golive.reports import svg
 
 

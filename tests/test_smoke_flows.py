@@ -10,8 +10,8 @@ from gatekit import ROOT, load_yaml
 from pydantic import ValidationError
 
 from golive.profile import ProfileModel
-from golive.profile_pricing import Pricing, quote
-from golive.profile_smoke import Smoke
+from golive.profile.pricing import Pricing, quote
+from golive.profile.smoke import Smoke
 from golive.smoke.flows import LISTENERS, Flow, Skipped, StepFailed, poll, verdict
 
 

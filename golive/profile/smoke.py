@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from golive.profile_pricing import CartLine, Checkout
+from golive.profile.pricing import CartLine, Checkout
 
 PROFILE_KEY = "smoke"
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

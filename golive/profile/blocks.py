@@ -18,11 +18,11 @@ from golive.yamlsrc import Located
 
 # profile key -> "module:Model" (imported only when the block is present)
 BLOCKS: dict[str, str] = {
-    "api": "golive.profile_api:ApiProfile",
-    "pricing": "golive.profile_pricing:Pricing",
+    "api": "golive.profile.api:ApiProfile",
+    "pricing": "golive.profile.pricing:Pricing",
     "observer": "golive.observer:ObserverModel",
-    "smoke": "golive.profile_smoke:Smoke",
-    "load": "golive.profile_load:LoadModel",
+    "smoke": "golive.profile.smoke:Smoke",
+    "load": "golive.profile.loadtest:LoadModel",
 }
 
 

@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from golive import children, profile_blocks, yamlsrc
+from golive import children, yamlsrc
 from golive.budget import Limits
 from golive.db.naming import Naming
 from golive.errors import InputError
+from golive.profile import blocks as profile_blocks
 from golive.redact import Redactor
 from golive.validation import validate
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from golive.profile_pricing import CartLine
+from golive.profile.pricing import CartLine
 
 PROFILE_KEY = "load"
 SCENARIOS = ("storm", "burst", "race", "mixed")
