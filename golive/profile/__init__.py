@@ -19,6 +19,10 @@ from golive.budget import Limits
 from golive.db.naming import Naming
 from golive.errors import InputError
 from golive.profile import blocks as profile_blocks
+from golive.profile import references
+from golive.profile.auth import Auth
+from golive.profile.flows import Flow, Jobs
+from golive.profile.users import User
 from golive.redact import Redactor
 from golive.validation import validate
 
@@ -127,6 +131,24 @@ class ProfileModel(_Strict):
     app: App | None = Field(None, description="The running target (later checks need it)")
     logs: list[str] = Field(
         default_factory=list, description="The target's log files, relative to the profile"
+    )
+    users: dict[str, User] = Field(
+        default_factory=dict,
+        description="Who golive acts as, by name: each user's variables (token, username, "
+        "password, …) or a pool of generated users (golive/profile/users.py)",
+    )
+    auth: Auth | None = Field(
+        None,
+        description="How every request golive makes to the app carries a user: a header, "
+        "Basic, a cookie or a login flow, with CSRF (golive/profile/auth.py); none: no "
+        "credentials",
+    )
+    flows: dict[str, Flow] = Field(
+        default_factory=dict,
+        description="Named request sequences with captures (golive/profile/flows.py)",
+    )
+    jobs: Jobs | None = Field(
+        None, description="Which flow does each job (default: the flow named like the job)"
     )
     # How the live checks act on the target; each block is validated by the model the
     # checks that use it define (golive/profile_*.py).
@@ -285,6 +307,7 @@ def load(path: Path) -> Profile:
     located = yamlsrc.load(path)
     model = validate(ProfileModel, located, hint="see targets/demo/target.yaml for a full example")
     profile_blocks.validate_blocks(located)
+    references.validate(model, located)
     profile = Profile(model=model, path=path.resolve())
     profile.env = _read_env(profile, located)
     return profile

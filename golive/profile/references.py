@@ -1,0 +1,176 @@
+"""Names that must exist: every flow a job, the login or a family names; every user a
+family names; every {variable} a template reads. Checked when the profile loads, so a
+typo is exit 2 naming the file and line before anything runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from golive.errors import InputError
+from golive.profile.flows import JOB_INPUTS, JOB_OUTPUTS, Flow, Jobs, placeholders
+from golive.validation import raise_all
+from golive.yamlsrc import Located, PathKey
+
+# Family blocks whose `user`/`users`/`flow` keys name users and flows.
+FAMILY_BLOCKS = ("api", "pricing", "observer", "smoke", "load", "params")
+HINT = "names must match the profile's `users:` and `flows:`"
+
+
+def job_flows(model: Any) -> dict[str, str]:
+    """job -> the flow that does it (named under `jobs:`, or a flow of the job's name)."""
+    named = (model.jobs or Jobs()).model_dump()
+    found = {}
+    for job in Jobs.model_fields:
+        flow = named.get(job) or (job if job in model.flows else None)
+        if flow:
+            found[job] = flow
+    return found
+
+
+def validate(model: Any, located: Located) -> None:
+    errors: list[InputError] = []
+
+    def error(path: PathKey, message: str) -> None:
+        if path[:1] == ("flows",) and len(path) > 3 and path[2] == "steps":
+            # A flow written as a bare list of steps has no `steps` key in the file.
+            written = located.data.get("flows", {}).get(path[1]) if located.data else None
+            if isinstance(written, list):
+                path = (*path[:2], *path[3:])
+        errors.append(InputError(message, file=located.file, line=located.line(path), hint=HINT))
+
+    flows: dict[str, Flow] = model.flows
+    for job, flow in (model.jobs or Jobs()).model_dump().items():
+        if flow is not None and flow not in flows:
+            error(("jobs", job), f"jobs.{job}: no flow named {flow!r} ({_known(flows)})")
+    login = model.auth.login.flow if model.auth and model.auth.login else None
+    if login is not None and login not in flows:
+        error(
+            ("auth", "login", "flow"), f"auth.login.flow: no flow named {login!r} ({_known(flows)})"
+        )
+    jobs = {job: flow for job, flow in job_flows(model).items() if flow in flows}
+    for job, wanted in JOB_OUTPUTS.items():
+        flow = jobs.get(job)
+        for names in wanted:
+            if flow is not None and not set(names) & flows[flow].captures():
+                error(
+                    ("flows", flow),
+                    f"flows.{flow} does the `{job}` job but captures none of {', '.join(names)}",
+                )
+    login_vars = (flows[login].captures() | set(flows[login].vars)) if login in flows else set()
+    _check_auth_templates(model, login_vars, error)
+    checkout_vars = flows[jobs["checkout"]].captures() if "checkout" in jobs else set()
+    for name, flow in flows.items():
+        served = [job for job, f in jobs.items() if f == name]
+        known = {"user", *flow.vars, *flow.inputs, *login_vars}
+        if name == login:
+            pass
+        elif not served:
+            known |= {v for inputs in JOB_INPUTS.values() for v in inputs} | checkout_vars
+        else:
+            for job in served:
+                known |= set(JOB_INPUTS.get(job, ()))
+                if job != "checkout":
+                    known |= checkout_vars
+        if flow.item is not None:
+            unknown = placeholders(flow.item) - known - {"item"}
+            for var in sorted(unknown):
+                error(("flows", name, "item"), _unknown(name, "item", var, known | {"item"}))
+        for index, step in enumerate(flow.steps):
+            here = set(known)
+            if step.for_each is not None:
+                leaf = step.for_each.split(".")[-1]
+                root = step.for_each.split(".")[0]
+                if root not in known:
+                    error(
+                        ("flows", name, "steps", index, "for_each"),
+                        _unknown(name, f"steps[{index}].for_each", root, known),
+                    )
+                here |= {"each", leaf[:-1] if leaf.endswith("s") else leaf}
+            request = step.request
+            for part, template in (
+                ("path", request.path),
+                ("json", request.json_body),
+                ("form", request.form),
+                ("query", request.query),
+                ("headers", request.headers),
+            ):
+                for var in sorted(placeholders(template) - here):
+                    error(
+                        ("flows", name, "steps", index, "request", part),
+                        _unknown(name, f"steps[{index}].request.{part}", var, here),
+                    )
+            known |= set(step.capture)
+    _check_family_names(model, located, error)
+    raise_all(errors)
+
+
+def _check_auth_templates(model: Any, login_vars: set[str], error: Any) -> None:
+    auth = model.auth
+    if auth is None:
+        return
+    known = {"user", *login_vars}
+    for kind in ("header", "basic", "cookie"):
+        block = getattr(auth, kind)
+        if block is None:
+            continue
+        for field, template in block.model_dump().items():
+            for var in sorted(placeholders(template) - known):
+                error(
+                    ("auth", kind, field),
+                    f"auth.{kind}.{field}: {{{var}}} is neither {{user.…}} nor captured by "
+                    f"the login flow ({', '.join(sorted(known))})",
+                )
+
+
+def _check_family_names(model: Any, located: Located, error: Any) -> None:
+    users, flows = model.users, model.flows
+    data = located.data if isinstance(located.data, dict) else {}
+
+    def walk(node: Any, path: PathKey) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = (*path, key)
+                if key == "user" and isinstance(value, str):
+                    _one(value, users, here, "user", error)
+                elif key == "users" and isinstance(value, str | list | dict):
+                    names = (
+                        value
+                        if isinstance(value, list)
+                        else (list(value.values()) if isinstance(value, dict) else [value])
+                    )
+                    for name in names:
+                        if isinstance(name, str):
+                            _one(name, users, here, "user", error)
+                elif key == "flow" and isinstance(value, str):
+                    _one(value, flows, here, "flow", error)
+                else:
+                    walk(value, here)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+
+    for block in FAMILY_BLOCKS:
+        walk(data.get(block), (block,))
+    for name, user in users.items():
+        if user.pool is not None and user.pool.signup and "signup" not in job_flows(model):
+            error(
+                ("users", name, "pool", "signup"),
+                f"users.{name}.pool.signup: the profile has no `signup` flow",
+            )
+
+
+def _one(name: str, known: dict[str, Any], path: PathKey, kind: str, error: Any) -> None:
+    if name not in known:
+        where = ".".join(str(p) for p in path)
+        error(path, f"{where}: no {kind} named {name!r} ({_known(known)})")
+
+
+def _known(names: dict[str, Any] | set[str]) -> str:
+    return "known: " + (", ".join(sorted(names)) if names else "none")
+
+
+def _unknown(flow: str, where: str, var: str, known: set[str]) -> str:
+    return (
+        f"flows.{flow}.{where}: {{{var}}} is not a variable here "
+        f"(known: {', '.join(sorted(known))})"
+    )

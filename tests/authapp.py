@@ -1,0 +1,176 @@
+"""A small app on 127.0.0.1 that authenticates every way golive's `auth:` must handle:
+`Authorization: Token …`, HTTP Basic, a JWT from a login request, and a Django-style
+session cookie with a CSRF token (HTML login form, X-CSRFToken on unsafe requests). Its
+cart is created, then filled, then checked out; the checkout answers only a
+client_secret. Sessions can be expired to prove golive logs in again."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+PASSWORDS = {"ada": "pw-ada", "bob": "pw-bob"}
+TOKENS = {"t-ada": "ada", "t-bob": "bob"}
+
+
+@dataclass
+class State:
+    sessions: dict[str, str] = field(default_factory=dict)  # sessionid -> user
+    jwts: dict[str, str] = field(default_factory=dict)
+    carts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logins: int = 0
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class AuthApp:
+    base_url: str
+    state: State
+
+
+def _handler(state: State) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(
+            self,
+            status: int,
+            body: Any = None,
+            headers: dict[str, str] | None = None,
+            html: str | None = None,
+        ) -> None:
+            data = html.encode() if html is not None else json.dumps(body or {}).encode()
+            self.send_response(status)
+            ctype = "text/html; charset=utf-8" if html is not None else "application/json"
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _cookies(self) -> dict[str, str]:
+            jar = SimpleCookie(self.headers.get("Cookie", ""))
+            return {k: v.value for k, v in jar.items()}
+
+        def _body(self) -> tuple[Any, dict[str, str]]:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if "json" in (self.headers.get("Content-Type") or ""):
+                return json.loads(raw or "null"), {}
+            return None, {k: v[0] for k, v in parse_qs(raw).items()}
+
+        def _user(self, scheme: str) -> str | None:
+            auth = self.headers.get("Authorization", "")
+            if scheme == "token" and auth.startswith("Token "):
+                return TOKENS.get(auth[6:])
+            if scheme == "basic" and auth.startswith("Basic "):
+                user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                return user if PASSWORDS.get(user) == password else None
+            if scheme == "jwt" and auth.startswith("Bearer "):
+                return state.jwts.get(auth[7:])
+            if scheme == "session":
+                return state.sessions.get(self._cookies().get("sessionid", ""))
+            return None
+
+        def do_GET(self) -> None:
+            self._route("GET")
+
+        def do_POST(self) -> None:
+            self._route("POST")
+
+        def _route(self, method: str) -> None:
+            with state.lock:
+                state.requests.append((method, self.path, dict(self.headers)))
+            json_body, form = self._body() if method == "POST" else (None, {})
+            if self.path == "/login/" and method == "GET":
+                token = secrets.token_hex(8)
+                page = (
+                    f'<html><form method="post"><input type="hidden" '
+                    f'name="csrfmiddlewaretoken" value="{token}"></form></html>'
+                )
+                return self._answer(
+                    200, html=page, headers={"Set-Cookie": f"csrftoken={token}; Path=/"}
+                )
+            if self.path == "/login/":
+                csrf = self._cookies().get("csrftoken")
+                if not csrf or form.get("csrfmiddlewaretoken") != csrf:
+                    return self._answer(403, {"error": "csrf"})
+                if PASSWORDS.get(form.get("username", "")) != form.get("password"):
+                    return self._answer(200, html="<p>bad login</p>")
+                sid = secrets.token_hex(8)
+                state.sessions[sid] = form["username"]
+                state.logins += 1
+                return self._answer(
+                    302, headers={"Location": "/", "Set-Cookie": f"sessionid={sid}; Path=/"}
+                )
+            if self.path == "/auth/token" and method == "POST":
+                body = json_body or {}
+                if PASSWORDS.get(body.get("email", "").split("@")[0]) != body.get("password"):
+                    return self._answer(400, {"error": "bad credentials"})
+                access = secrets.token_hex(8)
+                state.jwts[access] = body["email"].split("@")[0]
+                state.logins += 1
+                return self._answer(200, {"data": {"access": access}})
+            match = re.fullmatch(r"/(token|basic|jwt|session)(/.*)", self.path)
+            if not match:
+                return self._answer(404, {"error": "no route"})
+            scheme, rest = match.groups()
+            user = self._user(scheme)
+            if user is None:
+                return self._answer(401, {"error": "unauthenticated"})
+            if scheme == "session" and method == "POST":
+                if self.headers.get("X-CSRFToken") != self._cookies().get("csrftoken"):
+                    return self._answer(403, {"error": "csrf"})
+            if rest == "/me":
+                return self._answer(200, {"user": user})
+            if rest == "/carts" and method == "POST":
+                cart = secrets.token_hex(4)
+                state.carts[cart] = {"owner": user, "lines": []}
+                return self._answer(201, {"cart": {"id": cart}})
+            lines = re.fullmatch(r"/carts/(\w+)/lines", rest)
+            if lines and method == "POST":
+                cart = state.carts.get(lines.group(1))
+                if cart is None or cart["owner"] != user:
+                    return self._answer(404, {"error": "no cart"})
+                cart["lines"].append(json_body)
+                return self._answer(201, {"lines": len(cart["lines"])})
+            checkout = re.fullmatch(r"/carts/(\w+)/checkout", rest)
+            if checkout and method == "POST":
+                cart = state.carts.get(checkout.group(1))
+                if cart is None or cart["owner"] != user or not cart["lines"]:
+                    return self._answer(400, {"error": "empty cart"})
+                if any("unit_price" in line for line in cart["lines"]):
+                    return self._answer(422, {"error": "client prices refused"})
+                return self._answer(
+                    200,
+                    {"secret": "pi_3abc_secret_xyz", "order": {"ref": f"o-{checkout.group(1)}"}},
+                    headers={"X-Order-Ref": f"o-{checkout.group(1)}"},
+                )
+            return self._answer(404, {"error": "no route"})
+
+    return Handler
+
+
+@contextmanager
+def running() -> Iterator[AuthApp]:
+    state = State()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield AuthApp(f"http://127.0.0.1:{server.server_address[1]}", state)
+    finally:
+        server.shutdown()
+        server.server_close()
