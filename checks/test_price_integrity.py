@@ -1,8 +1,8 @@
 """Price integrity: the amount charged is the server's own, from its own prices and rules.
 
-Each check sends checkouts to the running target (the profile's `pricing:` block,
-golive/profile/pricing.py, says how), reads the PaymentIntent each one created back from
-the Stripe backend, and compares its amount with the total golive computes from the
+Each check places orders through the profile's `checkout` flow as the `pricing:` block's
+customers (golive/profile/pricing.py), reads the payment each one started back from the
+Stripe backend (a PaymentIntent, or a Checkout Session paid as the hosted page would), and compares its amount with the total golive computes from the
 declared rules and the target's menu prices. Tampered requests carry the amount, price
 and fee fields a hostile client would send; they must change nothing.
 
@@ -21,12 +21,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import stripe
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import httpclient, redact
-from golive.checkout import body as checkout_body
-from golive.checkout import place
+from golive import redact
+from golive.client import payments
+from golive.client.errors import SETUP_STATUSES, FlowError
 from golive.context import CheckContext
 from golive.profile.pricing import PROFILE_KEY, CartLine, Pricing, Quote, quote
 from golive.registry import check
@@ -35,13 +35,22 @@ TIMEOUT_S = 10
 NEEDS = {"app", "stripe"}
 
 
+ROLES = ("subtotal", "platform_fee", "tax", "total")
+
+
 class SnapshotParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    required_keys: list[str] = Field(
-        default_factory=lambda: ["subtotal", "platform_fee", "tax", "total"],
-        min_length=1,
-        description="Metadata keys the PaymentIntent's price snapshot must carry",
+    keys: dict[str, str] = Field(
+        default_factory=lambda: {role: role for role in ROLES},
+        description="The price snapshot's metadata keys on the PaymentIntent, by role "
+        "(subtotal, platform_fee, tax, total); `total` is required, leave out a role the "
+        "app has not (e.g. no platform_fee)",
     )
+
+    def model_post_init(self, context: Any) -> None:
+        unknown = set(self.keys) - set(ROLES)
+        if unknown or "total" not in self.keys:
+            raise ValueError(f"keys: roles are {', '.join(ROLES)}, with total required")
 
 
 # --- the profile's block ----------------------------------------------------------------
@@ -66,15 +75,24 @@ def _app(ctx: CheckContext) -> Any:
     return ctx.target.app
 
 
-def _client(ctx: CheckContext) -> stripe.StripeClient:
+def _backend(ctx: CheckContext) -> Any:
     backend = ctx.target.stripe
     if backend is None:
         ctx.not_run("the target profile names no Stripe backend (set stripe in the profile)")
     if not getattr(backend, "stateful", True):
         ctx.not_applicable(f"the {backend.kind} backend keeps no PaymentIntents to read back")
-    return stripe.StripeClient(
-        backend.secret_key, base_addresses={"api": backend.api_base}, max_network_retries=0
-    )
+    return backend
+
+
+def _state(ctx: CheckContext, pricing: Pricing, user: str) -> str:
+    """The user's state, from the variable `pricing.state_var` names."""
+    state = ctx.app_client().user_vars(user).get(pricing.state_var)
+    if state in (None, ""):
+        ctx.error(
+            f"user {user!r} has no `{pricing.state_var}` variable: the price checks tax "
+            f"each customer by it (set users.{user}.{pricing.state_var})"
+        )
+    return str(state)
 
 
 def _find_prices(node: Any, id_field: str, price_field: str, out: dict[str, int]) -> None:
@@ -92,11 +110,12 @@ def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
     if pricing.prices is not None:
         return {str(k): v for k, v in pricing.prices.items()}
 
-    def fetch() -> tuple[int, dict[str, int], str]:
-        app = _app(ctx)
-        headers = {"Authorization": f"Bearer {pricing.customers.in_state.token}"}
-        with httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S) as web:
-            answer = web.get(pricing.menu_path or "", headers=headers)
+    def fetch() -> tuple[int | str, dict[str, int], str]:
+        session = ctx.app_client().session(pricing.customers.in_state)
+        try:
+            answer = session.request("GET", pricing.menu_path or "")
+        except (httpx.HTTPError, FlowError) as exc:
+            return f"no answer ({exc})", {}, ""
         found: dict[str, int] = {}
         if answer.status_code == 200:
             with contextlib.suppress(ValueError):
@@ -104,6 +123,12 @@ def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
         return answer.status_code, found, redact.excerpt(ctx.target.redactor, answer.text, 200)
 
     status, found, excerpt = ctx.target.cached("price.menu", fetch)
+    if not isinstance(status, int) or status in SETUP_STATUSES:
+        ctx.record(menu_path=pricing.menu_path, status=status, body_excerpt=excerpt)
+        ctx.error(
+            f"golive could not read the menu at {pricing.menu_path} as "
+            f"{pricing.customers.in_state!r}: {status} (check `auth`, the user and menu_path)"
+        )
     if not found:
         ctx.record(menu_path=pricing.menu_path, status=status, body_excerpt=excerpt)
         ctx.fail(
@@ -129,6 +154,7 @@ class Probe:
     amount: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     read_error: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)  # a multi-step checkout's
 
     def evidence(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -147,6 +173,8 @@ class Probe:
             entry["payment_intent_amount"] = self.amount
         if self.read_error:
             entry["read_error"] = self.read_error
+        if self.steps:
+            entry["flow_steps"] = self.steps
         return entry
 
 
@@ -154,7 +182,7 @@ class Probe:
 class Plan:
     """One checkout: whose, which cart, which tampered fields, golive's expected quote."""
 
-    customer: str  # in_state | out_of_state
+    customer: str  # in_state | out_of_state (pricing.customers)
     cart: str  # single | multi
     top: dict[str, Any] = field(default_factory=dict)
     per_item: dict[str, Any] = field(default_factory=dict)
@@ -166,9 +194,9 @@ def _tampered_amount(expected: int) -> int:
     return 50 if expected >= 100 else expected + 100
 
 
-def _plans(pricing: Pricing, prices: dict[str, int]) -> dict[str, Plan]:
-    rules, carts, customers = pricing.rules, pricing.carts, pricing.customers
-    single_in = quote(rules, prices, carts.single, customers.in_state.state).total
+def _plans(pricing: Pricing, prices: dict[str, int], in_state: str) -> dict[str, Plan]:
+    rules, carts = pricing.rules, pricing.carts
+    single_in = quote(rules, prices, carts.single, in_state).total
     wrong = _tampered_amount(single_in)
     first_price = prices[str(carts.single[0].id)]
     low_price = 100 if first_price != 100 else 200
@@ -186,36 +214,37 @@ def _plans(pricing: Pricing, prices: dict[str, int]) -> dict[str, Plan]:
 
 def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
     prices = _prices(ctx, pricing)
-    plan = _plans(pricing, prices)[name]
-    customer = getattr(pricing.customers, plan.customer)
+    user_of = {
+        "in_state": pricing.customers.in_state,
+        "out_of_state": pricing.customers.out_of_state,
+    }
+    plan = _plans(pricing, prices, _state(ctx, pricing, user_of["in_state"]))[name]
+    user = user_of[plan.customer]
+    state = _state(ctx, pricing, user)
     cart: list[CartLine] = getattr(pricing.carts, plan.cart)
-    body = checkout_body(
-        pricing.checkout, cart, per_item=plan.per_item, top=plan.top, quantity=plan.quantity
-    )
-    expected = (
-        None if plan.quantity is not None else quote(pricing.rules, prices, cart, customer.state)
-    )
-    placed = place(
-        _app(ctx).base_url,
-        pricing.checkout,
-        customer.token,
-        body,
-        idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}",
-        redactor=ctx.target.redactor,
-    )
+    items = [
+        {"id": line.id, "quantity": plan.quantity if plan.quantity is not None else line.quantity}
+        for line in cart
+    ]
+    expected = None if plan.quantity is not None else quote(pricing.rules, prices, cart, state)
+    try:
+        placed = ctx.app_client().checkout(
+            user,
+            items,
+            per_line=plan.per_item,
+            top=plan.top,
+            idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}",
+        )
+    except FlowError as exc:
+        ctx.flow_error(exc)  # golive's own request was refused: not a verdict on prices
     probe = Probe(
-        name, customer.state, body, expected, placed.status, placed.answer, placed.body_excerpt
+        name, state, placed.request, expected, placed.status or 0, None, placed.body_excerpt
     )
-    intent_id = placed.payment_intent_id
-    if placed.ok and intent_id:
-        probe.intent_id = intent_id
-        try:
-            intent = _client(ctx).v1.payment_intents.retrieve(intent_id).to_dict()
-        except stripe.StripeError as exc:
-            probe.read_error = f"{type(exc).__name__}: {exc.user_message or exc}"
-        else:
-            probe.amount = intent.get("amount")
-            probe.metadata = dict(intent.get("metadata") or {})
+    probe.steps = [s.evidence() for s in placed.steps] if len(placed.steps) > 1 else []
+    if placed.ok:
+        paid = payments.read(_backend(ctx), placed, complete=True)
+        probe.intent_id = paid.reference
+        probe.amount, probe.metadata, probe.read_error = paid.amount, paid.metadata, paid.error
     return probe
 
 
@@ -223,7 +252,8 @@ def checkout(ctx: CheckContext, name: str) -> Probe:
     """The named checkout, sent once per run, its PaymentIntent read back; recorded."""
     pricing = _pricing(ctx)
     _app(ctx)
-    _client(ctx)
+    _backend(ctx)
+    ctx.require_job("checkout")
     prices = _prices(ctx, pricing)
     cart_ids = {str(line.id) for line in pricing.carts.single + pricing.carts.multi}
     if cart_ids - prices.keys():
@@ -244,8 +274,7 @@ def _charged(ctx: CheckContext, probe: Probe) -> int:
             f"{probe.body_excerpt[:120]}"
         )
     if not probe.intent_id:
-        path = _pricing(ctx).checkout.payment_intent_id
-        ctx.fail(f"checkout {probe.name!r}: no PaymentIntent id at `{path}` in the answer")
+        ctx.fail(f"checkout {probe.name!r}: the checkout flow captured no payment")
     if probe.read_error or not isinstance(probe.amount, int):
         ctx.fail(
             f"checkout {probe.name!r}: PaymentIntent {probe.intent_id} could not be read back "
@@ -278,7 +307,7 @@ def _conclude(ctx: CheckContext, problems: list[str | None]) -> None:
 def test_tampered_amount(ctx: CheckContext) -> None:
     """A client's amount/total is ignored and a negative quantity refused (4xx)."""
     tampered = checkout(ctx, "tampered-amount")
-    problems = [_expect_total(ctx, tampered, f"the request said {tampered.request.get('amount')}")]
+    problems = [_expect_total(ctx, tampered, "the request said another amount")]
     negative = checkout(ctx, "negative-quantity")
     if not 400 <= negative.status < 500:
         problems.append(
@@ -347,7 +376,7 @@ def test_snapshot_metadata(ctx: CheckContext) -> None:
     params: SnapshotParams = ctx.params  # type: ignore[assignment]
     probe = checkout(ctx, "multi-in-state")
     amount = _charged(ctx, probe)
-    snapshot = {k: probe.metadata.get(k) for k in params.required_keys}
+    snapshot = {key: probe.metadata.get(key) for key in params.keys.values()}
     ctx.record(payment_intent=probe.intent_id, amount=amount, snapshot=snapshot)
     missing = [k for k, v in snapshot.items() if v in (None, "")]
     if missing:
@@ -356,21 +385,23 @@ def test_snapshot_metadata(ctx: CheckContext) -> None:
             f"{', '.join(missing)} (it has: {', '.join(sorted(probe.metadata)) or 'none'})"
         )
     numbers: dict[str, int] = {}
-    for key in ("subtotal", "platform_fee", "tax", "total"):
+    for role, key in params.keys.items():
         raw = probe.metadata.get(key)
-        if raw not in (None, ""):
-            try:
-                numbers[key] = int(str(raw))
-            except ValueError:
-                ctx.fail(f"metadata {key}={raw!r} is not an amount in cents")
+        try:
+            numbers[role] = int(str(raw))
+        except ValueError:
+            ctx.fail(f"metadata {key}={raw!r} is not an amount in cents")
     problems = []
-    if "total" in numbers and numbers["total"] != amount:
-        problems.append(f"metadata total {numbers['total']} but the amount is {amount}")
-    if {"subtotal", "platform_fee", "tax", "total"} <= numbers.keys():
-        parts = numbers["subtotal"] + numbers["platform_fee"] + numbers["tax"]
-        if parts != numbers["total"]:
+    if numbers["total"] != amount:
+        problems.append(
+            f"metadata {params.keys['total']} {numbers['total']} but the amount is {amount}"
+        )
+    parts = [role for role in ROLES[:3] if role in numbers]
+    if "subtotal" in numbers:
+        summed = sum(numbers[role] for role in parts)
+        if summed != numbers["total"]:
             problems.append(
-                f"metadata subtotal + platform_fee + tax = {parts}, not its total "
-                f"{numbers['total']}"
+                f"metadata {' + '.join(params.keys[r] for r in parts)} = {summed}, not its "
+                f"{params.keys['total']} {numbers['total']}"
             )
     _conclude(ctx, problems)

@@ -1,7 +1,7 @@
 """Webhook side effects: what a delivery changes in the target, seen through its observer.
 
-Each check buys a real order awaiting payment (the profile's `observer.order` customer and
-cart, through the `pricing.checkout` request), reads its PaymentIntent back from the Stripe
+Each check buys a real order awaiting payment (the profile's `observer.order` user and
+cart, through the profile's `checkout` flow), reads its PaymentIntent back from the Stripe
 backend, and sends the app `payment_intent.succeeded` events for it — the event fixture
 with the PaymentIntent's id, amount, currency and metadata, as Stripe would send it once
 paid. The profile's `observer` (golive/observer.py) counts orders, paid orders, payments
@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import checkout
+from golive.client import stripe_api
+from golive.client.errors import FlowError
 from golive.context import CheckContext
 from golive.observer import (
     PROFILE_KEY,
@@ -34,8 +35,6 @@ from golive.observer import (
     ObserverModel,
     open_observer,
 )
-from golive.profile.pricing import PROFILE_KEY as PRICING_KEY
-from golive.profile.pricing import Pricing
 from golive.registry import check
 from golive.webhooks import forge, sender
 from golive.webhooks.fixtures import render_event
@@ -100,18 +99,13 @@ class Effects:
                 f"the target profile has no `{PROFILE_KEY}` block: golive cannot see orders "
                 "and payments (give sql, mongo or http counts, see golive/observer.py)"
             )
-        if ctx.profile.model.pricing is None:
-            ctx.not_run(
-                f"the target profile has no `{PRICING_KEY}` block: golive cannot place the "
-                "order the events pay (pricing.checkout)"
-            )
         try:
             self.model = ObserverModel.model_validate(raw)
-            self.pricing = Pricing.model_validate(ctx.profile.model.pricing)
         except ValidationError as exc:
-            ctx.fail(f"the profile's `{PROFILE_KEY}` or `{PRICING_KEY}` block is invalid: {exc}")
+            ctx.error(f"the profile's `{PROFILE_KEY}` block is invalid: {exc}")
         if self.model.order is None:
-            ctx.not_run(f"`{PROFILE_KEY}.order` names no customer and cart to buy with")
+            ctx.not_run(f"`{PROFILE_KEY}.order` names no user and cart to buy with")
+        ctx.require_job("checkout")
         secret = ctx.profile.env.get(SECRET_VAR)
         if not secret:
             ctx.not_run(f"{SECRET_VAR} is not set in the target's env: cannot sign deliveries")
@@ -128,7 +122,10 @@ class Effects:
         self.allow_hosts: tuple[str, ...] = (host,) if host else ()
         try:
             self.observer: Observer = open_observer(
-                self.model, database_url=ctx.profile.database_url(), app_base_url=app.base_url
+                self.model,
+                database_url=ctx.profile.database_url(),
+                app_base_url=app.base_url,
+                app_client=ctx.app_client(),
             )
         except ObserverError as exc:
             ctx.fail(f"the observer cannot be opened: {exc}")
@@ -139,27 +136,19 @@ class Effects:
         """A fresh order awaiting payment; an error when the observer cannot see it."""
         spec = self.model.order
         assert spec is not None
-        body = checkout.body(self.pricing.checkout, spec.cart)
-        placed = checkout.place(
-            self.app.base_url,
-            self.pricing.checkout,
-            spec.token,
-            body,
-            redactor=self.ctx.target.redactor,
-        )
-        if not placed.ok:
-            self.ctx.record(purpose=purpose, checkout_status=placed.status)
-            self.ctx.nothing_examined(
-                f"the checkout for the {purpose} order answered {placed.status} without a "
-                f"PaymentIntent id at `{self.pricing.checkout.payment_intent_id}`: "
-                f"{placed.body_excerpt[:120]}"
+        items = [{"id": line.id, "quantity": line.quantity} for line in spec.cart]
+        try:
+            placed = self.ctx.app_client().checkout(spec.user, items)
+        except FlowError as exc:
+            self.ctx.flow_error(exc)
+        if not placed.ok or not placed.payment_intent_id:
+            self.ctx.record(purpose=purpose, **placed.evidence())
+            self.ctx.error(
+                f"golive's checkout for the {purpose} order answered {placed.status} "
+                f"without a PaymentIntent: {placed.body_excerpt[:120]}"
             )
         assert placed.payment_intent_id is not None
-        client = stripe.StripeClient(
-            self.backend.secret_key,
-            base_addresses={"api": self.backend.api_base},
-            max_network_retries=0,
-        )
+        client = stripe_api.client(self.backend)
         try:
             intent = client.v1.payment_intents.retrieve(placed.payment_intent_id).to_dict()
         except stripe.StripeError as exc:
@@ -172,7 +161,7 @@ class Effects:
             int(intent["amount"]),
             str(intent.get("currency") or "usd"),
             dict(intent.get("metadata") or {}),
-            placed.status,
+            placed.status or 0,
         )
         counts = self.counts(order)
         self.ctx.record(

@@ -24,6 +24,8 @@ from pydantic import BaseModel
 from golive import budget
 from golive.budget import BudgetExceeded, RunClock
 from golive.checklist import CheckRef, Item
+from golive.client.app import AppClient, MissingJob
+from golive.client.errors import FlowError, FlowRun
 from golive.profile import Profile
 from golive.redact import Redactor
 
@@ -63,9 +65,27 @@ class Target:
     # makes the Target when it prepares the run).
     clock: RunClock = field(init=False)
     _cut_short: dict[str, BudgetExceeded] = field(default_factory=dict, repr=False)
+    _client: AppClient | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.clock = RunClock(self.profile.model.limits)
+
+    def client(self) -> AppClient:
+        """golive's requests to the running app (users, auth, flows), one per run."""
+        assert self.app is not None
+        if self._client is None:
+            self._client = AppClient(
+                self.profile.model,
+                self.app.base_url,
+                base_dir=self.profile.base_dir,
+                redactor=self.redactor,
+            )
+        return self._client
+
+    def close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def cached(self, key: str, compute: Any) -> Any:
         """Run `compute()` once per run: several items may share one expensive scan.
@@ -116,3 +136,36 @@ class CheckContext:
 
     def error(self, message: str) -> NoReturn:
         raise CheckError(self.redact(message))
+
+    # -- the app, through the profile's users, auth and flows ---------------------------------
+
+    def app_client(self) -> AppClient:
+        """The running app's client; not-run when the profile names no app."""
+        if self.target.app is None:
+            self.not_run("the target profile names no running app (set app in the profile)")
+        return self.target.client()
+
+    def require_job(self, job: str) -> str:
+        """The flow that does `job`; not-run naming the job when the profile has none."""
+        flow = self.app_client().flow_for(job)
+        if flow is None:
+            self.not_run(str(MissingJob(job)))
+        return flow
+
+    def flow_error(self, exc: FlowError) -> NoReturn:
+        """golive could not follow its own flow (log in, a route, a capture): an error,
+        never a verdict on the app; the requests sent so far are the evidence."""
+        self.record(**exc.evidence())
+        self.error(str(exc))
+
+    def run_job(self, job: str, user: str, inputs: dict[str, Any] | None = None) -> FlowRun:
+        """Run the job's flow as `user`: not-run without the flow, error when golive's own
+        request was refused (401/403/404) or a capture is missing; other refusals raise
+        FlowError for the check to judge."""
+        self.require_job(job)
+        try:
+            return self.app_client().run(job, user, inputs)
+        except FlowError as exc:
+            if exc.setup_problem:
+                self.flow_error(exc)
+            raise

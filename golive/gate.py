@@ -211,6 +211,7 @@ def discard(prepared: Prepared) -> None:
     copy of the target's data) and free the target folder. A signal meanwhile waits: all of
     it must happen. Safe to call again."""
     with interrupts.shielded():
+        prepared.target.close_client()
         if prepared.target.app is not None:
             prepared.target.app.stop()
             prepared.target.app = None

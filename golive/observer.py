@@ -14,9 +14,9 @@ observer:
       notifications: SELECT count(*) FROM ...      # optional
   # mongo: {url: mongodb://…, database: shop, counts: {orders: {collection: orders,
   #         filter: {stripePaymentIntentId: "{payment_intent}"}}, …}}
-  # http:  {path: "/internal/payments/{payment_intent}", token: …}  -> {"orders": 1, …}
+  # http:  {path: "/internal/payments/{payment_intent}", user: ops}  -> {"orders": 1, …}
   order:                                 # who buys the order the side-effect checks pay
-    token: tok_dave_wa
+    user: dave                           # a name under `users:`, through the checkout flow
     cart: [{id: 1, quantity: 1}]
   deadline_s: 10     # how long to wait for a side effect to show
   settle_s: 1.5      # how long to watch for a side effect that must NOT happen
@@ -39,6 +39,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from golive import httpclient
+from golive.client.errors import FlowError
+from golive.client.session import UserSession
+from golive.profile.names import UserName
 from golive.profile.pricing import CartLine
 
 PROFILE_KEY = "observer"
@@ -91,13 +94,19 @@ class MongoSource(_Strict):
 
 class HttpSource(_Strict):
     path: str = Field(pattern=r"^/", description=f"GET path on the app; {PLACEHOLDER} is filled")
-    token: str | None = Field(None, description="Bearer token for the endpoint")
-    headers: dict[str, str] = Field(default_factory=dict)
+    user: UserName | None = Field(
+        None, description="Ask as this user (the profile's `auth`); none: anonymously"
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers")
 
 
 class OrderSpec(_Strict):
-    token: str = Field(min_length=1, description="Bearer token of the customer who buys")
-    cart: list[CartLine] = Field(default_factory=lambda: [CartLine(id=1, quantity=1)], min_length=1)
+    user: UserName = Field(description="The user who buys (a name under `users:`)")
+    cart: list[CartLine] = Field(
+        default_factory=lambda: [CartLine(id=1, quantity=1)],
+        min_length=1,
+        description="What they buy, through the `checkout` flow",
+    )
 
 
 class ObserverModel(_Strict):
@@ -184,18 +193,26 @@ class _Mongo:
 
 
 class _Http:
-    def __init__(self, base_url: str, spec: HttpSource) -> None:
-        headers = dict(spec.headers)
-        if spec.token:
-            headers["Authorization"] = f"Bearer {spec.token}"
-        self._path = spec.path
-        self._web = httpclient.client(base_url=base_url, headers=headers, timeout=10)
+    """Counts from an endpoint of the app, asked as the block's user (the profile's auth)
+    or anonymously."""
+
+    def __init__(self, base_url: str, spec: HttpSource, app_client: Any) -> None:
+        self._path, self._headers = spec.path, dict(spec.headers)
+        if spec.user is not None:
+            if app_client is None:
+                raise ObserverError("observer.http.user needs the profile's app")
+            self._session = app_client.open_session(spec.user, app_client.user_vars(spec.user))
+        else:
+            web = httpclient.client(base_url=base_url, timeout=10)
+            self._session = UserSession(
+                name="anonymous", variables={}, auth=None, flows={}, transport=web, close=web.close
+            )
 
     def counts(self, payment_intent: str) -> dict[str, int]:
         path = self._path.replace(PLACEHOLDER, payment_intent)
         try:
-            answer = self._web.get(path)
-        except httpx.HTTPError as exc:
+            answer = self._session.request("GET", path, headers=self._headers)
+        except (httpx.HTTPError, FlowError) as exc:
             raise ObserverError(f"observer GET {path} failed: {exc}") from None
         if answer.status_code != 200:
             raise ObserverError(f"observer GET {path} answered {answer.status_code}")
@@ -208,7 +225,7 @@ class _Http:
             ) from None
 
     def close(self) -> None:
-        self._web.close()
+        self._session.close()
 
 
 # --- the observer -----------------------------------------------------------------------
@@ -278,7 +295,11 @@ class Observer:
 
 
 def open_observer(
-    model: ObserverModel, *, database_url: str | None, app_base_url: str | None
+    model: ObserverModel,
+    *,
+    database_url: str | None,
+    app_base_url: str | None,
+    app_client: Any = None,
 ) -> Observer:
     """The observer the block describes; ObserverError when its source is not available."""
     if model.sql is not None:
@@ -298,7 +319,7 @@ def open_observer(
     assert model.http is not None
     if not app_base_url:
         raise ObserverError("observer.http needs the profile's app (its base_url)")
-    return Observer(model, _Http(app_base_url, model.http))
+    return Observer(model, _Http(app_base_url, model.http, app_client))
 
 
 def mongo_observer(model: ObserverModel, db: Any) -> Observer:

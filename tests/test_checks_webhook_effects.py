@@ -15,7 +15,9 @@ import mongomock
 import pytest
 from gatekit import GateRun, SharedRuns, demo_copy, edit_yaml, gate, load_yaml
 
+from golive.client.app import AppClient
 from golive.observer import ObserverError, ObserverModel, mongo_observer, open_observer
+from golive.profile import ProfileModel
 
 FORGED_ITEM = "webhook-security.signature-mandatory"  # forged-rejected, forged-no-side-effect
 IDEMPOTENCY = "webhook-security.idempotency"  # duplicate-one-order, default 5 copies
@@ -275,8 +277,20 @@ def counts_endpoint() -> Iterator[str]:
 
 
 def test_http_counts_from_the_app(counts_endpoint: str) -> None:
-    model = _model(http={"path": "/ops/{payment_intent}", "token": "tok_ops"})
-    observer = open_observer(model, database_url=None, app_base_url=counts_endpoint)
+    model = _model(http={"path": "/ops/{payment_intent}", "user": "ops"})
+    ops = AppClient(
+        ProfileModel.model_validate(
+            {
+                "name": "t",
+                "mode": "test",
+                "users": {"ops": {"token": "tok_ops"}},
+                "auth": {"header": {"scheme": "Bearer"}},
+            }
+        ),
+        counts_endpoint,
+        base_dir=Path("."),
+    )
+    observer = open_observer(model, database_url=None, app_base_url=counts_endpoint, app_client=ops)
     assert observer.counts("pi_ok") == {"orders": 1, "paid_orders": 1, "payments": 1}
     with pytest.raises(ObserverError, match="answered 404"):
         observer.counts("pi_missing")

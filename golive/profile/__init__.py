@@ -306,8 +306,8 @@ def _setup_redactor(profile: Profile) -> Redactor:
 def load(path: Path) -> Profile:
     located = yamlsrc.load(path)
     model = validate(ProfileModel, located, hint="see targets/demo/target.yaml for a full example")
-    profile_blocks.validate_blocks(located)
-    references.validate(model, located)
+    blocks = profile_blocks.validate_blocks(located)
+    references.validate(model, located, {"profile": model, **blocks})
     profile = Profile(model=model, path=path.resolve())
     profile.env = _read_env(profile, located)
     return profile

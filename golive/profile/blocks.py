@@ -31,15 +31,16 @@ def model_of(key: str) -> type[BaseModel]:
     return getattr(importlib.import_module(module), name)
 
 
-def validate_blocks(located: Located) -> None:
+def validate_blocks(located: Located) -> dict[str, BaseModel]:
     """Every present block against its model; InputErrors name file, line and field."""
     data = located.data if isinstance(located.data, dict) else {}
     errors: list[InputError] = []
+    models: dict[str, BaseModel] = {}
     for key in BLOCKS:
         if data.get(key) is None:
             continue
         try:
-            validate(
+            models[key] = validate(
                 model_of(key),
                 located.sub(key),
                 prefix=key,
@@ -48,3 +49,4 @@ def validate_blocks(located: Located) -> None:
         except InputErrors as exc:
             errors.extend(exc.errors)
     raise_all(errors)
+    return models

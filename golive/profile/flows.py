@@ -41,6 +41,7 @@ JOB_INPUTS: dict[str, tuple[str, ...]] = {
     "read_cart": (),
     "clear_cart": (),
     "fill_cart": ("items", "lines"),
+    "checkout_cart": (),
     "refund": ("order_id", "payment_intent_id", "amount"),
     "signup": (),
     "login": (),
@@ -50,6 +51,7 @@ JOB_OUTPUTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "checkout": (("payment_intent_id", "client_secret", "checkout_session_id"),),
     "read_order": (("status",),),
     "read_cart": (("lines",),),
+    "checkout_cart": (("payment_intent_id", "client_secret", "checkout_session_id"),),
 }
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)(?::([^{}]*))?\}")
 
@@ -218,6 +220,9 @@ class Jobs(_Strict):
     read_cart: str | None = Field(None, description="Reads the cart; captures lines")
     clear_cart: str | None = Field(None, description="Empties the cart")
     fill_cart: str | None = Field(None, description="Puts {lines} in the cart")
+    checkout_cart: str | None = Field(
+        None, description="Checks out what the cart holds; captures as `checkout` does"
+    )
     refund: str | None = Field(None, description="Refunds an order through the app")
     signup: str | None = Field(None, description="Creates a pool user ({user.…})")
 

@@ -1,20 +1,13 @@
 """The profile's `pricing:` block: how golive prices a cart the way the target must.
 
-The price checks (checks/test_price_integrity.py) send checkouts to the running target
-and read the PaymentIntent back from the Stripe backend; this block says how to send a
-checkout, who the customers are, where unit prices come from and which rules turn a cart
-into the total golive expects:
+The price checks (checks/test_price_integrity.py) place orders through the profile's
+`checkout` flow (golive/profile/flows.py) and read the payment back from the Stripe
+backend; this block says who the customers are, where unit prices come from and which
+rules turn a cart into the total golive expects:
 
 ```yaml
 pricing:
-  checkout:
-    path: /api/v1/stripe/create-payment-intent
-    body: {items: "{items}"}                       # "{items}" becomes the item list
-    item: {food_item_id: "{id}", quantity: "{quantity}"}
-    payment_intent_id: payment_intent_id           # dotted path in the answer
-  customers:
-    in_state: {token: tok_alice_ca, state: CA}
-    out_of_state: {token: tok_bob_ny, state: NY}
+  customers: {in_state: alice, out_of_state: bob}  # users; their `state` variable is taxed
   menu_path: /api/v1/menu                          # or `prices: {1: 1250, …}`
   rules:
     platform_fee_bps: 1000
@@ -33,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from golive.profile.names import UserName
 
 PROFILE_KEY = "pricing"
 
@@ -67,19 +62,16 @@ class Checkout(_Strict):
         return self
 
 
-class Customer(_Strict):
-    token: str = Field(description="Bearer token of the customer")
-    state: str = Field(description="The customer's state, as the tax rules name it")
-
-
 class Customers(_Strict):
-    in_state: Customer = Field(description="A customer of the state with its own tax rate")
-    out_of_state: Customer = Field(description="A customer taxed at another rate")
+    """Two users (names under `users:`) whose `state` variables have different tax rates."""
+
+    in_state: UserName = Field(description="A user of the state with its own tax rate")
+    out_of_state: UserName = Field(description="A user taxed at another rate")
 
     @model_validator(mode="after")
     def _differ(self) -> Customers:
-        if self.in_state.state == self.out_of_state.state:
-            raise ValueError("customers.in_state and customers.out_of_state need two states")
+        if self.in_state == self.out_of_state:
+            raise ValueError("customers.in_state and customers.out_of_state need two users")
         return self
 
 
@@ -118,8 +110,10 @@ class Carts(_Strict):
 
 
 class Pricing(_Strict):
-    checkout: Checkout = Field(default_factory=Checkout)
-    customers: Customers
+    customers: Customers = Field(description="Who checks out, by user name")
+    state_var: str = Field(
+        "state", description="The users' variable naming their state, as `rules.tax_bps` does"
+    )
     menu_path: str | None = Field(None, description="GET path of the target's menu API")
     menu_id_field: str = Field("id", description="Item id field in the menu's items")
     menu_price_field: str = Field("price", description="Unit price (cents) in the menu")

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from golive.errors import InputError
 from golive.profile.flows import JOB_INPUTS, JOB_OUTPUTS, Flow, Jobs, placeholders
+from golive.profile.names import Ref
 from golive.validation import raise_all
 from golive.yamlsrc import Located, PathKey
 
-# Family blocks whose `user`/`users`/`flow` keys name users and flows.
-FAMILY_BLOCKS = ("api", "pricing", "observer", "smoke", "load", "params")
 HINT = "names must match the profile's `users:` and `flows:`"
 
 
@@ -27,7 +28,7 @@ def job_flows(model: Any) -> dict[str, str]:
     return found
 
 
-def validate(model: Any, located: Located) -> None:
+def validate(model: Any, located: Located, blocks: dict[str, Any]) -> None:
     errors: list[InputError] = []
 
     def error(path: PathKey, message: str) -> None:
@@ -100,7 +101,7 @@ def validate(model: Any, located: Located) -> None:
                         _unknown(name, f"steps[{index}].request.{part}", var, here),
                     )
             known |= set(step.capture)
-    _check_family_names(model, located, error)
+    _check_family_names(model, blocks, error)
     raise_all(errors)
 
 
@@ -122,36 +123,31 @@ def _check_auth_templates(model: Any, login_vars: set[str], error: Any) -> None:
                 )
 
 
-def _check_family_names(model: Any, located: Located, error: Any) -> None:
-    users, flows = model.users, model.flows
-    data = located.data if isinstance(located.data, dict) else {}
+def _check_family_names(model: Any, blocks: dict[str, Any], error: Any) -> None:
+    """Every field marked as a user or flow name (golive/profile/names.py), in the
+    profile's own model and in the family blocks."""
+    known = {"user": model.users, "flow": model.flows}
 
     def walk(node: Any, path: PathKey) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                here = (*path, key)
-                if key == "user" and isinstance(value, str):
-                    _one(value, users, here, "user", error)
-                elif key == "users" and isinstance(value, str | list | dict):
-                    names = (
-                        value
-                        if isinstance(value, list)
-                        else (list(value.values()) if isinstance(value, dict) else [value])
-                    )
-                    for name in names:
-                        if isinstance(name, str):
-                            _one(name, users, here, "user", error)
-                elif key == "flow" and isinstance(value, str):
-                    _one(value, flows, here, "flow", error)
+        if isinstance(node, BaseModel):
+            for name, info in type(node).model_fields.items():
+                value = getattr(node, name)
+                here = (*path, info.alias or name)
+                marks = [m for m in info.metadata if isinstance(m, Ref)]
+                if marks and isinstance(value, str):
+                    _one(value, known[marks[0].kind], here, marks[0].kind, error)
                 else:
                     walk(value, here)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*path, key))
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 walk(value, (*path, index))
 
-    for block in FAMILY_BLOCKS:
-        walk(data.get(block), (block,))
-    for name, user in users.items():
+    for key, block in blocks.items():
+        walk(block, () if key == "profile" else (key,))
+    for name, user in model.users.items():
         if user.pool is not None and user.pool.signup and "signup" not in job_flows(model):
             error(
                 ("users", name, "pool", "signup"),
