@@ -150,6 +150,20 @@ def test_line_items_are_listed_in_order_paged_and_expandable(stripe_client):
     )
     assert [i.id for i in expanded.line_items.data] == [i.id for i in items.data]
     assert expanded.line_items.url == f"/v1/checkout/sessions/{session.id}/line_items"
+    # Inside the embedded list Stripe's path names the items: line_items.data.<field>
+    deep = stripe_client.v1.checkout.sessions.retrieve(
+        session.id, params={"expand": ["line_items.data.price.product"]}
+    )
+    assert deep.line_items.data[0].price.unit_amount == 1500
+    error = refused(
+        lambda: stripe_client.v1.checkout.sessions.retrieve(
+            session.id, params={"expand": ["line_items.price"]}
+        )
+    )
+    assert (error.param, error.user_message) == (
+        "expand",
+        "This property cannot be expanded (line_items.price).",
+    )
 
 
 def test_a_fractional_unit_amount_is_rounded_on_the_line(stripe_client):
