@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=_positive,
         default=DEFAULT_MAX_OBJECTS,
         metavar="N",
-        help=f"keep the newest N objects (PaymentIntents, PaymentMethods, charges, refunds and events together; webhook endpoints are never evicted) and the newest N idempotency keys; older ones are evicted (default: {DEFAULT_MAX_OBJECTS:,})",
+        help=f"keep the newest N objects (PaymentIntents, PaymentMethods, charges, refunds, Checkout Sessions and events together; webhook endpoints are never evicted) and the newest N idempotency keys; older ones are evicted (default: {DEFAULT_MAX_OBJECTS:,})",
     )
     p.add_argument(
         "--max-body-bytes",
