@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from golive.client.errors import FlowError
+
 # (flow name, step) for every step that ends; `golive smoke` prints them as they come.
 LISTENERS: list[Callable[[str, Step], None]] = []
 
@@ -47,6 +49,7 @@ class Step:
     ok: bool | None  # None: not reached, or skipped
     seen: str
     skipped: str | None = None  # not-run | not-applicable, when the step was skipped
+    errored: bool = False  # golive's own request failed (FlowError.setup_problem): no verdict
 
     def evidence(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -58,6 +61,8 @@ class Step:
         }
         if self.skipped:
             entry["skipped"] = self.skipped
+        if self.errored:
+            entry["golive_error"] = True
         return entry
 
 
@@ -87,12 +92,17 @@ class Flow:
             return False
         started = time.perf_counter()
         skipped: str | None = None
+        errored = False
         try:
             seen, ok = action(), True
         except StepFailed as exc:
             seen, ok = exc.seen, False
         except Skipped as exc:
             seen, ok, skipped = str(exc), None, exc.outcome
+        except FlowError as exc:
+            # The app refused what golive sent: a failed step; golive's own configuration
+            # (credentials, a route, a capture) failed: the step errs and judges nothing.
+            seen, ok, errored = str(exc) + _steps_seen(exc), False, exc.setup_problem
         except Exception as exc:  # noqa: BLE001 - a network or driver error is what was seen
             seen, ok = f"{type(exc).__name__}: {exc}", False
         step = Step(
@@ -102,6 +112,7 @@ class Flow:
             ok,
             seen,
             skipped,
+            errored,
         )
         self._add(step)
         if ok is False and blocking:
@@ -143,9 +154,12 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
     """How the judged steps came out: (pass | fail | not-run | not-applicable, message).
 
     A judged step that failed fails the item, naming it; one not reached fails the item
-    naming the step that stopped the flow; a skipped one gives the item its outcome."""
+    naming the step that stopped the flow; a skipped one gives the item its outcome. A step
+    where golive's own request failed makes the item an error, never a fail."""
     for name in judged:
         step = flow.step(name)
+        if step is not None and step.errored:
+            return "error", f"flow {flow.name}, step {name}: {step.seen}"
         if step is not None and step.ok is False:
             return "fail", f"flow {flow.name}, step {name} failed: {step.seen}"
         if step is not None and step.ok is None and step.skipped:
@@ -156,11 +170,19 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
             if stopper is None:
                 return "fail", f"flow {flow.name}: step {name} did not run"
             return (
-                "fail",
+                "error" if stopper.errored else "fail",
                 f"flow {flow.name} stopped before step {name}: step {stopper.name} failed: "
                 f"{stopper.seen}",
             )
     return "pass", ""
+
+
+def _steps_seen(exc: FlowError) -> str:
+    """The requests the profile's flow sent before it stopped, for the step's `seen`."""
+    if not exc.steps:
+        return ""
+    sent = "; ".join(f"{s.method} {s.path} -> {s.status}" for s in exc.steps)
+    return f" (sent: {sent})"
 
 
 def poll(

@@ -16,10 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
+from golive.client.app import MissingJob
+from golive.client.errors import FlowError
 from golive.context import CheckContext
 from golive.observer import PROFILE_KEY as OBSERVER_KEY
 from golive.observer import Observer, ObserverError, ObserverModel, open_observer
-from golive.profile.pricing import Checkout, Pricing
+from golive.profile.pricing import Pricing
 from golive.profile.smoke import PROFILE_KEY, Smoke
 from golive.redact import redact_key
 from golive.smoke.stripe_side import StripeSide
@@ -31,15 +33,23 @@ SECRET_VAR = "STRIPE_SECRET_KEY"
 
 @dataclass
 class Refusal:
-    outcome: str  # not-run | not-applicable | fail
+    outcome: str  # not-run | not-applicable | error
     reason: str
 
     def raise_in(self, ctx: CheckContext) -> NoReturn:
         if self.outcome == "not-applicable":
             ctx.not_applicable(self.reason)
-        if self.outcome == "fail":
-            ctx.fail(self.reason)
+        if self.outcome == "error":
+            ctx.error(self.reason)
         ctx.not_run(self.reason)
+
+
+@dataclass
+class Buyer:
+    """A user who buys in the flows, and the state the tax rules name for them."""
+
+    user: str
+    state: str | None
 
 
 @dataclass
@@ -49,6 +59,8 @@ class Harness:
     target: TargetSide
     observer: Observer
     pricing: Pricing | None
+    customer: Buyer
+    other_customer: Buyer | None
     _prices: dict[str, int] | None = field(default=None, repr=False)
 
     def describe(self) -> dict[str, Any]:
@@ -87,7 +99,7 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
     try:
         spec = Smoke.model_validate(raw)
     except ValidationError as exc:
-        return Refusal("fail", f"the profile's `{PROFILE_KEY}` block is invalid: {exc}")
+        return Refusal("error", f"the profile's `{PROFILE_KEY}` block is invalid: {exc}")
     app, backend = ctx.target.app, ctx.target.stripe
     if app is None:
         return Refusal("not-run", "the target profile names no running app (set app)")
@@ -112,14 +124,24 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
         observer_model = ObserverModel.model_validate(profile.model.observer)
         pricing = Pricing.model_validate(profile.model.pricing) if profile.model.pricing else None
     except ValidationError as exc:
-        return Refusal("fail", f"the profile's `observer` or `pricing` block is invalid: {exc}")
+        return Refusal("error", f"the profile's `observer` or `pricing` block is invalid: {exc}")
+    client = ctx.target.client()
+    if not client.has("checkout"):
+        return Refusal("not-run", str(MissingJob("checkout")))
     try:
         observer = open_observer(
-            observer_model, database_url=profile.database_url(), app_base_url=app.base_url
+            observer_model,
+            database_url=profile.database_url(),
+            app_base_url=app.base_url,
+            app_client=client,
         )
     except ObserverError as exc:
-        return Refusal("fail", f"the observer cannot be opened: {exc}")
-    checkout = spec.checkout or (pricing.checkout if pricing else Checkout())
+        return Refusal("error", f"the observer cannot be opened: {exc}")
+
+    def buyer(name: str) -> Buyer:
+        state = client.user_vars(name).get(spec.state_var)
+        return Buyer(name, str(state) if state not in (None, "") else None)
+
     secret = profile.env.get(spec.webhook_secret_env)
     if not backend.sends_webhooks and not secret:
         return Refusal(
@@ -131,9 +153,11 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
     return Harness(
         spec=spec,
         stripe=StripeSide(backend, publishable),
-        target=TargetSide(app, spec, checkout, secret, ctx.target.redactor),
+        target=TargetSide(app, client, secret, ctx.target.redactor),
         observer=observer,
         pricing=pricing,
+        customer=buyer(spec.customer),
+        other_customer=buyer(spec.other_customer) if spec.other_customer else None,
     )
 
 
@@ -178,10 +202,11 @@ def _menu_prices(h: Harness) -> dict[str, int]:
     if pricing.prices is not None:
         return {str(k): v for k, v in pricing.prices.items()}
     found: dict[str, int] = {}
-    with contextlib.suppress(httpx.HTTPError):
-        status, menu = h.target.get_json(pricing.menu_path or "", h.spec.customer.token)
-        if status == 200:
-            _walk(menu, pricing.menu_id_field, pricing.menu_price_field, found)
+    with contextlib.suppress(httpx.HTTPError, FlowError, ValueError):
+        session = h.target.client.session(h.customer.user)
+        answer = session.request("GET", pricing.menu_path or "")
+        if answer.status_code == 200:
+            _walk(answer.json(), pricing.menu_id_field, pricing.menu_price_field, found)
     return found
 
 

@@ -12,6 +12,8 @@ def judge_steps(ctx: CheckContext, flow: Flow, judged: list[str]) -> None:
     """Record the flow's timeline; fail (naming the step), skip or pass on `judged`."""
     ctx.record(**flow.evidence(judged))
     outcome, message = verdict(flow, judged)
+    if outcome == "error":
+        ctx.error(message)
     if outcome == "fail":
         ctx.fail(message)
     if outcome == "not-applicable":

@@ -58,9 +58,9 @@ def smoke_flow(h: Harness, card: str | None) -> Flow:
     """Fill the cart, check it out for a small amount, pay with a test card, then the
     webhook, the order, the payment record, the notification and the empty cart."""
     flow = Flow("smoke")
-    pay = Payment(h.spec.customer)
+    pay = Payment(h.customer)
     lines = None
-    if h.spec.cart is not None:
+    if steps.uses_cart(h):
         flow.run("fill-cart", lambda: steps.fill_cart(h, pay, h.spec.items))
     else:
         lines = h.spec.items  # no server-side cart: the items go in the checkout body
@@ -75,7 +75,7 @@ def smoke_flow(h: Harness, card: str | None) -> Flow:
 
 def full_checkout(h: Harness, card: str | None) -> Flow:
     flow = Flow("full-checkout")
-    pay = Payment(h.spec.customer)
+    pay = Payment(h.customer)
     _pay(h, flow, pay, card or SUCCESS_CARD, h.spec.full_items)
     flow.run("order", lambda: steps.order_paid(h, flow, pay), blocking=False)
     flow.run("payment", lambda: steps.payment_recorded(h, pay), blocking=False)
@@ -86,18 +86,24 @@ def state_tax(h: Harness, card: str | None) -> Flow:
     """The same cart bought in the customer's state and in another: each amount is golive's
     total from the rules, and they differ by exactly the rules' tax difference."""
     flow = Flow("state-tax")
-    other = h.spec.other_customer
-    inside, outside = Payment(h.spec.customer), Payment(other) if other else None
+    other = h.other_customer
+    inside, outside = Payment(h.customer), Payment(other) if other else None
 
     def configured() -> str:
         if other is None or h.pricing is None:
             missing = "smoke.other_customer" if other is None else "a `pricing` block"
             raise Skipped(f"the profile has no {missing}: golive cannot compare two states")
-        if h.spec.customer.state is None:
-            raise Skipped("smoke.customer has no state: golive cannot price its tax")
+        for buyer in (h.customer, other):
+            if buyer.state is None:
+                raise Skipped(
+                    f"user {buyer.user!r} has no `{h.spec.state_var}` variable: golive "
+                    "cannot price its tax"
+                )
+        if buyer.state == h.customer.state and buyer is other:
+            raise Skipped("smoke.customer and smoke.other_customer are in the same state")
         if not h.prices():
             raise StepFailed("no unit prices: the menu (pricing.menu_path) gave none")
-        return f"smoke.customer in {h.spec.customer.state}, other_customer in {other.state}"
+        return f"smoke.customer in {h.customer.state}, other_customer in {other.state}"
 
     if not flow.run("customers", configured):
         return flow
@@ -145,7 +151,7 @@ def _tax_difference(h: Harness, inside: Payment, outside: Payment) -> str:
 def multi_item(h: Harness, card: str | None) -> Flow:
     """Several items in one order: paid, and its lines and subtotal are the cart's."""
     flow = Flow("multi-item")
-    pay = Payment(h.spec.customer)
+    pay = Payment(h.customer)
     if _pay(h, flow, pay, card or SUCCESS_CARD, h.spec.multi_items):
         flow.run("order", lambda: steps.order_paid(h, flow, pay), blocking=False)
         flow.run("order-lines", lambda: _order_lines(h, pay), blocking=False)
@@ -153,20 +159,15 @@ def multi_item(h: Harness, card: str | None) -> Flow:
 
 
 def _order_lines(h: Harness, pay: Payment) -> str:
-    from golive.checkout import dotted
-
     spec = h.spec.order
-    if spec is None:
-        raise Skipped("the profile's smoke block has no `order`: the order cannot be read back")
-    status, body = h.target.order(pay.customer.token, pay.order_id)
-    if status != 200:
-        raise StepFailed(f"GET {spec.path} for order {pay.order_id} answered {status}")
-    lines = dotted(body, spec.lines)
+    order = steps.read_order(h, pay)
+    lines = order.get("lines")
     if not isinstance(lines, list):
-        raise StepFailed(f"order {pay.order_id} has no list of lines at `{spec.lines}`")
+        raise StepFailed(f"the read_order flow captured no list of `lines` for {pay.order_id}")
     got: dict[str, int] = {}
     for line in lines:
-        key, quantity = str(dotted(line, spec.line_id)), dotted(line, spec.line_quantity)
+        line = line if isinstance(line, dict) else {}
+        key, quantity = str(line.get(spec.line_id)), line.get(spec.line_quantity)
         got[key] = got.get(key, 0) + (quantity if isinstance(quantity, int) else 0)
     want: dict[str, int] = {}
     for item in h.spec.multi_items:  # one item twice in the cart is one line of both
@@ -174,9 +175,9 @@ def _order_lines(h: Harness, pay: Payment) -> str:
     if got != want:
         raise StepFailed(f"order {pay.order_id} has lines {got}, the cart was {want}")
     prices = h.prices()
-    subtotal = dotted(body, spec.subtotal)
-    if not prices:
-        return f"order {pay.order_id}: {len(lines)} lines as in the cart (no prices to sum)"
+    subtotal = order.get("subtotal")
+    if not prices or "subtotal" not in order:
+        return f"order {pay.order_id}: {len(lines)} lines as in the cart (no subtotal to sum)"
     expected = sum(prices[k] * q for k, q in want.items() if k in prices)
     if subtotal != expected:
         raise StepFailed(
@@ -189,7 +190,7 @@ def payment_failure(h: Harness, card: str | None) -> Flow:
     """A declined card: the order is not paid but failed, then the customer pays it with
     another card on the same PaymentIntent (Stripe.js's retry)."""
     flow = Flow("payment-failure")
-    pay = Payment(h.spec.customer)
+    pay = Payment(h.customer)
     if not h.stripe.stateful:
         flow.run("decline", lambda: _stateless(h, "declines no card"))
         return flow
@@ -204,7 +205,7 @@ def payment_failure(h: Harness, card: str | None) -> Flow:
     )
     if not ok:
         return flow
-    failed = h.spec.order.failed if h.spec.order else []
+    failed = h.spec.order.failed
     flow.run("order-failed", lambda: steps.order_status(h, flow, pay, failed, None))
     flow.run("not-paid", lambda: _not_paid(h, pay))
     retry = dataclasses.replace(pay, delivered_at={}, events={})  # same PaymentIntent
@@ -235,7 +236,7 @@ def refund_flow(h: Harness, card: str | None) -> Flow:
     """Pay, refund (the target's endpoint or Stripe's API), charge.refunded reaches the
     target, and the order is refunded."""
     flow = Flow("refund")
-    pay = Payment(h.spec.customer)
+    pay = Payment(h.customer)
     if not h.stripe.stateful:
         flow.run("refund", lambda: _stateless(h, "keeps no charge to refund"))
         return flow
@@ -244,7 +245,7 @@ def refund_flow(h: Harness, card: str | None) -> Flow:
     if not flow.run("order", lambda: steps.order_paid(h, flow, pay)):
         return flow
     since = _since()
-    refunded = h.spec.order.refunded if h.spec.order else []
+    refunded = h.spec.order.refunded
     if flow.run("refund", lambda: steps.refund(h, pay)) and flow.run(
         "refund-webhook", lambda: steps.webhook(h, flow, pay, REFUNDED, since)
     ):
@@ -256,7 +257,7 @@ def webhook_retry(h: Harness, card: str | None) -> Flow:
     """The sandbox fails the first deliveries of each event; the retried event still makes
     exactly one paid order and one payment."""
     flow = Flow("webhook-retry")
-    pay = Payment(h.spec.customer)
+    pay = Payment(h.customer)
     if not h.stripe.has_admin:
         flow.run(
             "inject-failures",
@@ -302,7 +303,7 @@ def _no_faults(h: Harness) -> str:
 
 
 def _retried(pay: Payment, failures: int) -> str:
-    attempts = int(pay.events.get(SUCCEEDED + ":attempts", "0"))
+    attempts = int(pay.events.get(steps.paid_event(pay) + ":attempts", "0"))
     if attempts < failures + 1:
         raise StepFailed(f"{attempts} delivery attempt(s); {failures} were meant to fail first")
     return f"delivered on attempt {attempts}, after {failures} injected failure(s)"

@@ -12,15 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from golive.checkout import Placed, dotted
+from golive.backends import CheckoutCompletionError, complete_checkout_session
+from golive.client.app import Placed
 from golive.observer import ObserverError
 from golive.profile.pricing import CartLine
-from golive.profile.smoke import Customer
 from golive.smoke.flows import Flow, Skipped, StepFailed, poll
-from golive.smoke.harness import Harness
+from golive.smoke.harness import Buyer, Harness
 from golive.webhooks.fixtures import render_event
 
 SUCCEEDED = "payment_intent.succeeded"
+SESSION_COMPLETED = "checkout.session.completed"
 FAILED = "payment_intent.payment_failed"
 REFUNDED = "charge.refunded"
 ORDER_MS = "order_creation_ms"
@@ -31,9 +32,10 @@ WEBHOOK_MS = "webhook_processing_ms"
 class Payment:
     """One order a flow pays, and what the steps learned about it."""
 
-    customer: Customer
+    customer: Buyer
     placed: Placed | None = None
     intent: str | None = None
+    session: str | None = None  # the Checkout Session, when the checkout answers one
     order_id: Any = None
     amount: int | None = None
     currency: str = "usd"
@@ -46,66 +48,69 @@ class Payment:
 # --- the target's checkout ------------------------------------------------------------------
 
 
+def paid_event(pay: Payment) -> str:
+    """The event that tells the app a payment succeeded."""
+    return SESSION_COMPLETED if pay.session else SUCCEEDED
+
+
+def items(lines: list[CartLine]) -> list[dict[str, Any]]:
+    return [{"id": line.id, "quantity": line.quantity} for line in lines]
+
+
+def uses_cart(h: Harness) -> bool:
+    """The profile fills a server-side cart and checks it out (fill_cart, checkout_cart)."""
+    return h.target.has("fill_cart") and h.target.has("checkout_cart")
+
+
 def fill_cart(h: Harness, pay: Payment, lines: list[CartLine]) -> str:
-    cart = h.spec.cart
-    if cart is None:
-        raise Skipped("the profile's smoke block has no `cart`: the cart cannot be filled")
-    token = pay.customer.token
-    if cart.clear is not None:
-        answer = h.target.call(cart.clear, token, {})
-        if not answer.is_success:
-            raise StepFailed(f"{cart.clear.method} {cart.clear.path} answered {answer.status_code}")
-    for line in lines:
-        answer = h.target.call(cart.add, token, {"{id}": line.id, "{quantity}": line.quantity})
-        if not answer.is_success:
-            raise StepFailed(
-                f"{cart.add.method} {cart.add.path} answered {answer.status_code}: "
-                f"{h.target.excerpt(answer.text, 120)}"
-            )
-    status, found = h.target.cart_lines(token)
-    if found is None or len(found) != len(lines):
-        shown = "no list" if found is None else f"{len(found)} line(s)"
-        raise StepFailed(f"GET {cart.read} answered {status} with {shown}, {len(lines)} added")
-    return f"the cart holds {len(found)} line(s) (GET {cart.read} answered {status})"
+    user = pay.customer.user
+    if h.target.has("clear_cart"):
+        h.target.run("clear_cart", user)
+    h.target.run("fill_cart", user, {"items": items(lines)})
+    if not h.target.has("read_cart"):
+        return f"{len(lines)} line(s) put in the cart (no read_cart flow to count them)"
+    found = h.target.run("read_cart", user).variables.get("lines")
+    if not isinstance(found, list) or len(found) != len(lines):
+        shown = "no list" if not isinstance(found, list) else f"{len(found)} line(s)"
+        raise StepFailed(f"the read_cart flow found {shown}, {len(lines)} added")
+    return f"the cart holds {len(found)} line(s)"
 
 
 def create_intent(h: Harness, flow: Flow, pay: Payment, lines: list[CartLine] | None) -> str:
-    """Check out (`lines` in the body, or the cart's content when None)."""
-    token = pay.customer.token
+    """Check out (`lines`, or the cart's content when None)."""
     started = time.monotonic()
-    if lines is None:
-        assert h.spec.cart is not None
-        placed = h.target.checkout_body(token, dict(h.spec.cart.checkout_body), flow.name)
-    else:
-        placed = h.target.checkout_items(token, lines, flow.name)
+    placed = h.target.checkout(pay.customer.user, items(lines) if lines else None, flow.name)
     took = time.monotonic() - started
     pay.placed = placed
-    if not placed.ok:
-        raise StepFailed(
-            f"the checkout answered {placed.status} without a PaymentIntent id: "
-            f"{placed.body_excerpt[:160]}"
-        )
+    if placed.refused is not None:
+        raise StepFailed(f"the checkout was refused: {placed.refused.reason}")
     if took > h.spec.deadlines.create_intent_s:
         raise StepFailed(
             f"the checkout took {took:.1f} s (deadline {h.spec.deadlines.create_intent_s:g} s)"
         )
-    pay.intent = placed.payment_intent_id
-    pay.order_id = dotted(placed.answer, h.spec.order_id)
-    secret = dotted(placed.answer, h.spec.client_secret)
+    pay.intent, pay.session = placed.payment_intent_id, placed.checkout_session_id
+    pay.order_id = placed.order_id
+    secret = placed.variables.get("client_secret")
     pay.client_secret = secret if isinstance(secret, str) else None
-    answered = dotted(placed.answer, h.spec.amount)
+    answered = placed.answer_amount
     pay.amount = answered if isinstance(answered, int) else None
-    source = "the checkout's answer"
+    source, what = "the checkout's answer", f"PaymentIntent {pay.intent}"
+    if pay.session:
+        what = f"Checkout Session {pay.session}"
     if h.stripe.stateful:
-        read = h.stripe.read_intent(pay.intent or "")
+        path = (
+            f"checkout/sessions/{pay.session}" if pay.session else f"payment_intents/{pay.intent}"
+        )
+        read = h.stripe.read(path)
         if not read.ok or not isinstance(read.body, dict):
-            raise StepFailed(f"PaymentIntent {pay.intent} cannot be read back: {read.error()}")
-        pay.amount, source = read.body.get("amount"), f"the {h.stripe.kind} backend"
+            raise StepFailed(f"{what} cannot be read back: {read.error()}")
+        amount = read.body.get("amount_total" if pay.session else "amount")
+        pay.amount, source = amount, f"the {h.stripe.kind} backend"
         pay.currency = str(read.body.get("currency") or pay.currency)
     if not isinstance(pay.amount, int):
-        raise StepFailed(f"PaymentIntent {pay.intent}: no amount in {source}")
+        raise StepFailed(f"{what}: no amount in {source}")
     return (
-        f"PaymentIntent {pay.intent} for {pay.amount} {pay.currency} (from {source}), order "
+        f"{what} for {pay.amount} {pay.currency} (from {source}), order "
         f"{pay.order_id}; checkout answered {placed.status} in {took * 1000:.0f} ms"
     )
 
@@ -114,6 +119,8 @@ def create_intent(h: Harness, flow: Flow, pay: Payment, lines: list[CartLine] | 
 
 
 def confirm(h: Harness, pay: Payment, card: str, *, declined: bool = False) -> str:
+    if pay.session:
+        return _complete_session(h, pay, card, declined=declined)
     assert pay.intent
     mode = h.stripe.confirm_mode(pay.client_secret)
     started = time.monotonic()
@@ -144,9 +151,42 @@ def confirm(h: Harness, pay: Payment, card: str, *, declined: bool = False) -> s
     return f"confirmed with {card} ({mode}): PaymentIntent {status}"
 
 
+def _complete_session(h: Harness, pay: Payment, card: str, *, declined: bool) -> str:
+    """Pay the Checkout Session as its hosted page would (the sandbox only)."""
+    assert pay.session
+    if h.stripe.kind != "sandbox":
+        raise Skipped(
+            f"the checkout answers a Checkout Session: only the sandbox can pay one without a "
+            f"browser (the {h.stripe.kind} backend cannot)",
+            "not-applicable",
+        )
+    started = time.monotonic()
+    try:
+        session = complete_checkout_session(h.stripe.backend, pay.session, card)
+    except CheckoutCompletionError as exc:
+        pay.intent = str((exc.error.get("payment_intent") or {}).get("id") or "") or None
+        if declined and exc.status == 402:
+            return f"{card} declined on Checkout Session {pay.session} as expected: {exc}"
+        raise StepFailed(f"paying Checkout Session {pay.session} with {card}: {exc}") from None
+    pay.confirmed_at = time.time()
+    took, limit = time.monotonic() - started, h.spec.deadlines.confirm_s
+    if took > limit:
+        raise StepFailed(f"completing the session took {took:.1f} s (deadline {limit:g} s)")
+    if declined:
+        raise StepFailed(f"{card} was not declined: Checkout Session {pay.session} completed")
+    pay.intent = str(session.get("payment_intent") or "") or None
+    return (
+        f"Checkout Session {pay.session} paid with {card} as its hosted page would: "
+        f"{session.get('status')}, {session.get('payment_status')}, PaymentIntent {pay.intent}"
+    )
+
+
 def webhook(h: Harness, flow: Flow, pay: Payment, event_type: str, since: int) -> str:
     """The backend's event for the payment reached the target's webhook (or, when the
-    backend sends none, golive's own signed copy did)."""
+    backend sends none, golive's own signed copy did). A paid Checkout Session's event is
+    checkout.session.completed."""
+    if pay.session and event_type == SUCCEEDED:
+        event_type = SESSION_COMPLETED
     assert pay.intent
     deadline = h.spec.deadlines.webhook_s
     if not h.stripe.sends_webhooks:
@@ -251,22 +291,25 @@ def refund(h: Harness, pay: Payment) -> str:
 
 
 def _refund(h: Harness, pay: Payment) -> str:
-    spec = h.spec.refund
-    if spec.via == "stripe":
+    if h.spec.refund.via == "stripe":
         answer = h.stripe.refund(pay.intent or "")
         if not answer.ok:
             raise StepFailed(f"POST /v1/refunds answered {answer.error()}")
         return f"refunded through Stripe's API: {(answer.body or {}).get('id')}"
-    if pay.order_id is None:
-        raise StepFailed(f"the checkout's answer has no order id at `{h.spec.order_id}`")
-    response = h.target.refund(pay.customer.token, pay.order_id)
-    if not response.is_success:
-        raise StepFailed(
-            f"{spec.method} {spec.path.replace('{order_id}', str(pay.order_id))} answered "
-            f"{response.status_code}: {h.target.excerpt(response.text, 120)}"
-        )
-    path = spec.path.replace("{order_id}", str(pay.order_id))
-    return f"{spec.method} {path} answered {response.status_code}"
+    if not h.target.has("refund"):
+        raise Skipped("the profile has no `refund` flow (or set smoke.refund.via: stripe)")
+    run = h.target.run("refund", pay.customer.user, _order_inputs(pay))
+    last = run.steps[-1]
+    return f"the refund flow: {last.method} {last.path} answered {last.status}"
+
+
+def _order_inputs(pay: Payment) -> dict[str, Any]:
+    """What the order's flows get: everything the checkout captured, and the payment."""
+    values = dict(pay.placed.variables) if pay.placed else {}
+    values.setdefault("order_id", pay.order_id)
+    values["payment_intent_id"] = pay.intent
+    values.setdefault("amount", pay.amount)
+    return values
 
 
 # --- side effects -----------------------------------------------------------------------------
@@ -312,7 +355,7 @@ def order_paid(h: Harness, flow: Flow, pay: Payment, *, measure: bool = True) ->
     if measure and pay.confirmed_at is not None:
         flow.sample(ORDER_MS, (seen_at - pay.confirmed_at) * 1000)
         latency = f", {(seen_at - pay.confirmed_at) * 1000:.0f} ms after the confirmation"
-        delivered = pay.delivered_at.get(SUCCEEDED)
+        delivered = pay.delivered_at.get(paid_event(pay))
         flow.sample(WEBHOOK_MS, (seen_at - (delivered or pay.confirmed_at)) * 1000)
     return f"1 order for {pay.intent}, paid ({_counts(counts)}){latency}"
 
@@ -343,48 +386,53 @@ def notification_written(h: Harness, pay: Payment) -> str:
 
 
 def cart_cleared(h: Harness, pay: Payment) -> str:
-    cart = h.spec.cart
-    if cart is None:
-        raise Skipped("the profile's smoke block has no `cart`: the cart cannot be read")
+    if not h.target.has("read_cart"):
+        raise Skipped("the profile has no `read_cart` flow: the cart cannot be read")
     last: dict[str, Any] = {}
 
     def empty() -> tuple[bool, str]:
-        status, lines = h.target.cart_lines(pay.customer.token)
-        last.update(status=status, lines=lines)
-        return status == 200 and lines == [], ""
+        lines = h.target.run("read_cart", pay.customer.user, _order_inputs(pay)).variables.get(
+            "lines"
+        )
+        last.update(lines=lines)
+        return lines == [], ""
 
     done, _, waited = poll(empty, h.spec.deadlines.cart_s, h.spec.deadlines.poll_s)
     if not done:
         lines = last.get("lines")
         shown = f"{len(lines)} line(s)" if isinstance(lines, list) else "no list"
         raise StepFailed(
-            f"GET {cart.read} still answers {last.get('status')} with {shown} "
-            f"{h.spec.deadlines.cart_s:g} s after the payment"
+            f"the read_cart flow still finds {shown} {h.spec.deadlines.cart_s:g} s after the "
+            "payment"
         )
-    return f"the cart is empty (GET {cart.read}) {waited:.1f} s after the order was paid"
+    return f"the cart is empty (read_cart) {waited:.1f} s after the order was paid"
+
+
+def read_order(h: Harness, pay: Payment) -> dict[str, Any]:
+    """The order's captures (status, lines, subtotal) from the `read_order` flow."""
+    if not h.target.has("read_order"):
+        raise Skipped("the profile has no `read_order` flow: the order cannot be read back")
+    return h.target.run("read_order", pay.customer.user, _order_inputs(pay)).variables
 
 
 def order_status(
     h: Harness, flow: Flow, pay: Payment, wanted: list[str], event_type: str | None
 ) -> str:
     """The order, read back from the target, reaches one of `wanted` statuses."""
-    spec = h.spec.order
-    if spec is None:
-        raise Skipped("the profile's smoke block has no `order`: the order cannot be read back")
+    if not h.target.has("read_order"):
+        raise Skipped("the profile has no `read_order` flow: the order cannot be read back")
     last: dict[str, Any] = {}
 
     def reached() -> tuple[bool, str]:
-        status, body = h.target.order(pay.customer.token, pay.order_id)
-        value = dotted(body, spec.status)
-        last.update(status=status, value=value)
-        return status == 200 and value in wanted, ""
+        value = read_order(h, pay).get("status")
+        last.update(value=value)
+        return value in wanted, ""
 
     done, _, waited = poll(reached, h.spec.deadlines.order_s, h.spec.deadlines.poll_s)
-    path = spec.path.replace("{order_id}", str(pay.order_id))
     if not done:
         raise StepFailed(
-            f"order {pay.order_id} is {last.get('value')!r} (GET {path} answered "
-            f"{last.get('status')}), not {' or '.join(wanted)}, {h.spec.deadlines.order_s:g} s on"
+            f"order {pay.order_id} is {last.get('value')!r} (read_order), not "
+            f"{' or '.join(wanted)}, {h.spec.deadlines.order_s:g} s on"
         )
     if event_type and event_type in pay.delivered_at:
         delivered = pay.delivered_at[event_type] or pay.confirmed_at

@@ -75,7 +75,11 @@ class StripeSide:
     # -- PaymentIntents --------------------------------------------------------------------
 
     def read_intent(self, intent_id: str) -> Answer:
-        return self._call("GET", f"/v1/payment_intents/{intent_id}", self.backend.secret_key)
+        return self.read(f"payment_intents/{intent_id}")
+
+    def read(self, path: str) -> Answer:
+        """GET /v1/<path> with the secret key (a PaymentIntent, a Checkout Session)."""
+        return self._call("GET", f"/v1/{path}", self.backend.secret_key)
 
     def confirm_mode(self, client_secret: str | None) -> str:
         if self.kind in PUBLISHABLE_CONFIRM and self.publishable_key and client_secret:

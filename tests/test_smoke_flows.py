@@ -113,9 +113,9 @@ def demo_smoke() -> Smoke:
 
 def test_the_demo_block_is_valid_and_its_smoke_cart_is_a_small_amount() -> None:
     spec = demo_smoke()
-    assert spec.customer.token == "tok_erin_ca" and spec.customer.state == "CA"
-    assert spec.other_customer is not None and spec.other_customer.state == "NY"
-    assert spec.cart is not None and spec.cart.checkout_body == {}
+    users = load_yaml(ROOT / "targets" / "demo" / "target.yaml")["users"]
+    assert users[spec.customer]["state"] == "CA"
+    assert spec.other_customer is not None and users[spec.other_customer]["state"] == "NY"
     assert spec.retry_failures == 2 and spec.allow_live is None
     pricing = Pricing.model_validate(
         load_yaml(ROOT / "targets" / "demo" / "target.yaml")["pricing"]
@@ -127,10 +127,10 @@ def test_the_demo_block_is_valid_and_its_smoke_cart_is_a_small_amount() -> None:
     assert multi.subtotal == 3824 and multi.total == 3824 + 382 + 277
 
 
-def test_only_a_customer_is_required_and_defaults_fit_the_shop() -> None:
-    spec = Smoke.model_validate({"customer": {"token": "tok_x"}})
-    assert spec.cart is None and spec.order is None
-    assert spec.refund.path == "/api/v1/orders/{order_id}/refund"
+def test_only_a_customer_is_required_and_the_defaults_name_no_shop() -> None:
+    spec = Smoke.model_validate({"customer": "x"})
+    assert spec.order.line_id == "id" and spec.order.paid == ["paid"]
+    assert spec.refund.via == "target" and spec.state_var == "state"
     assert spec.deadlines.webhook_s == 15 and spec.deadlines.cart_s == 5
 
 
@@ -138,18 +138,12 @@ def test_only_a_customer_is_required_and_defaults_fit_the_shop() -> None:
     ("block", "message"),
     [
         ({}, "customer"),
-        ({"customer": {"token": "t"}, "colour": 1}, "colour"),
-        (
-            {
-                "customer": {"token": "a", "state": "CA"},
-                "other_customer": {"token": "b", "state": "CA"},
-            },
-            "other_customer needs a state other",
-        ),
-        ({"customer": {"token": "a"}, "deadlines": {"webhook_s": 0}}, "webhook_s"),
-        ({"customer": {"token": "a"}, "retry_failures": 9}, "retry_failures"),
-        ({"customer": {"token": "a"}, "refund": {"via": "email"}}, "via"),
-        ({"customer": {"token": "a"}, "allow_live": {}}, "host"),
+        ({"customer": "a", "colour": 1}, "colour"),
+        ({"customer": {"token": "a"}}, "customer"),
+        ({"customer": "a", "deadlines": {"webhook_s": 0}}, "webhook_s"),
+        ({"customer": "a", "retry_failures": 9}, "retry_failures"),
+        ({"customer": "a", "refund": {"via": "email"}}, "via"),
+        ({"customer": "a", "allow_live": {}}, "host"),
     ],
 )
 def test_an_invalid_block_names_the_field(block: dict, message: str) -> None:

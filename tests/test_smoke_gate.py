@@ -248,7 +248,10 @@ def test_webhook_bookkeeping_flaws_leave_every_flow_passing(tmp_path: Path) -> N
 
 def test_no_latency_samples_is_an_error_and_the_flows_name_the_step(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
-    edit_smoke(profile, checkout={"path": "/api/v1/no-such-checkout"})
+    data = load_yaml(profile)
+    data["flows"]["checkout"]["steps"][0]["request"]["path"] = "/api/v1/no-such-checkout"
+    data["flows"]["checkout_cart"][0]["request"]["path"] = "/api/v1/no-such-checkout"
+    profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     run = smoke(profile, tmp_path / "out", "--flow", "latency", "--flow", "full-checkout")
     assert run.returncode == 1
     outcomes = run.outcomes()
@@ -258,9 +261,10 @@ def test_no_latency_samples_is_an_error_and_the_flows_name_the_step(tmp_path: Pa
         "examined nothing: no webhook_processing_ms samples"
         in run.item("metrics.webhook-processing-time")["reason"]
     )
+    # golive's own checkout flow was refused (404): an error naming the flow, never a fail.
     reason = run.item("e2e-tests.full-checkout")["reason"]
-    assert outcomes["e2e-tests.full-checkout"] == "fail"
-    assert "step create-intent failed: the checkout answered 404" in reason
+    assert outcomes["e2e-tests.full-checkout"] == "error"
+    assert "golive could not follow flow 'checkout'" in reason and "answered 404" in reason
 
 
 # --- each remaining check, failing on a target (or profile) that breaks its step ---------

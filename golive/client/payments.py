@@ -70,9 +70,9 @@ def complete_session(
     backend: Any, session_id: str, payment_method: str = "pm_card_visa"
 ) -> dict[str, Any]:
     """Pay an open Checkout Session as Stripe's hosted page would (the sandbox only)."""
-    from golive.sandbox.checkout_client import complete_checkout_session
+    from golive.backends import BackendError, CheckoutCompletionError, complete_checkout_session
 
     try:
-        return complete_checkout_session(backend.api_base, session_id, payment_method)
-    except Exception as exc:  # the helper's own errors name the session and the reason
+        return complete_checkout_session(backend, session_id, payment_method)
+    except (CheckoutCompletionError, BackendError) as exc:
         raise SessionNotCompleted(str(exc)) from None
