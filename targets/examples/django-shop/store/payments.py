@@ -2,7 +2,7 @@
 
 STRIPE_API_BASE, when set, points stripe-python elsewhere (golive's sandbox on 127.0.0.1);
 otherwise it talks to api.stripe.com. Calls time out after SHOP_STRIPE_TIMEOUT_S and are
-retried by the library with their idempotency key.
+retried by the library with their idempotency key. Objects come back as plain dicts.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def request_key(user_id: int, client_key: str) -> str:
     return hashlib.sha256(f"{user_id}\0{client_key}".encode()).hexdigest()
 
 
-def create_checkout_session(purchase: Purchase, customer_email: str = "") -> Any:
+def create_checkout_session(purchase: Purchase, customer_email: str = "") -> dict[str, Any]:
     """A Checkout Session (mode=payment) for the purchase's server-side snapshot."""
     currency = purchase.currency
     line_items: list[dict[str, Any]] = [
@@ -89,28 +89,32 @@ def create_checkout_session(purchase: Purchase, customer_email: str = "") -> Any
     # A retried request (same client Idempotency-Key) repeats the same Stripe call with the
     # same key; without a client key the purchase's own ref makes the key.
     key = f"checkout-{purchase.request_key or purchase.ref}"
-    return stripe.checkout.Session.create(api_key=_key(), idempotency_key=key, **params)
+    session = stripe.checkout.Session.create(api_key=_key(), idempotency_key=key, **params)
+    return session.to_dict()
 
 
-def retrieve_checkout_session(session_id: str) -> Any:
-    return stripe.checkout.Session.retrieve(session_id, api_key=_key(), expand=["payment_intent"])
+def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
+    session = stripe.checkout.Session.retrieve(
+        session_id, api_key=_key(), expand=["payment_intent"]
+    )
+    return session.to_dict()
 
 
-def retrieve_payment_intent(payment_intent_id: str) -> Any:
-    return stripe.PaymentIntent.retrieve(payment_intent_id, api_key=_key())
+def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    return stripe.PaymentIntent.retrieve(payment_intent_id, api_key=_key()).to_dict()
 
 
-def retrieve_charge(charge_id: str) -> Any:
-    return stripe.Charge.retrieve(charge_id, api_key=_key())
+def retrieve_charge(charge_id: str) -> dict[str, Any]:
+    return stripe.Charge.retrieve(charge_id, api_key=_key()).to_dict()
 
 
-def refund(purchase: Purchase) -> Any:
+def refund(purchase: Purchase) -> dict[str, Any]:
     return stripe.Refund.create(
         api_key=_key(),
         payment_intent=purchase.payment_intent_id,
         metadata={"purchase_ref": purchase.ref},
         idempotency_key=f"refund-{purchase.ref}",
-    )
+    ).to_dict()
 
 
 def verify_event(payload: bytes, signature: str | None) -> Any:

@@ -360,10 +360,10 @@ def _open_session(request: HttpRequest, purchase: Purchase, *, status: int) -> H
                 Basket.objects.filter(pk=purchase.basket_id).update(state=Basket.State.OPEN)
         # With an Idempotency-Key the purchase waits: the same request again resumes it.
         return error(502, "the payment provider could not be reached; try again")
-    purchase.checkout_session_id = session.id
+    purchase.checkout_session_id = session["id"]
     purchase.checkout_url = session.get("url") or ""
     purchase.save(update_fields=["checkout_session_id", "checkout_url", "updated_at"])
-    log.info("purchase %s: checkout session %s", purchase.ref, session.id)
+    log.info("purchase %s: checkout session %s", purchase.ref, session["id"])
     return JsonResponse(checkout_body(purchase), status=status)
 
 
@@ -402,12 +402,14 @@ def purchase_refund(request: HttpRequest, ref: str) -> HttpResponse:
     except (payments.NotConfigured, stripe.StripeError) as exc:
         log.error("purchase %s: refund not created (%s)", purchase.ref, type(exc).__name__)
         return error(502, "the payment provider could not be reached; try again")
-    Purchase.objects.filter(pk=purchase.pk).update(refund_id=refund.id)
-    log.info("purchase %s: refund %s requested (%s)", purchase.ref, refund.id, refund.status)
+    Purchase.objects.filter(pk=purchase.pk).update(refund_id=refund["id"])
+    log.info(
+        "purchase %s: refund %s requested (%s)", purchase.ref, refund["id"], refund.get("status")
+    )
     return JsonResponse(
         {
             "purchase": purchase_body(purchase),
-            "refund": {"id": refund.id, "status": refund.get("status")},
+            "refund": {"id": refund["id"], "status": refund.get("status")},
         },
         status=202,
     )
