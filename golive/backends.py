@@ -8,6 +8,8 @@
 | stripe-test | yes         | yes (to public URLs) | Stripe's test mode with an sk_test_ key; read-only unless `allow_writes` |
 
 Where a backend sends no webhooks, the harness synthesizes and signs them itself.
+Only the sandbox can also play a customer paying a Checkout Session
+(`complete_checkout_session`): elsewhere that takes a browser on Stripe's page.
 A backend that cannot start is invalid input (exit 2): the message names the backend,
 why, and what to use instead.
 """
@@ -17,7 +19,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from typing import Any
+from urllib.parse import quote, urlparse
 
 import httpx
 
@@ -31,7 +34,18 @@ SANDBOX_KEY = "sk_test_golivesandbox0000000000000000"
 
 
 class BackendError(InputError):
-    """A Stripe backend could not start (exit code 2)."""
+    """A Stripe backend could not start, or cannot do what was asked of it (exit code 2)."""
+
+
+class CheckoutCompletionError(Exception):
+    """The sandbox refused to complete a Checkout Session: `status` 402 for a declined card
+    (`error` is Stripe's card error, with the PaymentIntent), 400 for a session that is no
+    longer open, 404 for an unknown one."""
+
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        super().__init__(f"{status}: {error.get('message', 'the sandbox refused')}")
+        self.status = status
+        self.error = error
 
 
 @dataclass
@@ -79,6 +93,36 @@ def _test_key(spec: StripeBackend, env: dict[str, str], backend: str) -> str:
             hint="give the profile a test-mode key (sk_test_…)",
         )
     return key if key.startswith(("sk_test_", "rk_test_")) else SANDBOX_KEY
+
+
+def complete_checkout_session(
+    backend: Backend, session_id: str, payment_method: str = "pm_card_visa"
+) -> dict[str, Any]:
+    """Pay Checkout Session `session_id` as its customer would on Stripe's hosted page, with
+    a test card (`pm_card_visa`, `pm_card_chargeDeclined`, …); returns the session, complete.
+
+    Through the sandbox's admin route, so the PaymentIntent and charge events and
+    `checkout.session.completed` reach the app's webhook endpoint as they would on Stripe.
+    """
+    if backend.kind != "sandbox":
+        raise BackendError(
+            f"backend {backend.kind}: only the sandbox can complete a Checkout Session "
+            "without a browser; on this backend a customer must pay on the session's url",
+            hint="use backend: sandbox for checks that complete Checkout Sessions",
+        )
+    url = f"{backend.api_base}/_golive/checkout/sessions/{quote(session_id, safe='')}/complete"
+    with httpclient.client() as web:
+        response = web.post(url, json={"payment_method": payment_method})
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.is_error:
+        error = body.get("error") if isinstance(body, dict) else None
+        raise CheckoutCompletionError(
+            response.status_code, error if isinstance(error, dict) else {"message": response.text}
+        )
+    return body
 
 
 def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:

@@ -7,6 +7,11 @@ POST /_golive/payment_intents/{id}/complete_action    the customer passes 3-D Se
 POST /_golive/payment_intents/{id}/fail_action        the customer fails 3-D Secure
 GET  /_golive/payment_intents/{id}/authenticate       next_action's URL: passes (?result=fail fails)
                                                       and redirects to the return_url if there is one
+POST /_golive/checkout/sessions/{id}/complete        the customer pays on Checkout's page:
+                                                      {"payment_method": "pm_card_…"} (default
+                                                      pm_card_visa), optional "email", "name";
+                                                      a decline is the card error (402)
+GET  /_golive/checkout/{id}                           a session's `url`: what its page would show
 POST /_golive/webhook_endpoints/{id}/secret          {"secret": "whsec_…"}: the endpoint signs with
                                                       this secret, as when an app's configured secret
                                                       is the one copied from the Dashboard
@@ -29,10 +34,11 @@ from starlette.routing import Route
 
 from golive.loopback import is_loopback_host
 from golive.sandbox import forms
+from golive.sandbox import params as p
 from golive.sandbox.endpoint import dumps
 from golive.sandbox.errors import StripeError, invalid_request
 from golive.sandbox.ids import request_id
-from golive.sandbox.resources import account, payment_attempts, payment_intents
+from golive.sandbox.resources import account, checkout_sessions, payment_attempts, payment_intents
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -135,6 +141,42 @@ def admin_routes(state: SandboxState) -> list[Route]:
         joined = f"{parts.query}&{query}" if parts.query else query
         return RedirectResponse(urlunsplit(parts._replace(query=joined)), status_code=302)
 
+    async def complete_checkout(request: Request) -> Response:
+        body = await _body(request)
+        p.check_known(body, {"payment_method": None, "email": None, "name": None})
+        named = {f: p.string(body[f], f) for f in ("email", "name") if f in body}
+        session = checkout_sessions.complete(
+            state,
+            request.path_params["id"],
+            p.string(body.get("payment_method", "pm_card_visa"), "payment_method"),
+            **named,
+        )
+        return json_response(session)
+
+    async def checkout_page(request: Request) -> Response:
+        # No hosted page to render: say what it would sell and how to pay it here.
+        session = checkout_sessions.get(state, request.path_params["id"])
+        items = state.store.private[session["id"]]["line_items"]
+        complete_url = (
+            f"{state.settings.base_url}{PREFIX}/checkout/sessions/{session['id']}/complete"
+        )
+        return json_response(
+            {
+                "checkout_session": session["id"],
+                "status": session["status"],
+                "amount_total": session["amount_total"],
+                "currency": session["currency"],
+                "line_items": [
+                    {"description": i["description"], "quantity": i["quantity"]} for i in items
+                ],
+                "pay": {
+                    "method": "POST",
+                    "url": complete_url,
+                    "json": {"payment_method": "pm_card_visa"},
+                },
+            }
+        )
+
     async def set_endpoint_secret(request: Request) -> Response:
         endpoint = state.store.get("webhook_endpoint", request.path_params["id"])
         secret = (await _body(request)).get("secret")
@@ -185,6 +227,12 @@ def admin_routes(state: SandboxState) -> list[Route]:
         Route(pi_path + "/complete_action", _admin(state, complete_action), methods=["POST"]),
         Route(pi_path + "/fail_action", _admin(state, fail_action), methods=["POST"]),
         Route(pi_path + "/authenticate", _admin(state, authenticate), methods=["GET"]),
+        Route(
+            PREFIX + "/checkout/sessions/{id}/complete",
+            _admin(state, complete_checkout),
+            methods=["POST"],
+        ),
+        Route(PREFIX + "/checkout/{id}", _admin(state, checkout_page), methods=["GET"]),
         Route(
             PREFIX + "/webhook_endpoints/{id}/secret",
             _admin(state, set_endpoint_secret),

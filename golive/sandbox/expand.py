@@ -35,6 +35,19 @@ EXPANDABLE: dict[str, frozenset[str]] = {
         {"charge", "payment_intent", "balance_transaction", "failure_balance_transaction"}
     ),
     "payment_method": frozenset({"customer"}),
+    "checkout.session": frozenset(
+        {
+            "payment_intent",
+            "line_items",
+            "customer",
+            "invoice",
+            "payment_link",
+            "setup_intent",
+            "subscription",
+        }
+    ),
+    "item": frozenset({"price"}),  # a Checkout Session's line item
+    "price": frozenset({"product"}),
     "event": frozenset(),
     "webhook_endpoint": frozenset(),
 }
@@ -73,13 +86,25 @@ def _expand_path(out: dict[str, Any], path: str, full: str, store: Store) -> Non
             "has_more": False,
             "url": f"/v1/charges/{out['id']}/refunds",
         }
+    elif head == "line_items" and out["object"] == "checkout.session":
+        # Not a field of the stored session: its line items live beside it (not by default).
+        value = {
+            "object": "list",
+            "data": store.private.get(out["id"], {}).get("line_items", []),
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{out['id']}/line_items",
+        }
     elif isinstance(value, str):
         target = store.resolve(value)
         value = dict(target) if target is not None else value
     if rest and isinstance(value, dict):
         value = dict(value)
         if value.get("object") == "list":
-            value["data"] = [_expanded(item, rest, full, store) for item in value["data"]]
+            # Inside a list Stripe's path names its items: refunds.data.charge
+            first, _, inner = rest.partition(".")
+            if first != "data" or not inner:
+                raise invalid_request(f"This property cannot be expanded ({full}).", param="expand")
+            value["data"] = [_expanded(item, inner, full, store) for item in value["data"]]
         else:
             _expand_path(value, rest, full, store)
     out[head] = value

@@ -57,7 +57,8 @@ class Numbering:
 
     def number(self, object_id: str) -> int | None:
         """The creation number of an id this Numbering issued; None for any other string."""
-        prefix, _, token = object_id.partition("_")
+        # The token is the part after the last "_": prefixes may hold one (cs_test_…).
+        prefix, _, token = object_id.rpartition("_")
         if len(token) != ID_LENGTH:
             return None
         head, tag = token[:-TAG_CHARS], token[-TAG_CHARS:]

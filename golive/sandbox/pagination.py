@@ -9,12 +9,12 @@ as Stripe does, so a filter never hides the cursor itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import params as p
-from golive.sandbox.errors import invalid_request
+from golive.sandbox.errors import StripeError, invalid_request
 
 if TYPE_CHECKING:
     from golive.sandbox.store import Store
@@ -34,7 +34,24 @@ def page(
 ) -> dict[str, Any]:
     """One page of the stored objects of `kind` (newest first) that pass every filter, each
     shown by `render`."""
-    objects = store.newest_first(kind)
+
+    def missing(cursor: str, param: str) -> StripeError:
+        return store.missing(kind, cursor, noun, param=param, status=400)
+
+    return page_of(store.newest_first(kind), query, url, missing, filters=filters, render=render)
+
+
+def page_of(
+    objects: Iterable[dict[str, Any]],
+    query: dict[str, Any],
+    url: str,
+    missing: Callable[[str, str], StripeError],
+    *,
+    filters: Sequence[Callable[[dict[str, Any]], bool]] = (),
+    render: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One page of `objects` (in the order the list shows them); `missing(cursor, param)` is
+    the error for a cursor that is not among them."""
     limit = p.integer(query["limit"], "limit", minimum=1, maximum=100) if "limit" in query else 10
     after, before = query.get("starting_after"), query.get("ending_before")
     if after is not None and before is not None:
@@ -49,8 +66,8 @@ def page(
         ordered = list(objects)
         index = next((i for i, obj in enumerate(ordered) if obj["id"] == cursor), None)
         if index is None:
-            raise store.missing(kind, cursor, noun, param=cursor_param, status=400)
-        # ending_before: walk from the cursor towards the newest, then restore newest-first
+            raise missing(cursor, cursor_param)
+        # ending_before: walk from the cursor towards the list's start, then restore its order
         candidates = ordered[index + 1 :] if after is not None else reversed(ordered[:index])
     else:
         candidates = objects

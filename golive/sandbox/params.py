@@ -12,7 +12,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from golive.sandbox.errors import invalid_request, parameter_missing, parameter_unknown
+from golive.sandbox.errors import (
+    StripeError,
+    invalid_request,
+    parameter_missing,
+    parameter_unknown,
+)
 
 # A schema maps each accepted name to the schema of its value: a dict is checked key by key,
 # None accepts anything below (parameters the sandbox stores or ignores without reading).
@@ -158,6 +163,17 @@ def metadata(value: Any, current: dict[str, str] | None = None) -> dict[str, str
             param="metadata",
         )
     return merged
+
+
+def nested_metadata(value: Any, prefix: str) -> dict[str, str]:
+    """`metadata` inside a hash (`line_items[0][metadata]`): the same checks, the parameter
+    named in full."""
+    try:
+        return metadata(value)
+    except StripeError as exc:
+        head, bracket, rest = (exc.param or "metadata").partition("[")
+        exc.param = f"{prefix}[{head}]" + (f"[{rest}" if bracket else "")
+        raise
 
 
 def expand_paths(params: dict[str, Any]) -> list[str]:

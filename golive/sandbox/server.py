@@ -159,6 +159,16 @@ class Sandbox:
     def fail_action(self, payment_intent_id: str) -> dict[str, Any]:
         return self.admin("POST", f"payment_intents/{payment_intent_id}/fail_action")
 
+    def complete_checkout_session(
+        self, session_id: str, payment_method: str = "pm_card_visa"
+    ) -> dict[str, Any]:
+        """The customer pays the session on Checkout's page (a decline raises: 402)."""
+        return self.admin(
+            "POST",
+            f"checkout/sessions/{session_id}/complete",
+            json={"payment_method": payment_method},
+        )
+
     def deliveries(self, event_id: str | None = None) -> list[dict[str, Any]]:
         params = {"event": event_id} if event_id else None
         return self.admin("GET", "deliveries", params=params)["data"]

@@ -7,8 +7,8 @@ deep copy on the request path, and nested values that never change may be shared
 objects. Facts the API does not show (a webhook endpoint's secret, the test card behind a
 PaymentMethod, a PaymentIntent's return_url) live beside the object in `private`.
 
-Memory is bounded: beyond `max_objects` PaymentIntents, PaymentMethods, Charges, Refunds
-and Events (one count for all of them), the oldest are evicted, with their private facts.
+Memory is bounded: beyond `max_objects` PaymentIntents, PaymentMethods, Charges, Refunds,
+Checkout Sessions and Events (one count for all of them), the oldest are evicted, with their private facts.
 Webhook endpoints are configuration, not traffic: never counted, never evicted. Eviction
 runs between requests (`trim`), so a request sees every object it touches. Because objects
 leave in creation order, everything newer than an object still stored is stored too: a
@@ -32,6 +32,7 @@ KINDS = (
     "payment_method",
     "charge",
     "refund",
+    "checkout.session",
     "event",
     "webhook_endpoint",
 )
@@ -40,6 +41,7 @@ PREFIXES = {
     "pm": "payment_method",
     "ch": "charge",
     "re": "refund",
+    "cs": "checkout.session",  # cs_test_…: the kind is read from the part before the first "_"
     "evt": "event",
     "we": "webhook_endpoint",
 }

@@ -79,7 +79,14 @@ DEFAULT_CARD_OPTIONS: dict[str, Any] = {
 
 
 def create(call: Call) -> dict[str, Any]:
-    state, params = call.state, call.params
+    return _render(call, open_intent(call.state, call.params, call.request))
+
+
+def open_intent(
+    state: SandboxState, params: dict[str, Any], request: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A new PaymentIntent from create's parameters, confirmed if they say so (a decline
+    raises the card error after storing it). Checkout completes its sessions with this."""
     p.check_known(params, CREATE)
     p.require(params, "amount", "currency")
     currency = _currency(params["currency"])
@@ -175,11 +182,11 @@ def create(call: Call) -> dict[str, Any]:
         _check_return_url(pi, params)
         flags = _confirmation_flags(params)
     state.store.add(pi)
-    emit(state, "payment_intent.created", pi, call.request)
+    emit(state, "payment_intent.created", pi, request)
     if confirm:
         _remember_confirmation(state, pi, params, flags)
-        payment_attempts.pay(state, pi, call.request)
-    return _render(call, pi)
+        payment_attempts.pay(state, pi, request)
+    return pi
 
 
 def retrieve(call: Call) -> dict[str, Any]:
@@ -269,6 +276,20 @@ def confirm(call: Call) -> dict[str, Any]:
     _remember_confirmation(state, pi, params, flags)
     payment_attempts.pay(state, pi, call.request)
     return _render(call, pi)
+
+
+def confirm_with(
+    state: SandboxState, pi: dict[str, Any], pm: dict[str, Any], request: dict[str, Any] | None
+) -> None:
+    """Confirm `pi` with `pm` as `POST …/confirm` with only `payment_method` would (a decline
+    raises the card error): a customer paying on Checkout's page."""
+    _check_confirmable(pi)
+    _check_return_url(pi, {})
+    _check_card_allowed(pi, pm)
+    pi["payment_method"] = pm["id"]
+    pi["last_payment_error"] = None
+    _remember_confirmation(state, pi, {}, _confirmation_flags({}))
+    payment_attempts.pay(state, pi, request)
 
 
 def capture(call: Call) -> dict[str, Any]:
