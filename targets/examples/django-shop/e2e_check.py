@@ -12,7 +12,8 @@
    Idempotency-Key it must honour), pays the Checkout Session through the sandbox's admin
    route (as the hosted page would), waits for the webhook to mark the purchase paid,
    redelivers the same event (no second effect), refunds and waits for `refunded`;
-4. refuses a forged (unsigned, and wrongly signed) checkout.session.completed with 400;
+4. refuses a forged (unsigned, and wrongly signed) checkout.session.completed with 400,
+   and has the customer of a second purchase declined (failed) before paying (paid);
 5. stops the shop and the sandbox.
 
 Prints one line per check and "N passed, M failed"; exits 1 on a failure.
@@ -325,6 +326,25 @@ def exercise(
     check(badly.status_code == 400, "a webhook signed with another secret: 400", badly)
     still = ada.get(f"/store/api/purchases/{other['purchase']['ref']}/").json()["purchase"]
     check(still["state"] == "pending", "the forged events changed nothing", still["state"])
+
+    # The customer of that second purchase is declined first, then pays with another card
+    # on the same page: failed, then paid.
+    other_ref = other["purchase"]["ref"]
+    try:
+        sandbox.complete_checkout_session(other["checkout"]["session_id"], "pm_card_chargeDeclined")
+        declined = None
+    except httpx.HTTPStatusError as exc:
+        declined = exc.response.status_code
+    check(declined == 402, "a declined card on the hosted page: 402 card error", declined)
+
+    def state_of(ref: str) -> str:
+        return ada.get(f"/store/api/purchases/{ref}/").json()["purchase"]["state"]
+
+    failed = wait_for(lambda: state_of(other_ref) == "failed")
+    check(bool(failed), "payment_intent.payment_failed marked it failed", state_of(other_ref))
+    sandbox.complete_checkout_session(other["checkout"]["session_id"])
+    repaid = wait_for(lambda: state_of(other_ref) == "paid")
+    check(bool(repaid), "paid on the second try: paid", state_of(other_ref))
 
     sandbox.complete_checkout_session(session_id)
     check(True, "the sandbox paid the session (its hosted-page admin route)")
