@@ -395,10 +395,17 @@ def exercise(
             "SELECT (SELECT count(*) FROM store_paymentrecord r JOIN store_purchase p "
             "ON p.id = r.purchase_id WHERE p.ref = %s), "
             "(SELECT count(*) FROM store_notice n JOIN store_purchase p "
-            "ON p.id = n.purchase_id WHERE p.ref = %s)",
-            (purchase_ref, purchase_ref),
+            "ON p.id = n.purchase_id WHERE p.ref = %s), "
+            "(SELECT min(r.charge_id) FROM store_paymentrecord r JOIN store_purchase p "
+            "ON p.id = r.purchase_id WHERE p.ref = %s)",
+            (purchase_ref, purchase_ref, purchase_ref),
         ).fetchone()
-    check(counts == (1, 1), "one PaymentRecord and one Notice for the purchase", counts)
+    check(counts[:2] == (1, 1), "one PaymentRecord and one Notice for the purchase", counts)
+    check(
+        (counts[2] or "").startswith("ch_"),
+        f"the PaymentRecord holds the charge id {counts[2]}",
+        counts,
+    )
 
     grace, status, _ = login(shop_url, "grace")
     theirs = grace.get(f"/store/api/purchases/{purchase_ref}/")

@@ -105,7 +105,11 @@ class Purchase(models.Model):
                 name="purchase_total_is_subtotal_plus_tax",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="purchase_owner_recent")]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="purchase_owner_recent"),
+            # Reconciliation and support look purchases up by state (pending ones, say).
+            models.Index(fields=["state", "created_at"], name="purchase_state_created"),
+        ]
 
     def __str__(self) -> str:
         return self.ref
@@ -127,6 +131,7 @@ class PaymentRecord(models.Model):
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="payments")
     payment_intent_id = models.CharField(max_length=255, unique=True)
+    charge_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -397,6 +397,7 @@ class WebhookTests(ShopTestCase):
                 "object": "payment_intent",
                 "status": "succeeded",
                 "amount": purchase.total_cents,
+                "latest_charge": "ch_test_1",
             },
         }
         values.update(changes)
@@ -436,7 +437,10 @@ class WebhookTests(ShopTestCase):
         purchase.refresh_from_db()
         self.assertEqual(purchase.state, "paid")
         self.assertEqual(purchase.payment_intent_id, "pi_test_1")
-        self.assertEqual(PaymentRecord.objects.filter(purchase=purchase).count(), 1)
+        self.assertEqual(
+            list(PaymentRecord.objects.values_list("purchase", "charge_id", "amount_cents")),
+            [(purchase.pk, "ch_test_1", purchase.total_cents)],
+        )
         self.assertEqual(Notice.objects.filter(purchase=purchase).count(), 1)
         # Another event for the same payment changes nothing either.
         with mock.patch(

@@ -157,6 +157,7 @@ def session_paid(session_payload: Any) -> None:
         payment_intent_id=intent_id,
         defaults={
             "purchase": purchase,
+            "charge_id": (isinstance(intent, dict) and _id(intent.get("latest_charge"))) or "",
             "amount_cents": session["amount_total"],
             "currency": purchase.currency,
         },
