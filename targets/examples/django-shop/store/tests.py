@@ -569,3 +569,24 @@ class LogScrubTests(TestCase):
         text = record.getMessage()
         for secret in ("abc123", "whsec_xyz", "ab" * 32, "4242 4242"):
             self.assertNotIn(secret, text)
+
+
+class PageTests(ShopTestCase):
+    def test_the_return_page_shows_the_owners_purchase_and_changes_nothing(self) -> None:
+        purchase = self.checked_out()
+        page = self.client.get(f"/store/return/?purchase={purchase.ref}&session_id=cs_test_1")
+        self.assertContains(page, "pending")
+        purchase.refresh_from_db()
+        self.assertEqual(purchase.state, "pending")
+        self.client.force_login(self.grace)
+        self.assertEqual(
+            self.client.get(f"/store/return/?purchase={purchase.ref}").status_code, 404
+        )
+        self.client.logout()
+        anonymous = self.client.get(f"/store/return/?purchase={purchase.ref}")
+        self.assertEqual(anonymous.status_code, 302)
+        self.assertTrue(anonymous["Location"].startswith("/accounts/login/"))
+
+    def test_logout_is_a_post(self) -> None:
+        self.assertEqual(self.client.post("/accounts/logout/").status_code, 302)
+        self.assertEqual(self.client.get(f"{API}/me/").status_code, 401)
