@@ -1,0 +1,1 @@
+"""The example shop's one app: catalog, baskets, purchases, Stripe Checkout, webhooks."""
