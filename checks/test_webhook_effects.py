@@ -7,6 +7,12 @@ with the PaymentIntent's id, amount, currency and metadata, as Stripe would send
 paid. The profile's `observer` (golive/observer.py) counts orders, paid orders, payments
 and notifications for that PaymentIntent.
 
+A checkout that answers a Checkout Session is paid for real in the sandbox first, quietly
+(the sandbox records the events and sends none), so an app that re-fetches the session
+from Stripe finds it complete; golive then sends `checkout.session.completed` with the
+session as the backend has it. The amount-mismatch check then pays a second, real session
+for another amount, naming the same order, instead of editing the event's amount.
+
 Every check has a positive control: a correct delivery must mark the order paid within
 the observer's deadline. The order may exist from checkout on (unpaid) or be created by
 the webhook; either works. A target where that never shows is an error (the check saw
@@ -24,6 +30,7 @@ from urllib.parse import urlsplit
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from golive.backends import CheckoutCompletionError, complete_checkout_session
 from golive.client import stripe_api
 from golive.client.errors import FlowError
 from golive.context import CheckContext
@@ -44,6 +51,7 @@ from golive.webhooks.signing import encode_event
 NEEDS = {"app", "stripe"}
 SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 EVENT = "payment_intent.succeeded"
+SESSION_EVENT = "checkout.session.completed"
 MISMATCH_CENTS = 100  # far beyond any rounding difference
 
 
@@ -69,9 +77,13 @@ class Order:
     currency: str
     metadata: dict[str, Any]
     checkout_status: int
+    session: dict[str, Any] | None = None  # the Checkout Session, paid in the backend
 
     def event(self, *, amount: int | None = None, event_id: str | None = None) -> dict:
-        """`payment_intent.succeeded` for this PaymentIntent (fresh event id by default)."""
+        """`payment_intent.succeeded` for this PaymentIntent, or `checkout.session.completed`
+        for its session (fresh event id by default)."""
+        if self.session is not None:
+            return self.session_event(self.session, event_id=event_id)
         charged = self.amount if amount is None else amount
         values: dict[str, Any] = {
             "payment_intent_id": self.payment_intent,
@@ -82,6 +94,19 @@ class Order:
             values["event_id"] = event_id
         event = render_event(EVENT, values)
         event["data"]["object"]["metadata"] = dict(self.metadata)
+        return event
+
+    @staticmethod
+    def session_event(session: dict[str, Any], *, event_id: str | None = None) -> dict:
+        """`checkout.session.completed` carrying `session` as the backend has it."""
+        values: dict[str, Any] = {
+            "checkout_session_id": session["id"],
+            "amount": session.get("amount_total") or 0,
+        }
+        if event_id:
+            values["event_id"] = event_id
+        event = render_event(SESSION_EVENT, values)
+        event["data"]["object"] = dict(session)
         return event
 
 
@@ -141,27 +166,29 @@ class Effects:
             placed = self.ctx.app_client().checkout(spec.user, items)
         except FlowError as exc:
             self.ctx.flow_error(exc)
-        if not placed.ok or not placed.payment_intent_id:
+        if not placed.ok:
             self.ctx.record(purpose=purpose, **placed.evidence())
             self.ctx.error(
                 f"golive's checkout for the {purpose} order answered {placed.status} "
-                f"without a PaymentIntent: {placed.body_excerpt[:120]}"
+                f"without a payment: {placed.body_excerpt[:120]}"
             )
-        assert placed.payment_intent_id is not None
+        session = self._paid_session(placed.checkout_session_id, purpose)
+        intent_id = placed.payment_intent_id or (session or {}).get("payment_intent")
         client = stripe_api.client(self.backend)
         try:
-            intent = client.v1.payment_intents.retrieve(placed.payment_intent_id).to_dict()
+            intent = client.v1.payment_intents.retrieve(str(intent_id)).to_dict()
         except stripe.StripeError as exc:
             self.ctx.fail(
-                f"PaymentIntent {placed.payment_intent_id} of the {purpose} order cannot be "
+                f"PaymentIntent {intent_id} of the {purpose} order cannot be "
                 f"read back from the Stripe backend: {exc.user_message or exc}"
             )
         order = Order(
-            placed.payment_intent_id,
+            str(intent_id),
             int(intent["amount"]),
             str(intent.get("currency") or "usd"),
             dict(intent.get("metadata") or {}),
             placed.status or 0,
+            session,
         )
         counts = self.counts(order)
         self.ctx.record(
@@ -178,6 +205,45 @@ class Effects:
                 "its queries do not count this PaymentIntent's orders"
             )
         return order
+
+    def _paid_session(self, session_id: str | None, purpose: str) -> dict[str, Any] | None:
+        """The order's Checkout Session, paid quietly in the sandbox (no webhook sent)."""
+        if session_id is None:
+            return None
+        if self.backend.kind != "sandbox":
+            self.ctx.not_applicable(
+                f"the checkout answers a Checkout Session: only the sandbox can pay one without "
+                f"a browser (the {self.backend.kind} backend cannot)"
+            )
+        try:
+            return complete_checkout_session(self.backend, session_id, deliver=False)
+        except CheckoutCompletionError as exc:
+            self.ctx.error(f"the sandbox would not pay the {purpose} order's session: {exc}")
+
+    def mismatched_session(self, order: Order, amount: int) -> dict[str, Any]:
+        """A second real session naming the same order (its metadata and reference) for
+        another amount, paid quietly: what a re-fetching app must refuse."""
+        assert order.session is not None
+        original = order.session
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": order.currency,
+                        "unit_amount": amount,
+                        "product_data": {"name": "golive: a payment of another amount"},
+                    },
+                }
+            ],
+            "success_url": original.get("success_url") or "https://example.invalid/ok",
+            "metadata": dict(original.get("metadata") or {}),
+        }
+        if original.get("client_reference_id"):
+            params["client_reference_id"] = original["client_reference_id"]
+        created = stripe_api.client(self.backend).v1.checkout.sessions.create(params=params)
+        return complete_checkout_session(self.backend, created.id, deliver=False)
 
     # -- sending -----------------------------------------------------------------------
 
@@ -352,7 +418,11 @@ def test_amount_mismatch(ctx: CheckContext) -> None:
             if order.amount > MISMATCH_CENTS
             else order.amount + MISMATCH_CENTS
         )
-        mismatched = effects.send(effects.signed(order.event(amount=wrong)))
+        if order.session is not None:
+            other = effects.mismatched_session(order, wrong)
+            mismatched = effects.send(effects.signed(Order.session_event(other)))
+        else:
+            mismatched = effects.send(effects.signed(order.event(amount=wrong)))
         ctx.record(
             delivery=f"signed payment of {wrong} for an order of {order.amount}",
             **_delivery(mismatched),

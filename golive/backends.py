@@ -96,13 +96,18 @@ def _test_key(spec: StripeBackend, env: dict[str, str], backend: str) -> str:
 
 
 def complete_checkout_session(
-    backend: Backend, session_id: str, payment_method: str = "pm_card_visa"
+    backend: Backend,
+    session_id: str,
+    payment_method: str = "pm_card_visa",
+    *,
+    deliver: bool = True,
 ) -> dict[str, Any]:
     """Pay Checkout Session `session_id` as its customer would on Stripe's hosted page, with
     a test card (`pm_card_visa`, `pm_card_chargeDeclined`, …); returns the session, complete.
 
     Through the sandbox's admin route, so the PaymentIntent and charge events and
-    `checkout.session.completed` reach the app's webhook endpoint as they would on Stripe.
+    `checkout.session.completed` reach the app's webhook endpoint as they would on Stripe
+    (`deliver=False`: recorded, sent to no endpoint).
     """
     if backend.kind != "sandbox":
         raise BackendError(
@@ -112,7 +117,7 @@ def complete_checkout_session(
         )
     url = f"{backend.api_base}/_golive/checkout/sessions/{quote(session_id, safe='')}/complete"
     with httpclient.client() as web:
-        response = web.post(url, json={"payment_method": payment_method})
+        response = web.post(url, json={"payment_method": payment_method, "deliver": deliver})
     try:
         body = response.json()
     except ValueError:

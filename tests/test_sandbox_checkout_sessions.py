@@ -426,6 +426,26 @@ def test_completed_and_expired_reach_a_subscribed_endpoint_signed(sandbox, strip
     assert len(receiver.received) == 2  # nothing else: the PaymentIntent events are not subscribed
 
 
+def test_a_quiet_completion_records_the_events_and_sends_none(sandbox, stripe_client, receiver):
+    stripe_client.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["*"]}
+    )
+    quiet = new_session(stripe_client)
+    done = complete_checkout_session(backend_of(sandbox), quiet.id, deliver=False)
+    assert (done["status"], done["payment_status"]) == ("complete", "paid")
+    listed = stripe_client.v1.events.list(params={"type": "checkout.session.completed"})
+    assert [e.data.object.id for e in listed.data] == [quiet.id]
+    loud = new_session(stripe_client)
+    sandbox.complete_checkout_session(loud.id)  # the control: a normal completion is sent
+    wait_for(
+        lambda: any(b"checkout.session.completed" in d["body"] for d in receiver.received),
+        "the loud session's webhook",
+    )
+    sent = [d["body"].decode() for d in receiver.received]
+    assert not any(quiet.id in body for body in sent)
+    assert any(loud.id in body for body in sent)
+
+
 # -- idempotency and the object cap --------------------------------------------------------
 
 

@@ -50,6 +50,9 @@ class SandboxState:
         # What evicted charges left in the balance, which must not shrink with the store.
         self.evicted_balance = balance.Totals()
         self.requests = 0
+        # Events emitted while quiet are recorded but sent to no endpoint: golive pays a
+        # Checkout Session for real and then sends the app its own signed copies.
+        self.quiet = False
 
     def reset(self) -> None:
         """Forget every object, key and account change. Delivery history stays in the
