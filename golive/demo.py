@@ -67,11 +67,11 @@ def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Pa
     shift = (now or datetime.now(UTC)).date() - AS_OF
     for name, key in (("signoffs.yaml", "attestations"), ("waivers.yaml", "waivers")):
         if (profile_dir / name).exists():
-            _write_dated(profile_dir / name, build_dir / name, key, shift)
+            write_dated(profile_dir / name, build_dir / name, key, shift)
     return build_dir
 
 
-def _write_dated(source: Path, target: Path, key: str, shift: timedelta) -> None:
+def write_dated(source: Path, target: Path, key: str, shift: timedelta) -> None:
     """Copy a sign-off or waiver file with every date and expiry moved by `shift`."""
     data = yamlsrc.load(source).data or {}  # the limits of every YAML input: no alias bombs
     for entry in data.get(key) or []:

@@ -84,7 +84,9 @@ class Purchase(models.Model):
     total_cents = models.PositiveIntegerField()
     # The client's Idempotency-Key (hashed with the user's id): a retried checkout answers
     # the purchase the first attempt made.
-    request_key = models.CharField(max_length=64, null=True, blank=True)
+    # The client's Idempotency-Key, hashed with the user's id (payments.request_key): one
+    # purchase per key; NULL for checkouts sent without one.
+    request_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     checkout_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     checkout_url = models.URLField(max_length=2000, blank=True, default="")
     payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
@@ -95,11 +97,6 @@ class Purchase(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["owner", "request_key"],
-                condition=Q(request_key__isnull=False),
-                name="purchase_one_per_request_key",
-            ),
             models.CheckConstraint(
                 condition=Q(total_cents=models.F("subtotal_cents") + models.F("tax_cents")),
                 name="purchase_total_is_subtotal_plus_tax",

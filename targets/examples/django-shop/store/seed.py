@@ -20,6 +20,7 @@ PRODUCTS = [
     ("MUG-STONE", "Stoneware mug", 1800),
     ("KETTLE-GOOSE", "Gooseneck kettle", 4999),
     ("FILTER-100", "Paper filters, pack of 100", 399),
+    ("TEA-SAMPLE", "Tea sample sachet", 50),  # 54 with tax: a smoke payment
 ]
 NAMED_USERS = ["ada", "grace", "linus"]
 POOL_SIZE = 50  # shopper01 … shopper50, for load tests
