@@ -115,9 +115,20 @@ def gate(
     *args: str,
     now: str | None = NOW,
     env: dict[str, str] | None = None,
+    timeout: float = 120,
 ) -> GateRun:
     extra = ["--now", now] if now else []
-    done = golive("gate", "--target", str(profile), "--out", str(out), *extra, *args, env=env)
+    done = golive(
+        "gate",
+        "--target",
+        str(profile),
+        "--out",
+        str(out),
+        *extra,
+        *args,
+        env=env,
+        timeout=timeout,
+    )
     return GateRun(done.returncode, done.stdout, done.stderr, out)
 
 

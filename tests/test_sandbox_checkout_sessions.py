@@ -427,9 +427,7 @@ def test_completed_and_expired_reach_a_subscribed_endpoint_signed(sandbox, strip
 
 
 def test_a_quiet_completion_records_the_events_and_sends_none(sandbox, stripe_client, receiver):
-    stripe_client.v1.webhook_endpoints.create(
-        params={"url": receiver.url, "enabled_events": ["*"]}
-    )
+    stripe_client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
     quiet = new_session(stripe_client)
     done = complete_checkout_session(backend_of(sandbox), quiet.id, deliver=False)
     assert (done["status"], done["payment_status"]) == ("complete", "paid")
