@@ -7,6 +7,7 @@ from typing import Any
 import stripe
 from pydantic import BaseModel, ConfigDict, Field
 
+from golive.client import stripe_api
 from golive.context import CheckContext
 from golive.registry import check
 
@@ -24,9 +25,7 @@ def _client(ctx: CheckContext) -> stripe.StripeClient:
         ctx.not_run("the target profile names no Stripe backend (set stripe.backend)")
     if not backend.stateful:
         ctx.not_applicable(f"the {backend.kind} backend keeps no account settings to read")
-    return stripe.StripeClient(
-        backend.secret_key, base_addresses={"api": backend.api_base}, max_network_retries=0
-    )
+    return stripe_api.client(backend)
 
 
 def _lookup(obj: Any, path: str) -> Any:

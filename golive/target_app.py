@@ -132,11 +132,9 @@ def register_webhook(
 ) -> str:
     """Create the app's webhook endpoint in the sandbox, signing with the app's own secret
     and pinned to the app's API version (as a deployment script creates it)."""
-    import stripe
+    from golive.client import stripe_api
 
-    client = stripe.StripeClient(
-        backend.secret_key, base_addresses={"api": backend.api_base}, max_network_retries=0
-    )
+    client = stripe_api.client(backend)
     endpoint = client.v1.webhook_endpoints.create(
         params={
             "url": running.webhook_url,
