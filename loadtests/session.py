@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from golive import budget, httpclient
+from golive.checklist import check_params
 from golive.context import Target
 from golive.loadtests import invariants, runner, safety
 from golive.loadtests.metrics import CHECK_METRICS
@@ -173,13 +174,14 @@ def _judge_invariants(
         observer.close()
 
 
-def abort_rules_for(items: list[Any]) -> list[dict[str, Any]]:
-    """The thresholds of selected load items whose check sets `abort_on_fail`."""
+def abort_rules_for(items: list[Any], profile_params: Any = None) -> list[dict[str, Any]]:
+    """The thresholds of selected load items whose check sets `abort_on_fail` (in the
+    checklist or the profile's `params:`)."""
     rules = []
     for item in items:
         for ref in item.automated.checks if item.automated else []:
             mapping = CHECK_METRICS.get(ref.ref)
-            if mapping is None or not {**item.params, **ref.params}.get("abort_on_fail"):
+            if mapping is None or not check_params(item, ref, profile_params).get("abort_on_fail"):
                 continue
             for metric, expression in item.thresholds.items():
                 rules.append(

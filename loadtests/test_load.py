@@ -31,7 +31,7 @@ class LoadParams(BaseModel):
 
 def _shared(ctx: CheckContext, request: pytest.FixtureRequest) -> session.Shared:
     gate = request.config.stash.get(SESSION_KEY, None)
-    rules = session.abort_rules_for(gate.selected if gate else [ctx.item])
+    rules = session.abort_rules_for(gate.selected if gate else [ctx.item], ctx.profile.model.params)
     result = session.shared(ctx.target, rules)
     if result.not_run:
         ctx.not_run(result.not_run)

@@ -158,6 +158,16 @@ class ProfileModel(_Strict):
         "this Python; GOLIVE_NOW in their environment is the time the run judges "
         "freshness as of); e.g. building a scratch database",
     )
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Check params overriding checklist.yaml's for this target: "
+        "`{KEY: {param: value}}` where KEY is a check id (every use of that check), an item "
+        "id (each of the item's checks that takes the param) or `item-id/check-id` (that "
+        "check of that item). Precedence, lowest first: the checklist item's params, the "
+        "checklist check's, the profile's by check id, by item id, by item-id/check-id. "
+        "Checked against the checklist before a run (unknown key or param, wrong type: "
+        "exit 2); the effective params of each check are in results.json",
+    )
 
 
 @dataclass
@@ -165,6 +175,9 @@ class Profile:
     model: ProfileModel
     path: Path
     env: dict[str, str] = field(default_factory=dict)
+    # The profile's YAML with its lines, for errors found after loading (`params:` is
+    # checked against the checklist once both are loaded).
+    located: yamlsrc.Located | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -285,7 +298,7 @@ def load(path: Path) -> Profile:
     located = yamlsrc.load(path)
     model = validate(ProfileModel, located, hint="see targets/demo/target.yaml for a full example")
     profile_blocks.validate_blocks(located)
-    profile = Profile(model=model, path=path.resolve())
+    profile = Profile(model=model, path=path.resolve(), located=located)
     profile.env = _read_env(profile, located)
     return profile
 
