@@ -16,6 +16,7 @@ from pathlib import Path
 from golive import __version__
 from golive.detect import ROLE_LABELS, STRIPE_ROLES, Detection, Guess, stripe_role
 from golive.detect_routes import Where
+from golive.profile import WEBHOOK_PATH_DEFAULT
 from golive.redact import DEFAULT
 
 COMMENT_COLUMN = 36
@@ -138,7 +139,7 @@ def _notes(found: Detection, checklist_vars: dict[str, list[str]], starter: Star
             Note(
                 "webhook route",
                 "no route around a Stripe signature check (construct_event, constructEvent)",
-                how="app.webhook_path is the checklist's /api/v1/stripe/webhook",
+                how=f"app.webhook_path is golive's default {WEBHOOK_PATH_DEFAULT}",
             )
         )
     if found.health:
@@ -471,8 +472,8 @@ def _app_lines(found: Detection, profile_dir: Path) -> list[str]:
         lines.append(
             _line(
                 2,
-                'webhook_path: "/api/v1/stripe/webhook"',
-                f"not found in the source: the checklist's path {CONFIRM}",
+                f"webhook_path: {yaml_string(WEBHOOK_PATH_DEFAULT)}",
+                f"not found in the source: golive's default {CONFIRM}",
             )
         )
     return lines

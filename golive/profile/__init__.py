@@ -22,6 +22,9 @@ from golive.profile import blocks as profile_blocks
 from golive.redact import Redactor
 from golive.validation import validate
 
+# Documented defaults (docs/profile.md): a profile that states its own overrides them.
+WEBHOOK_PATH_DEFAULT = "/api/v1/stripe/webhook"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -104,7 +107,13 @@ class App(_Strict):
     port: int = Field(0, ge=0, le=65535, description="Port for {port}; 0 picks a free one")
     health: str = Field("/healthz", description="Path that answers 2xx once the app is ready")
     health_timeout_s: float = Field(30, gt=0, le=600)
-    webhook_path: str = Field("/api/v1/stripe/webhook", description="The app's Stripe webhook")
+    webhook_path: str = Field(
+        WEBHOOK_PATH_DEFAULT,
+        description="Path of the app's Stripe webhook endpoint: where golive sends events, "
+        "and the path the webhook-config checks expect the endpoint registered with Stripe "
+        "at (their `path` param, if given, wins). The default is a default, not a "
+        "requirement: set the app's own",
+    )
     register_webhook: list[str] | None = Field(
         None,
         description="Register the app's webhook URL with the sandbox for these events, "
