@@ -43,7 +43,6 @@ from golive.webhooks.sender import Delivery
 from golive.webhooks.signing import encode_event
 
 NEEDS = {"app", "stripe"}
-SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 EVENT = "payment_intent.succeeded"
 MISMATCH_CENTS = 100  # far beyond any rounding difference
 
@@ -112,9 +111,10 @@ class Effects:
             ctx.fail(f"the profile's `{PROFILE_KEY}` or `{PRICING_KEY}` block is invalid: {exc}")
         if self.model.order is None:
             ctx.not_run(f"`{PROFILE_KEY}.order` names no customer and cart to buy with")
-        secret = ctx.profile.env.get(SECRET_VAR)
+        secret_var = ctx.profile.var("webhook_secret")
+        secret = ctx.profile.env.get(secret_var)
         if not secret:
-            ctx.not_run(f"{SECRET_VAR} is not set in the target's env: cannot sign deliveries")
+            ctx.not_run(f"{secret_var} is not set in the target's env: cannot sign deliveries")
         backend = ctx.target.stripe
         if backend is None:
             ctx.not_run("the target profile names no Stripe backend to read PaymentIntents from")

@@ -207,8 +207,8 @@ def _start_app(prepared: Prepared) -> None:
             target.app,
             target.stripe,
             spec.register_webhook,
-            prepared.profile.env.get("STRIPE_WEBHOOK_SECRET"),
-            prepared.profile.env.get("STRIPE_API_VERSION"),
+            prepared.profile.env.get(prepared.profile.var("webhook_secret")),
+            prepared.profile.env.get(prepared.profile.var("api_version")),
         )
     target.cache["app"] = target.app.describe()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from golive import __version__
 from golive.detect import ROLE_LABELS, STRIPE_ROLES, Detection, Guess, stripe_role
 from golive.detect_routes import Where
-from golive.profile import WEBHOOK_PATH_DEFAULT
+from golive.profile import WEBHOOK_PATH_DEFAULT, EnvNames
 from golive.redact import DEFAULT
 
 COMMENT_COLUMN = 36
@@ -191,9 +191,8 @@ def _notes(found: Detection, checklist_vars: dict[str, list[str]], starter: Star
         if guess and expected and guess.value != expected:
             items = ", ".join(dict.fromkeys(checklist_vars[expected]))
             starter.renamed.append(
-                f"the app reads {guess.value} ({_at(guess.where)}) where the checklist's env "
-                f"checks ({items}) read {expected}: export the value under {expected} too "
-                "where the gate runs"
+                f"the app reads {guess.value} ({_at(guess.where)}) where golive's default is "
+                f"{expected} (read by {items}): written as env.names.{role}"
             )
     if not found.env_examples:
         missing.append(
@@ -318,15 +317,6 @@ def _body(found: Detection, profile_dir: Path) -> list[str]:
             "for a deployed staging app; or stripe-mock, localstripe",
         ),
     ]
-    secret = found.stripe.get("secret_key")
-    if secret and secret.value != "STRIPE_SECRET_KEY":
-        lines.append(
-            _line(
-                2,
-                f"secret_key_env: {yaml_string(secret.value)}",
-                _guessed(secret.where) + ": the key golive's own Stripe calls use",
-            )
-        )
     lines += _app_lines(found, profile_dir)
     lines += [
         _line(
@@ -348,6 +338,20 @@ def _env_lines(found: Detection, profile_dir: Path) -> list[str]:
             "the gate reads its own environment: export the app's variables in CI",
         ),
     ]
+    defaults = EnvNames()
+    renamed = [
+        (role, found.stripe[role])
+        for role in STRIPE_ROLES
+        if role in found.stripe and found.stripe[role].value != getattr(defaults, role)
+    ]
+    if renamed:
+        lines.append(
+            _line(2, "names:", "the app's names for Stripe's settings (golive reads these)")
+        )
+        lines += [
+            _line(4, f"{role}: {yaml_string(guess.value)}", _guessed(guess.where))
+            for role, guess in renamed
+        ]
     wanted = {g.value for g in found.stripe.values()}
     if found.database_var:
         wanted.add(found.database_var.value)

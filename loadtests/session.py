@@ -27,7 +27,6 @@ OUT_KEY = "load.out"
 PROGRESS_KEY = "load.progress"
 RESULT_KEY = "load.shared"
 PROBE_TIMEOUT_S = 10  # before the load: the app answers one request within this
-WEBHOOK_SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 
 
 class NotReady(Exception):
@@ -77,14 +76,15 @@ def endpoints(target: Target, model: LoadModel) -> runner.Endpoints:
     app = target.app
     if app is None:
         raise NotReady("the target profile has no running `app` to load")
-    secret = target.profile.env.get(WEBHOOK_SECRET_VAR)
+    secret_var, key_var = target.profile.var("webhook_secret"), target.profile.var("secret_key")
+    secret = target.profile.env.get(secret_var)
     if not secret:
-        raise NotReady(f"{WEBHOOK_SECRET_VAR} is not set in the target's env: cannot sign events")
+        raise NotReady(f"{secret_var} is not set in the target's env: cannot sign events")
     stripe = target.stripe
     safety.check_keys(
         {
             "the Stripe backend's key": stripe.secret_key if stripe else None,
-            "the target's STRIPE_SECRET_KEY": target.profile.env.get("STRIPE_SECRET_KEY"),
+            f"the target's {key_var}": target.profile.env.get(key_var),
         }
     )
     api_base = stripe.api_base if stripe else None

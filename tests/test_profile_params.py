@@ -14,7 +14,7 @@ from test_validation import assert_invalid, line_of, validate
 
 from golive import checklist
 
-ITEM = "environment.api-version"  # env.equals {var: STRIPE_API_VERSION, expected: …}
+ITEM = "environment.api-version"  # env.equals {role: api_version, expected: …}
 
 
 def _checklist() -> checklist.Checklist:
@@ -32,7 +32,7 @@ def test_the_more_specific_key_wins() -> None:
     assert checklist.check_params(item, ref, by_item)["expected"] == "by-item"
     by_pair = {**by_item, f"{ITEM}/env.equals": {"expected": "by-pair"}}
     params = checklist.check_params(item, ref, by_pair)
-    assert params == {"var": "STRIPE_API_VERSION", "expected": "by-pair"}
+    assert params == {"role": "api_version", "expected": "by-pair"}
     assert checklist.profile_supplied(item, ref, by_pair) == {"expected"}
 
 
@@ -52,7 +52,7 @@ def test_an_override_changes_what_a_check_judges_on_the_demo(tmp_path: Path) -> 
     run = gate(profile, tmp_path / "before", "--item", ITEM)
     assert run.outcomes() == {ITEM: "pass"}, run.stdout
     [check] = run.item(ITEM)["checks"]
-    assert check["params"] == {"var": "STRIPE_API_VERSION", "expected": "2024-11-20.acacia"}
+    assert check["params"] == {"role": "api_version", "var": None, "expected": "2024-11-20.acacia"}
     assert check["profile_params"] == {}
 
     edit_yaml(profile, params={ITEM: {"expected": "2023-10-16"}})
@@ -119,7 +119,7 @@ def test_an_unknown_param_exits_2_naming_its_line(tmp_path: Path) -> None:
         line_of(profile, "    expect: y"),
         None,
         f"params.{ITEM}.expect: unknown param",
-        "env.equals take(s): expected, var",
+        "env.equals take(s): expected, role, var",
     )
 
 
@@ -169,3 +169,26 @@ def test_valid_overrides_validate(tmp_path: Path) -> None:
     )
     done = validate("--target", profile)
     assert done.returncode == 0, done.stderr
+
+
+def test_env_names_are_one_place_for_stripe_variable_names(tmp_path: Path) -> None:
+    from golive import profile as profiles
+
+    path = demo_copy(tmp_path)
+    loaded = profiles.load(path)
+    assert loaded.var("secret_key") == "STRIPE_SECRET_KEY"  # the documented defaults
+    assert loaded.model.stripe is not None
+    assert loaded.model.stripe.secret_key_env == "STRIPE_SECRET_KEY"
+
+    edit_yaml(path, env={"file": "demo.env", "names": {"secret_key": "SHOP_SK"}})
+    loaded = profiles.load(path)
+    assert loaded.var("secret_key") == "SHOP_SK"
+    assert loaded.var("webhook_secret") == "STRIPE_WEBHOOK_SECRET"
+    # The harness's key follows the app's name unless the profile names its own.
+    assert loaded.model.stripe is not None and loaded.model.stripe.secret_key_env == "SHOP_SK"
+    loaded.env["SHOP_SK"] = "opaque-value-123"  # a name and value nothing else marks secret
+    assert "opaque-value-123" in loaded.secrets()
+
+    stripe = {**loaded.model.stripe.model_dump(exclude_none=True), "secret_key_env": "HARNESS"}
+    edit_yaml(path, stripe=stripe)
+    assert profiles.load(path).model.stripe.secret_key_env == "HARNESS"

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from golive import children, yamlsrc
 from golive.budget import Limits
@@ -30,11 +30,51 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The Stripe settings golive reads from the target's env, by role (EnvNames).
+EnvRole = Literal["secret_key", "publishable_key", "webhook_secret", "api_version"]
+ENV_ROLES: tuple[EnvRole, ...] = ("secret_key", "publishable_key", "webhook_secret", "api_version")
+
+
+class EnvNames(_Strict):
+    """The names under which the target's env holds Stripe's settings. Every check, the
+    smoke flows, the load run and the harness itself read each setting by the name given
+    here; the defaults are the names Stripe's docs use."""
+
+    secret_key: str = Field(
+        "STRIPE_SECRET_KEY", min_length=1, description="The secret (or restricted) API key"
+    )
+    publishable_key: str = Field(
+        "STRIPE_PUBLISHABLE_KEY", min_length=1, description="The publishable key"
+    )
+    webhook_secret: str = Field(
+        "STRIPE_WEBHOOK_SECRET",
+        min_length=1,
+        description="The webhook signing secret (whsec_…): golive signs the events it sends "
+        "the app with it",
+    )
+    api_version: str = Field(
+        "STRIPE_API_VERSION",
+        min_length=1,
+        description="The Stripe API version the app pins (the webhook endpoint is "
+        "registered with it)",
+    )
+
+
 class EnvSource(_Strict):
-    """Where the target's environment comes from: a dotenv file or this process."""
+    """Where the target's environment comes from: a dotenv file or this process, and the
+    names its Stripe settings have there."""
 
     file: str | None = Field(None, description="dotenv file, relative to the profile")
-    source: Literal["file", "process"] = "file"
+    source: Literal["file", "process"] = Field(
+        "file",
+        description="file: read `file`; process: golive's own environment (e.g. CI secrets)",
+    )
+    names: EnvNames = Field(
+        default_factory=EnvNames,
+        description="The env variables holding Stripe's settings, when the app names them "
+        "otherwise than STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, "
+        "STRIPE_API_VERSION",
+    )
 
 
 class Repository(_Strict):
@@ -67,8 +107,11 @@ class StripeBackend(_Strict):
     )
     port: int = Field(0, ge=0, le=65535, description="sandbox port; 0 picks a free one")
     image: str = Field("stripe/stripe-mock:latest", description="stripe-mock image for Docker")
-    secret_key_env: str = Field(
-        "STRIPE_SECRET_KEY", description="env variable holding the key the harness uses"
+    secret_key_env: str | None = Field(
+        None,
+        min_length=1,
+        description="env variable holding the key the harness uses; default: the app's "
+        "own, env.names.secret_key",
     )
     allow_writes: bool = Field(
         False, description="stripe-test only: allow calls that create or change objects"
@@ -117,7 +160,8 @@ class App(_Strict):
     register_webhook: list[str] | None = Field(
         None,
         description="Register the app's webhook URL with the sandbox for these events, "
-        "signing with the env's STRIPE_WEBHOOK_SECRET",
+        "signing with the env's webhook secret (env.names.webhook_secret) and pinned to its "
+        "API version (env.names.api_version)",
     )
 
 
@@ -177,6 +221,13 @@ class ProfileModel(_Strict):
         "Checked against the checklist before a run (unknown key or param, wrong type: "
         "exit 2); the effective params of each check are in results.json",
     )
+
+    @model_validator(mode="after")
+    def _harness_key(self) -> ProfileModel:
+        # The harness uses the app's own secret key unless the profile names another.
+        if self.stripe is not None and self.stripe.secret_key_env is None:
+            self.stripe.secret_key_env = self.env.names.secret_key
+        return self
 
 
 @dataclass
@@ -248,9 +299,16 @@ class Profile:
             columns=dict(spec.columns),
         )
 
+    def var(self, role: EnvRole) -> str:
+        """The name of the env variable holding one of Stripe's settings (env.names)."""
+        return getattr(self.model.env.names, role)
+
     def secrets(self) -> list[str]:
-        """Every env value that must never appear in output."""
-        return [v for k, v in self.env.items() if _looks_secret(k, v)]
+        """Every env value that must never appear in output: those named like secrets or
+        shaped like Stripe keys, and the Stripe key and signing secret under whatever
+        names the profile gives them."""
+        named = {self.var("secret_key"), self.var("webhook_secret")}
+        return [v for k, v in self.env.items() if v and (k in named or _looks_secret(k, v))]
 
 
 def _looks_secret(key: str, value: str) -> bool:

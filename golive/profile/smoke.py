@@ -124,10 +124,6 @@ class Smoke(_Strict):
     amount: str = Field("amount", description="Dotted path of the charged amount in the answer")
     client_secret: str = Field("client_secret", description="Dotted path of the client_secret")
     currency: str = "usd"
-    publishable_key_env: str = Field("STRIPE_PUBLISHABLE_KEY", description="Env variable")
-    webhook_secret_env: str = Field(
-        "STRIPE_WEBHOOK_SECRET", description="Signs the events golive synthesizes"
-    )
     items: list[CartLine] = Field(
         default_factory=lambda: [CartLine(id=6, quantity=1)], min_length=1
     )
