@@ -11,7 +11,8 @@ Every check has a positive control: a correct delivery must mark the order paid 
 the observer's deadline. The order may exist from checkout on (unpaid) or be created by
 the webhook; either works. A target where that never shows is an error (the check saw
 nothing), not a pass — the observer's queries or the order fixture are wrong. Effects that
-must NOT happen are watched for the observer's `settle_s`.
+must NOT happen are watched for the observer's `settle_s`. A profile that declares
+`observer: {none: reason}` makes these checks not-applicable with its reason.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Effects:
 
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
+        ctx.needs_observer()  # `observer: {none: …}`: no side effect to judge
         app = ctx.target.app
         if app is None:
             ctx.not_run("the target profile has no `app`: there is no webhook URL to send to")

@@ -18,7 +18,13 @@ from golive.checklist import check_params
 from golive.context import Target
 from golive.loadtests import invariants, runner, safety
 from golive.loadtests.metrics import CHECK_METRICS
-from golive.observer import ObserverError, ObserverModel, open_observer
+from golive.observer import (
+    ObserverError,
+    ObserverModel,
+    declared_none,
+    not_observable,
+    open_observer,
+)
 from golive.profile.loadtest import LoadModel
 from golive.profile.pricing import Checkout
 
@@ -140,6 +146,10 @@ def _judge_invariants(
     block = target.profile.model.observer
     if block is None:
         result.no_invariants = "the target profile has no `observer` block to count orders with"
+        return
+    reason = declared_none(block)
+    if reason is not None:
+        result.no_invariants = not_observable(reason)
         return
     if not where.stripe_api_base:
         result.no_invariants = "the profile names no Stripe backend to read the intents from"

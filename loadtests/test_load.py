@@ -138,6 +138,7 @@ def test_response_times(ctx: CheckContext, request: pytest.FixtureRequest) -> No
 def test_race_invariants(ctx: CheckContext, request: pytest.FixtureRequest) -> None:
     """After concurrent duplicate checkouts and deliveries: one order and one payment per
     PaymentIntent, every succeeded intent paid exactly once, no webhook 5xx."""
+    ctx.needs_observer()  # counted through the observer: `observer: {none: …}` has none
     result = _shared(ctx, request)
     assert result.run is not None
     if result.no_invariants:

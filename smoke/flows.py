@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from golive.observer import NotObservable
+
 # (flow name, step) for every step that ends; `golive smoke` prints them as they come.
 LISTENERS: list[Callable[[str, Step], None]] = []
 
@@ -93,6 +95,8 @@ class Flow:
             seen, ok = exc.seen, False
         except Skipped as exc:
             seen, ok, skipped = str(exc), None, exc.outcome
+        except NotObservable as exc:  # `observer: {none: …}`: the step cannot be judged
+            seen, ok, skipped = str(exc), None, "not-applicable"
         except Exception as exc:  # noqa: BLE001 - a network or driver error is what was seen
             seen, ok = f"{type(exc).__name__}: {exc}", False
         step = Step(
@@ -143,13 +147,16 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
     """How the judged steps came out: (pass | fail | not-run | not-applicable, message).
 
     A judged step that failed fails the item, naming it; one not reached fails the item
-    naming the step that stopped the flow; a skipped one gives the item its outcome."""
+    naming the step that stopped the flow; otherwise the first skipped one gives the item
+    its outcome (a failure later in the flow is never hidden behind a skipped step)."""
+    skipped: Step | None = None
     for name in judged:
         step = flow.step(name)
         if step is not None and step.ok is False:
             return "fail", f"flow {flow.name}, step {name} failed: {step.seen}"
         if step is not None and step.ok is None and step.skipped:
-            return step.skipped, f"flow {flow.name}, step {name}: {step.seen}"
+            skipped = skipped or step
+            continue
         if step is None or step.ok is None:
             # Not reached (or never started, behind a failed step).
             stopper = flow.failed_step
@@ -160,6 +167,8 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
                 f"flow {flow.name} stopped before step {name}: step {stopper.name} failed: "
                 f"{stopper.seen}",
             )
+    if skipped is not None:
+        return str(skipped.skipped), f"flow {flow.name}, step {skipped.name}: {skipped.seen}"
     return "pass", ""
 
 
