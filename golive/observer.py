@@ -88,14 +88,16 @@ class SqlSource(_Strict):
 
 
 class MongoCount(_Strict):
-    collection: str
+    collection: str = Field(description="The collection to count documents in")
     filter: dict[str, Any] = Field(description=f'"{PLACEHOLDER}" marks the PaymentIntent id')
 
 
 class MongoSource(_Strict):
     url: str | None = Field(None, description="mongodb:// URL; default: database.url")
     database: str | None = Field(None, description="default: the URL's database")
-    counts: dict[str, MongoCount]
+    counts: dict[str, MongoCount] = Field(
+        description="orders, paid_orders, payments (and optionally notifications) -> what to count"
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> MongoSource:
@@ -106,15 +108,24 @@ class MongoSource(_Strict):
 class HttpSource(_Strict):
     path: str = Field(pattern=r"^/", description=f"GET path on the app; {PLACEHOLDER} is filled")
     token: str | None = Field(None, description="Bearer token for the endpoint")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers for the endpoint"
+    )
 
 
 class OrderSpec(_Strict):
     token: str = Field(min_length=1, description="Bearer token of the customer who buys")
-    cart: list[CartLine] = Field(default_factory=lambda: [CartLine(id=1, quantity=1)], min_length=1)
+    cart: list[CartLine] = Field(
+        default_factory=lambda: [CartLine(id=1, quantity=1)],
+        min_length=1,
+        description="What the customer buys",
+    )
 
 
 class ObserverModel(_Strict):
+    """How golive sees what the target did for a payment: exactly one source of counts
+    (sql, mongo or http), or `none` with the reason there is nothing to observe."""
+
     sql: SqlSource | None = Field(None, description="Count with SQL queries")
     mongo: MongoSource | None = Field(None, description="Count MongoDB documents")
     http: HttpSource | None = Field(None, description="Ask an endpoint of the app for the counts")

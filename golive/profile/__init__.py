@@ -78,28 +78,54 @@ class EnvSource(_Strict):
 
 
 class Repository(_Strict):
+    """The target's source, for the repository checks (tracked .env files, secrets)."""
+
     path: str = Field(description="The target's git repository, relative to the profile")
     allowlist: str | None = Field(None, description="Secret-scan allowlist, relative to the repo")
 
 
 class NamingModel(_Strict):
-    table_style: Literal["snake_plural", "snake", "lower_plural", "exact"] | None = None
-    column_style: Literal["snake", "exact"] | None = None
-    tables: dict[str, str] = Field(default_factory=dict)
-    columns: dict[str, str] = Field(default_factory=dict)
+    """How the checklist's model and field names (`Order.stripePaymentIntentId`) map onto
+    the database's tables or collections and columns (golive/db/naming.py)."""
+
+    table_style: Literal["snake_plural", "snake", "lower_plural", "exact"] | None = Field(
+        None,
+        description="Order -> orders (snake_plural), order (snake), orders (lower_plural, "
+        "Mongoose) or Order (exact); none: snake_plural for SQL, lower_plural for MongoDB",
+    )
+    column_style: Literal["snake", "exact"] | None = Field(
+        None,
+        description="stripePaymentIntentId -> stripe_payment_intent_id (snake) or as is "
+        "(exact); none: snake for SQL, exact for MongoDB",
+    )
+    tables: dict[str, str] = Field(
+        default_factory=dict, description="Model -> table, where the style does not fit"
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model.field (or field) -> column, where the style does not fit",
+    )
 
 
 class Database(_Strict):
+    """The target's database: the schema, data-security and backup checks read it."""
+
     url: str | None = Field(None, description="SQLAlchemy or mongodb:// URL")
     url_env: str | None = Field(None, description="Read the URL from this variable of the env")
-    naming: NamingModel = Field(default_factory=NamingModel)
+    naming: NamingModel = Field(
+        default_factory=NamingModel, description="How model and field names map to the schema"
+    )
     backup_restore: bool = Field(False, description="Opt in to the backup-and-restore check")
 
 
 class StripeBackend(_Strict):
     """Which Stripe API the target and the harness talk to (see golive/backends.py)."""
 
-    backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = "sandbox"
+    backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = Field(
+        "sandbox",
+        description="sandbox: golive's embedded stand-in; stripe-mock, localstripe: a running "
+        "one (api_base); stripe-test: Stripe's test mode with an sk_test_ key",
+    )
     api_base: str | None = Field(
         None,
         description="URL of a running stripe-mock, localstripe (required) or `golive sandbox` "
@@ -149,7 +175,9 @@ class App(_Strict):
     )
     port: int = Field(0, ge=0, le=65535, description="Port for {port}; 0 picks a free one")
     health: str = Field("/healthz", description="Path that answers 2xx once the app is ready")
-    health_timeout_s: float = Field(30, gt=0, le=600)
+    health_timeout_s: float = Field(
+        30, gt=0, le=600, description="How long the started app may take to answer `health`"
+    )
     webhook_path: str = Field(
         WEBHOOK_PATH_DEFAULT,
         description="Path of the app's Stripe webhook endpoint: where golive sends events, "
@@ -166,14 +194,24 @@ class App(_Strict):
 
 
 class ProfileModel(_Strict):
-    name: str
-    description: str = ""
+    """A target profile: what golive verifies for one deployment of an app, and where to
+    find it. Paths are relative to the profile's own folder."""
+
+    name: str = Field(description="The target's name, shown in the reports")
+    description: str = Field("", description="A line about the target, for people")
     mode: Literal["live", "test"] = Field(
         description="Which Stripe keys this environment must carry: live (production) or test"
     )
-    env: EnvSource = Field(default_factory=EnvSource)
-    repository: Repository | None = None
-    database: Database | None = None
+    env: EnvSource = Field(
+        default_factory=EnvSource,
+        description="Where the target's environment (its keys and settings) is read from",
+    )
+    repository: Repository | None = Field(
+        None, description="The target's git repository (the repository checks need it)"
+    )
+    database: Database | None = Field(
+        None, description="The target's database (the schema and data checks need it)"
+    )
     stripe: StripeBackend | None = Field(
         None, description="The Stripe API for smoke and load runs; omitted: none is started"
     )

@@ -51,7 +51,7 @@ class Customer(_Strict):
 
 
 class Call(_Strict):
-    method: Method = "POST"
+    method: Method = Field("POST", description="HTTP method")
     path: str = Field(pattern=r"^/", description="Path on the app; {id}/{quantity}/{order_id}")
     json_body: Any = Field(None, alias="json", description='JSON body; "{id}" etc. are filled')
 
@@ -79,9 +79,16 @@ class Cart(_Strict):
 class Order(_Strict):
     path: str = Field("/api/v1/orders/{order_id}", pattern=r"^/", description="GET one order")
     status: str = Field("payment_status", description="Dotted path of the payment status")
-    paid: list[str] = Field(default_factory=lambda: ["paid"])
-    failed: list[str] = Field(default_factory=lambda: ["failed"])
-    refunded: list[str] = Field(default_factory=lambda: ["refunded"])
+    paid: list[str] = Field(
+        default_factory=lambda: ["paid"], description="Statuses that mean the order is paid"
+    )
+    failed: list[str] = Field(
+        default_factory=lambda: ["failed"],
+        description="Statuses that mean the payment failed (after a declined card)",
+    )
+    refunded: list[str] = Field(
+        default_factory=lambda: ["refunded"], description="Statuses that mean it was refunded"
+    )
     lines: str = Field("breakdown.items", description="Dotted path of the order's lines")
     line_id: str = Field("food_item_id", description="Item id field of a line")
     line_quantity: str = Field("quantity", description="Quantity field of a line")
@@ -92,22 +99,26 @@ class Refund(_Strict):
     via: Literal["target", "stripe"] = Field(
         "target", description="target: the app's refund endpoint; stripe: the Refunds API"
     )
-    method: Method = "POST"
-    path: str = Field("/api/v1/orders/{order_id}/refund", pattern=r"^/")
+    method: Method = Field("POST", description="HTTP method of the app's refund endpoint")
+    path: str = Field(
+        "/api/v1/orders/{order_id}/refund",
+        pattern=r"^/",
+        description="Path of the app's refund endpoint; {order_id} is filled in",
+    )
 
 
 class Deadlines(_Strict):
     """Seconds each step may take before it is judged failed."""
 
-    create_intent_s: float = Field(10, gt=0, le=120)
-    confirm_s: float = Field(10, gt=0, le=120)
-    webhook_s: float = Field(15, gt=0, le=300)
-    order_s: float = Field(10, gt=0, le=120)
-    payment_s: float = Field(10, gt=0, le=120)
-    notification_s: float = Field(10, gt=0, le=120)
-    cart_s: float = Field(5, gt=0, le=120)
-    refund_s: float = Field(15, gt=0, le=300)
-    poll_s: float = Field(0.05, gt=0, le=5)
+    create_intent_s: float = Field(10, gt=0, le=120, description="The checkout answers")
+    confirm_s: float = Field(10, gt=0, le=120, description="The PaymentIntent is confirmed")
+    webhook_s: float = Field(15, gt=0, le=300, description="The event reaches the app")
+    order_s: float = Field(10, gt=0, le=120, description="The order shows paid")
+    payment_s: float = Field(10, gt=0, le=120, description="The payment record shows")
+    notification_s: float = Field(10, gt=0, le=120, description="The notification shows")
+    cart_s: float = Field(5, gt=0, le=120, description="The cart shows empty")
+    refund_s: float = Field(15, gt=0, le=300, description="The refund goes through")
+    poll_s: float = Field(0.05, gt=0, le=5, description="Seconds between two looks")
 
 
 class AllowLive(_Strict):
@@ -115,6 +126,9 @@ class AllowLive(_Strict):
 
 
 class Smoke(_Strict):
+    """How the smoke and end-to-end flows drive the app: who buys, which carts, how to
+    read the order back, how long each step may take."""
+
     customer: Customer = Field(description="Who buys in the flows (a test account)")
     other_customer: Customer | None = Field(
         None, description="A customer of another state, for e2e.state-tax"
@@ -123,21 +137,28 @@ class Smoke(_Strict):
     order_id: str = Field("order_id", description="Dotted path of the order id in the answer")
     amount: str = Field("amount", description="Dotted path of the charged amount in the answer")
     client_secret: str = Field("client_secret", description="Dotted path of the client_secret")
-    currency: str = "usd"
+    currency: str = Field("usd", description="Currency of the payments the flows make")
     items: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=6, quantity=1)], min_length=1
+        default_factory=lambda: [CartLine(id=6, quantity=1)],
+        min_length=1,
+        description="The smoke flow's cart: keep it small (the smoke payment's amount)",
     )
     full_items: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=1)], min_length=1
+        default_factory=lambda: [CartLine(id=1, quantity=1)],
+        min_length=1,
+        description="The cart of the full-checkout, payment-failure, refund and retry flows",
     )
     multi_items: list[CartLine] = Field(
         default_factory=lambda: [CartLine(id=1, quantity=2), CartLine(id=2, quantity=1)],
         min_length=2,
+        description="The cart of the multi-item and state-tax flows (several lines)",
     )
     cart: Cart | None = Field(None, description="How to fill and read the cart; none: no cart")
     order: Order | None = Field(None, description="How to read one order back")
-    refund: Refund = Field(default_factory=Refund)
-    deadlines: Deadlines = Field(default_factory=Deadlines)
+    refund: Refund = Field(default_factory=Refund, description="How the refund flow refunds")
+    deadlines: Deadlines = Field(
+        default_factory=Deadlines, description="How long each step may take, in seconds"
+    )
     retry_failures: int = Field(2, ge=1, le=5, description="Deliveries failed before the retry")
     allow_live: AllowLive | None = Field(None, description="Opt in to live keys for this host")
 
