@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from golive import registry, resources, thresholds, yamlsrc
 from golive.errors import InputError
-from golive.validation import raise_all, validate
+from golive.validation import error_text, raise_all, validate
 
 DEFAULT_CHECKLIST = resources.CHECKLIST
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -278,10 +278,10 @@ def _check_ref(ref: CheckRef, item: Item, at: tuple, err: Any) -> None:
         spec.params.model_validate(check_params(item, ref))
     except ValidationError as exc:
         for error in exc.errors():
-            loc = ".".join(str(p) for p in error["loc"])
-            message = "unknown param" if error["type"] == "extra_forbidden" else error["msg"]
+            loc = "".join(f".{p}" for p in error["loc"])
+            message = "unknown param" if error["type"] == "extra_forbidden" else error_text(error)
             err(
-                f"check {ref.ref!r} params.{loc}: {message}",
+                f"check {ref.ref!r} params{loc}: {message}",
                 (*at, "params", *error["loc"]),
                 item.id,
             )
