@@ -6,6 +6,7 @@
     python3 dev.py lint                         # ruff check + format check
     python3 dev.py bench                        # the benchmarks of BENCHMARKS.md
     python3 dev.py matrix                       # the detection matrix, written into README.md
+    python3 dev.py reference                    # docs/profile.md, from the profile's models
 
 The environment is rebuilt only when requirements.lock or pyproject.toml change.
 """
@@ -54,6 +55,14 @@ def main(argv: list[str]) -> int:
         "lint": None,
         "bench": [str(PYTHON), str(ROOT / "bench" / "run.py"), *rest],
         "matrix": [str(PYTHON), "-m", "golive.matrix", "--write", "README.md", *rest],
+        "reference": [
+            str(PYTHON),
+            "-m",
+            "golive.profile.reference",
+            "--write",
+            "docs/profile.md",
+            *rest,
+        ],
     }
     if command not in runs:
         print(__doc__.strip(), file=sys.stderr)

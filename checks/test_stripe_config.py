@@ -4,7 +4,9 @@ Read-only calls only (list webhook endpoints, list events, retrieve the balance)
 checks run against the embedded sandbox, localstripe and Stripe's test mode alike.
 
 The webhook checks look for the endpoint registered for the target's own URL: the running
-app's (`ctx.target.app.webhook_url`'s origin) or the profile's `app.base_url`. On the demo
+app's (`ctx.target.app.webhook_url`'s origin) or the profile's `app.base_url`, at the
+profile's `app.webhook_path` (a `path` param, from the checklist or the profile's
+`params:`, wins). On the demo
 the harness registers it with the sandbox when it starts the shop (`app.register_webhook`),
 which is why those checks also need the app.
 """
@@ -24,12 +26,12 @@ from golive.loopback import is_loopback_url
 from golive.redact import redact_key
 from golive.registry import check
 
-DEFAULT_PATH = "/api/v1/stripe/webhook"
+PATH_HELP = "The path the endpoint's URL must have; default: the profile's app.webhook_path"
 
 
 class EndpointParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str = Field(DEFAULT_PATH, description="The path the endpoint's URL must have")
+    path: str | None = Field(None, pattern=r"^/", description=PATH_HELP)
     scheme: Literal["https"] | None = Field(
         None, description="https: the endpoint's URL must be HTTPS (not checkable on loopback)"
     )
@@ -44,7 +46,7 @@ class EventsParams(BaseModel):
     recommended: list[str] = Field(
         default_factory=list, description="Events noted (not failed) when missing"
     )
-    path: str = Field(DEFAULT_PATH, description="The path the endpoint's URL must have")
+    path: str | None = Field(None, pattern=r"^/", description=PATH_HELP)
     api_version: str | None = Field(
         None, description="The API version an endpoint that pins one must pin"
     )
@@ -112,11 +114,25 @@ def _summary(endpoint: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _find_endpoint(
-    ctx: CheckContext, client: stripe.StripeClient, path: str
-) -> tuple[str, dict[str, Any]]:
-    """The target's endpoint at `path` (an enabled one first); fails naming what exists."""
+def _webhook_path(ctx: CheckContext) -> str:
+    """The path the endpoint must have: the `path` param, else the profile's app's."""
+    if ctx.params.path is not None:
+        return ctx.params.path
+    app = ctx.profile.model.app
+    if app is None:
+        ctx.not_run("the target profile has no `app` (set app.base_url and app.webhook_path)")
+    return app.webhook_path
+
+
+def _path_from(ctx: CheckContext) -> str:
+    return "params.path" if ctx.params.path is not None else "app.webhook_path"
+
+
+def _find_endpoint(ctx: CheckContext, client: stripe.StripeClient) -> tuple[str, dict[str, Any]]:
+    """The target's endpoint at the webhook path (an enabled one first); fails naming what
+    exists."""
     origin = _target_origin(ctx)
+    path = _webhook_path(ctx)
     expected = origin + (path.rstrip("/") or "/")
     endpoints = _endpoints(ctx, client)
     ours = [e for e in endpoints if _origin(e.get("url") or "") == origin]
@@ -124,6 +140,7 @@ def _find_endpoint(
     if not at_path:
         ctx.record(
             expected_url=expected,
+            path_from=_path_from(ctx),
             endpoints_for_target=[_summary(e) for e in ours],
             endpoints_in_account=len(endpoints),
         )
@@ -190,10 +207,10 @@ def test_webhook_endpoint(ctx: CheckContext) -> None:
     HTTPS cannot be checked: recorded, not failed. `api_version`: an endpoint that pins a
     version must pin this one; one that pins none uses the account default (recorded)."""
     client = _client(ctx)
-    expected, endpoint = _find_endpoint(ctx, client, ctx.params.path)
+    expected, endpoint = _find_endpoint(ctx, client)
     url = endpoint["url"]
     problems = []
-    ctx.record(expected_url=expected, endpoint=_summary(endpoint))
+    ctx.record(expected_url=expected, path_from=_path_from(ctx), endpoint=_summary(endpoint))
     if endpoint.get("status") != "enabled":
         problems.append(f"it is {endpoint.get('status')}")
     if ctx.params.scheme == "https":
@@ -222,7 +239,7 @@ def test_webhook_events(ctx: CheckContext) -> None:
 
     Missing `recommended` events are recorded as notes, not failures."""
     client = _client(ctx)
-    _, endpoint = _find_endpoint(ctx, client, ctx.params.path)
+    _, endpoint = _find_endpoint(ctx, client)
     enabled = list(endpoint.get("enabled_events") or [])
     everything = "*" in enabled
     missing = [e for e in ctx.params.required if not everything and e not in enabled]

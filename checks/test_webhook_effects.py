@@ -17,7 +17,8 @@ Every check has a positive control: a correct delivery must mark the order paid 
 the observer's deadline. The order may exist from checkout on (unpaid) or be created by
 the webhook; either works. A target where that never shows is an error (the check saw
 nothing), not a pass — the observer's queries or the order fixture are wrong. Effects that
-must NOT happen are watched for the observer's `settle_s`.
+must NOT happen are watched for the observer's `settle_s`. A profile that declares
+`observer: {none: reason}` makes these checks not-applicable with its reason.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from golive.webhooks.sender import Delivery
 from golive.webhooks.signing import encode_event
 
 NEEDS = {"app", "stripe"}
-SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 EVENT = "payment_intent.succeeded"
 SESSION_EVENT = "checkout.session.completed"
 MISMATCH_CENTS = 100  # far beyond any rounding difference
@@ -115,6 +115,7 @@ class Effects:
 
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
+        ctx.needs_observer()  # `observer: {none: …}`: no side effect to judge
         app = ctx.target.app
         if app is None:
             ctx.not_run("the target profile has no `app`: there is no webhook URL to send to")
@@ -131,9 +132,10 @@ class Effects:
         if self.model.order is None:
             ctx.not_run(f"`{PROFILE_KEY}.order` names no user and cart to buy with")
         ctx.require_job("checkout")
-        secret = ctx.profile.env.get(SECRET_VAR)
+        secret_var = ctx.profile.var("webhook_secret")
+        secret = ctx.profile.env.get(secret_var)
         if not secret:
-            ctx.not_run(f"{SECRET_VAR} is not set in the target's env: cannot sign deliveries")
+            ctx.not_run(f"{secret_var} is not set in the target's env: cannot sign deliveries")
         backend = ctx.target.stripe
         if backend is None:
             ctx.not_run("the target profile names no Stripe backend to read PaymentIntents from")

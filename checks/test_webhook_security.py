@@ -1,7 +1,8 @@
 """Webhook security checks: forged, signed and replayed deliveries to the running app.
 
 Each check POSTs to the app's webhook URL (`ctx.target.app.webhook_url`) with golive's
-sender, signing with the profile's `STRIPE_WEBHOOK_SECRET`. Every event is a fresh
+sender, signing with the target's webhook secret (the env variable the profile's
+env.names.webhook_secret names, STRIPE_WEBHOOK_SECRET by default). Every event is a fresh
 `payment_intent.succeeded` for a PaymentIntent that does not exist (new ids every
 delivery), so a receiver that accepts one — rightly or wrongly — has nothing to pay.
 Traffic goes to loopback, or to the host of the profile's own app URL and nowhere else.
@@ -23,7 +24,6 @@ from golive.webhooks.fixtures import render_event
 from golive.webhooks.sender import Delivery
 from golive.webhooks.signing import encode_event
 
-SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 # An event type every Stripe integration handles; its PaymentIntent id is fresh, so the
 # app finds no order for it and changes nothing.
 PROBE_EVENT = "payment_intent.succeeded"
@@ -58,9 +58,10 @@ class _Target:
         app = ctx.target.app
         if app is None:
             ctx.not_run("the target profile has no `app`: there is no webhook URL to send to")
-        secret = ctx.profile.env.get(SECRET_VAR)
+        secret_var = ctx.profile.var("webhook_secret")
+        secret = ctx.profile.env.get(secret_var)
         if not secret:
-            ctx.not_run(f"{SECRET_VAR} is not set in the target's env: cannot sign deliveries")
+            ctx.not_run(f"{secret_var} is not set in the target's env: cannot sign deliveries")
         self.url: str = app.webhook_url
         self.secret: str = secret
         host = urlsplit(app.base_url).hostname

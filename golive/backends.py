@@ -26,7 +26,7 @@ import httpx
 
 from golive import httpclient
 from golive.errors import InputError
-from golive.profile import StripeBackend
+from golive.profile import EnvNames, StripeBackend
 from golive.redact import DEFAULT, excerpt, redact_key
 
 STRIPE_API = "https://api.stripe.com"
@@ -84,11 +84,16 @@ def start_backend(spec: StripeBackend, env: dict[str, str]) -> Backend:
     return starters[spec.backend](spec, env)
 
 
+def _key_var(spec: StripeBackend) -> str:
+    """The env variable of the harness's key (the profile fills in env.names.secret_key)."""
+    return spec.secret_key_env or EnvNames().secret_key
+
+
 def _test_key(spec: StripeBackend, env: dict[str, str], backend: str) -> str:
-    key = env.get(spec.secret_key_env) or ""
+    key = env.get(_key_var(spec)) or ""
     if key.startswith(("sk_live_", "rk_live_")):
         raise BackendError(
-            f"backend {backend}: {spec.secret_key_env} is a live key ({redact_key(key)}); "
+            f"backend {backend}: {_key_var(spec)} is a live key ({redact_key(key)}); "
             "smoke and load runs never use live keys against a stand-in or test mode",
             hint="give the profile a test-mode key (sk_test_…)",
         )
@@ -212,11 +217,11 @@ def _start_localstripe(spec: StripeBackend, env: dict[str, str]) -> Backend:
 
 
 def _stripe_test(spec: StripeBackend, env: dict[str, str]) -> Backend:
-    key = env.get(spec.secret_key_env) or ""
+    key = env.get(_key_var(spec)) or ""
     if not key.startswith(("sk_test_", "rk_test_")):
         shown = redact_key(key) if key else "not set"
         raise BackendError(
-            f"backend stripe-test: {spec.secret_key_env} must be a test-mode key (sk_test_… or "
+            f"backend stripe-test: {_key_var(spec)} must be a test-mode key (sk_test_… or "
             f"rk_test_…), it is {shown}",
             hint="put a test key in the profile's env, or use backend: sandbox",
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from golive import registry, resources, thresholds, yamlsrc
 from golive.errors import InputError
-from golive.validation import raise_all, validate
+from golive.validation import error_text, raise_all, validate
 
 DEFAULT_CHECKLIST = resources.CHECKLIST
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -42,9 +43,38 @@ class Attested(_Strict):
     guidance: str = ""
 
 
-def check_params(item: Item, ref: CheckRef) -> dict[str, Any]:
-    """A check's params: the item's own params, overridden by those given with the check."""
-    return {**item.params, **ref.params}
+# The profile's `params:` block: {key: {param: value}}, key a check id, an item id or
+# `item-id/check-id` (golive.profile.ProfileModel.params).
+ProfileParams = Mapping[str, Mapping[str, Any]]
+PAIR_SEPARATOR = "/"
+
+
+def check_params(item: Item, ref: CheckRef, profile: ProfileParams | None = None) -> dict[str, Any]:
+    """A check's params, each source overriding the ones before it: the checklist item's
+    params, the checklist check's, then the profile's by check id, by item id (only the
+    params this check takes: the others are for the item's other checks) and by
+    `item-id/check-id`."""
+    params = {**item.params, **ref.params}
+    if profile:
+        params.update(profile.get(ref.ref) or {})
+        takes = _fields(ref.ref)
+        params.update({k: v for k, v in (profile.get(item.id) or {}).items() if k in takes})
+        params.update(profile.get(f"{item.id}{PAIR_SEPARATOR}{ref.ref}") or {})
+    return params
+
+
+def profile_supplied(item: Item, ref: CheckRef, profile: ProfileParams | None) -> set[str]:
+    """The names of this check's params that the profile's `params:` sets."""
+    if not profile:
+        return set()
+    names = set(profile.get(ref.ref) or {})
+    names |= set(profile.get(f"{item.id}{PAIR_SEPARATOR}{ref.ref}") or {})
+    return names | (set(profile.get(item.id) or {}) & _fields(ref.ref))
+
+
+def _fields(check_id: str) -> set[str]:
+    spec = registry.REGISTRY.get(check_id)
+    return set(spec.params.model_fields) if spec is not None else set()
 
 
 class Item(_Strict):
@@ -248,10 +278,115 @@ def _check_ref(ref: CheckRef, item: Item, at: tuple, err: Any) -> None:
         spec.params.model_validate(check_params(item, ref))
     except ValidationError as exc:
         for error in exc.errors():
-            loc = ".".join(str(p) for p in error["loc"])
-            message = "unknown param" if error["type"] == "extra_forbidden" else error["msg"]
+            loc = "".join(f".{p}" for p in error["loc"])
+            message = "unknown param" if error["type"] == "extra_forbidden" else error_text(error)
             err(
-                f"check {ref.ref!r} params.{loc}: {message}",
+                f"check {ref.ref!r} params{loc}: {message}",
                 (*at, "params", *error["loc"]),
                 item.id,
             )
+
+
+# --- the profile's `params:` ------------------------------------------------------------
+
+
+def profile_params_errors(
+    the_checklist: Checklist, params: ProfileParams, located: yamlsrc.Located
+) -> list[InputError]:
+    """What is wrong with a profile's `params:` block against this checklist: keys naming
+    no item or check, params no check there takes, values of the wrong type. `located` is
+    the profile's whole YAML (errors name its file and line)."""
+    errors: list[InputError] = []
+    hint_ids = (
+        "keys are a check id (`golive checks`), an item id (`golive items`) or item-id/check-id"
+    )
+
+    def err(message: str, path: tuple, item: str | None = None, hint: str | None = None) -> None:
+        error = InputError(
+            f"params.{message}",
+            file=located.file,
+            line=located.line(("params", *path)),
+            item=item,
+            hint=hint,
+        )
+        if not any(str(e) == str(error) for e in errors):
+            errors.append(error)
+
+    for key, overrides in params.items():
+        uses = _uses(the_checklist, key)
+        if isinstance(uses, str):
+            err(f"{key}: {uses}", (key,), hint=hint_ids)
+            continue
+        takes = set().union(*(_fields(ref.ref) for _, ref in uses))
+        for name in overrides:
+            if name not in takes:
+                checks = ", ".join(dict.fromkeys(ref.ref for _, ref in uses))
+                known = ", ".join(sorted(takes)) or "none"
+                err(
+                    f"{key}.{name}: unknown param",
+                    (key, name),
+                    hint=f"{checks} take(s): {known}",
+                )
+        for item, ref in uses:
+            spec = registry.REGISTRY[ref.ref]
+            try:
+                spec.params.model_validate(check_params(item, ref, params))
+            except ValidationError as exc:
+                for error in exc.errors():
+                    name = error["loc"][0] if error["loc"] else None
+                    if (
+                        error["type"] == "extra_forbidden"
+                        or _supplier(item, ref, params, name) != key
+                    ):
+                        continue  # reported above, or another key's value
+                    where = ".".join(str(p) for p in error["loc"])
+                    field = spec.params.model_fields.get(str(name))
+                    about = f": {field.description}" if field and field.description else ""
+                    err(
+                        f"{key}.{where}: {error['msg']}",
+                        (key, *error["loc"]),
+                        None if key == ref.ref else item.id,  # a check id: once, not per item
+                        f"check {ref.ref}'s param {name}{about}",
+                    )
+    return errors
+
+
+def _uses(the_checklist: Checklist, key: str) -> list[tuple[Item, CheckRef]] | str:
+    """The (item, check) pairs a `params:` key reaches, or why it reaches none."""
+    item_id, pair, check_id = key.partition(PAIR_SEPARATOR)
+    if pair:
+        item = the_checklist.items.get(item_id)
+        if item is None:
+            return f"unknown item {item_id!r}"
+        uses = [(item, ref) for ref in _refs(item) if ref.ref == check_id]
+        if not uses:
+            checks = ", ".join(ref.ref for ref in _refs(item)) or "no check (it is attested)"
+            return f"item {item_id!r} has no check {check_id!r} (its checks: {checks})"
+        return uses
+    is_item, is_check = key in the_checklist.items, key in registry.REGISTRY
+    if is_item and is_check:
+        return "is both an item id and a check id: write item-id/check-id"
+    if is_item:
+        item = the_checklist.items[key]
+        if not item.automated:
+            return "the item is attested: it has no check to take params"
+        return [(item, ref) for ref in _refs(item)]
+    if is_check:
+        uses = [(item, ref) for item in the_checklist.items.values() for ref in _refs(item)]
+        uses = [(item, ref) for item, ref in uses if ref.ref == key]
+        return uses or f"no item of the checklist uses check {key!r}"
+    close = difflib.get_close_matches(key, [*the_checklist.items, *registry.REGISTRY], n=1)
+    return f"unknown item or check {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _supplier(item: Item, ref: CheckRef, params: ProfileParams, name: Any) -> str | None:
+    """The profile key whose value of `name` this check of this item gets (the most
+    specific that sets it)."""
+    for key in (f"{item.id}{PAIR_SEPARATOR}{ref.ref}", item.id, ref.ref):
+        if name in (params.get(key) or {}) and (key != item.id or name in _fields(ref.ref)):
+            return key
+    return None
+
+
+def _refs(item: Item) -> list[CheckRef]:
+    return item.automated.checks if item.automated else []

@@ -5,6 +5,7 @@ Checks end in one of these ways:
 - `assert` or `ctx.fail(...)`                         -> fail
 - `ctx.not_applicable(reason)`                        -> not-applicable
 - `ctx.not_run(reason)` (e.g. an opt-in not given)    -> not-run
+- `ctx.needs_observer()` under `observer: {none: …}`  -> not-applicable, with its reason
 - `ctx.nothing_examined(what)`, or no evidence at all -> error (never a vacuous pass)
 - `ctx.error(message)` (golive's own request failed)  -> error
 - a time limit reached (golive/budget.py)             -> error, however the check ended
@@ -130,6 +131,17 @@ class CheckContext:
 
     def not_run(self, reason: str) -> NoReturn:
         raise NotRun(self.redact(reason))
+
+    def needs_observer(self) -> None:
+        """For a check that judges side effects through the profile's observer: when the
+        profile declares `observer: {none: reason}` (nothing to observe), the check is
+        not-applicable with that reason. Without an `observer` block it returns: the check
+        itself says it cannot run (not-run)."""
+        from golive.observer import declared_none, not_observable
+
+        reason = declared_none(self.profile.model.observer)
+        if reason is not None:
+            self.not_applicable(not_observable(reason))
 
     def nothing_examined(self, what: str) -> NoReturn:
         raise NothingExamined(self.redact(f"examined nothing: {what}"))

@@ -48,6 +48,7 @@ from golive.results import (
     Verdict,
 )
 from golive.timeutil import utcnow
+from golive.validation import raise_all
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 INTERRUPTED = "the run was interrupted (Ctrl-C or SIGTERM)"
@@ -93,6 +94,12 @@ def prepare(request: GateRequest) -> Prepared:
     the_checklist = checklist.load(
         request.checklist_path or checklist.DEFAULT_CHECKLIST, target_profile.extra_check_paths
     )
+    if target_profile.model.params and target_profile.located is not None:
+        raise_all(
+            checklist.profile_params_errors(
+                the_checklist, target_profile.model.params, target_profile.located
+            )
+        )
     _check_selection(request, the_checklist)
     phases = request.phases or list(checklist.DEFAULT_PHASES)
     selected = the_checklist.select(phases, request.sections, request.items, request.tags)
@@ -200,8 +207,8 @@ def _start_app(prepared: Prepared) -> None:
             target.app,
             target.stripe,
             spec.register_webhook,
-            prepared.profile.env.get("STRIPE_WEBHOOK_SECRET"),
-            prepared.profile.env.get("STRIPE_API_VERSION"),
+            prepared.profile.env.get(prepared.profile.var("webhook_secret")),
+            prepared.profile.env.get(prepared.profile.var("api_version")),
         )
     target.cache["app"] = target.app.describe()
 
@@ -398,11 +405,14 @@ def _fold(prepared: Prepared, item: Item, stop_reason: str | None = None) -> Ite
         if key in session.results:
             checks.append(session.results[key])
         else:
+            params, from_profile = session.reported_params(key)
             checks.append(
                 CheckResult(
                     ref=ref.ref,
                     outcome=Outcome.NOT_RUN,
                     message=_why_not_run(ref.ref, key, session, stop_reason),
+                    params=params,
+                    profile_params=from_profile,
                 )
             )
     return fold_item(

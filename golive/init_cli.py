@@ -13,14 +13,13 @@ import argparse
 import shlex
 from pathlib import Path
 
-from golive import checklist, detect
+from golive import checklist, detect, registry
 from golive.errors import InputError
 from golive.init_profile import Note, Starter, comment_text, render
+from golive.profile import EnvNames
 from golive.redact import DEFAULT
 
 FILES = ("target.yaml", "attestations.yaml", "waivers.yaml")
-# The checklist params that name an env variable (`grep 'var:' checklist.yaml`).
-VAR_PARAMS = ("var", "vars", "secret_var", "publishable_var")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,18 +73,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def env_vars_of_checklist() -> dict[str, list[str]]:
-    """Each variable the bundled checklist's checks read -> the ids of the items that read it."""
+    """Each variable the bundled checklist's checks read, under the default env.names ->
+    the ids of the items that read it. A check's params model that reads env variables
+    says which (`variables(names)`, checks/test_environment.py)."""
     the_checklist = checklist.load(checklist.DEFAULT_CHECKLIST)
+    defaults = EnvNames()
     names: dict[str, list[str]] = {}
     for item in the_checklist.items.values():
         for ref in item.automated.checks if item.automated else []:
-            params = checklist.check_params(item, ref)
-            for key in VAR_PARAMS:
-                value = params.get(key)
-                for name in [value] if isinstance(value, str) else value or []:
-                    names.setdefault(name, [])
-                    if item.id not in names[name]:
-                        names[name].append(item.id)
+            spec = registry.REGISTRY.get(ref.ref)
+            if spec is None:
+                continue
+            params = spec.params.model_validate(checklist.check_params(item, ref))
+            reads = getattr(params, "variables", None)
+            for name in reads(defaults) if callable(reads) else []:
+                names.setdefault(name, [])
+                if item.id not in names[name]:
+                    names[name].append(item.id)
     return names
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from golive import __version__
 from golive.detect import ROLE_LABELS, STRIPE_ROLES, Detection, Guess, stripe_role
 from golive.detect_routes import Where
+from golive.profile import WEBHOOK_PATH_DEFAULT, EnvNames
 from golive.redact import DEFAULT
 
 COMMENT_COLUMN = 36
@@ -138,7 +139,7 @@ def _notes(found: Detection, checklist_vars: dict[str, list[str]], starter: Star
             Note(
                 "webhook route",
                 "no route around a Stripe signature check (construct_event, constructEvent)",
-                how="app.webhook_path is the checklist's /api/v1/stripe/webhook",
+                how=f"app.webhook_path is golive's default {WEBHOOK_PATH_DEFAULT}",
             )
         )
     if found.health:
@@ -190,9 +191,8 @@ def _notes(found: Detection, checklist_vars: dict[str, list[str]], starter: Star
         if guess and expected and guess.value != expected:
             items = ", ".join(dict.fromkeys(checklist_vars[expected]))
             starter.renamed.append(
-                f"the app reads {guess.value} ({_at(guess.where)}) where the checklist's env "
-                f"checks ({items}) read {expected}: export the value under {expected} too "
-                "where the gate runs"
+                f"the app reads {guess.value} ({_at(guess.where)}) where golive's default is "
+                f"{expected} (read by {items}): written as env.names.{role}"
             )
     if not found.env_examples:
         missing.append(
@@ -317,15 +317,6 @@ def _body(found: Detection, profile_dir: Path) -> list[str]:
             "for a deployed staging app; or stripe-mock, localstripe",
         ),
     ]
-    secret = found.stripe.get("secret_key")
-    if secret and secret.value != "STRIPE_SECRET_KEY":
-        lines.append(
-            _line(
-                2,
-                f"secret_key_env: {yaml_string(secret.value)}",
-                _guessed(secret.where) + ": the key golive's own Stripe calls use",
-            )
-        )
     lines += _app_lines(found, profile_dir)
     lines += [
         _line(
@@ -347,6 +338,20 @@ def _env_lines(found: Detection, profile_dir: Path) -> list[str]:
             "the gate reads its own environment: export the app's variables in CI",
         ),
     ]
+    defaults = EnvNames()
+    renamed = [
+        (role, found.stripe[role])
+        for role in STRIPE_ROLES
+        if role in found.stripe and found.stripe[role].value != getattr(defaults, role)
+    ]
+    if renamed:
+        lines.append(
+            _line(2, "names:", "the app's names for Stripe's settings (golive reads these)")
+        )
+        lines += [
+            _line(4, f"{role}: {yaml_string(guess.value)}", _guessed(guess.where))
+            for role, guess in renamed
+        ]
     wanted = {g.value for g in found.stripe.values()}
     if found.database_var:
         wanted.add(found.database_var.value)
@@ -471,8 +476,8 @@ def _app_lines(found: Detection, profile_dir: Path) -> list[str]:
         lines.append(
             _line(
                 2,
-                'webhook_path: "/api/v1/stripe/webhook"',
-                f"not found in the source: the checklist's path {CONFIRM}",
+                f"webhook_path: {yaml_string(WEBHOOK_PATH_DEFAULT)}",
+                f"not found in the source: golive's default {CONFIRM}",
             )
         )
     return lines

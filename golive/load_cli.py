@@ -195,7 +195,8 @@ def _refuse_unsafe(prepared: gate.Prepared, model: LoadModel) -> None:
 
     profile = prepared.profile
     spec = profile.model
-    keys = {"the target's STRIPE_SECRET_KEY": profile.env.get("STRIPE_SECRET_KEY")}
+    key_var = profile.var("secret_key")
+    keys = {f"the target's {key_var}": profile.env.get(key_var)}
     if spec.stripe is not None:
         keys[f"the harness's {spec.stripe.secret_key_env}"] = profile.env.get(
             spec.stripe.secret_key_env

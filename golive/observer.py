@@ -26,6 +26,19 @@ observer:
 `orders`, `paid_orders` and `payments` are required; `notifications` is optional and,
 when given, judged too. Polling, because many apps answer a webhook 200 before they
 process it.
+
+An app whose webhook changes nothing golive could count (Stripe's own sample server, no
+database) says so instead of giving a source:
+
+```yaml
+observer:
+  none: "Stripe's sample server: the webhook only logs the event"
+```
+
+Every check that judges a side effect through the observer is then not-applicable with
+that reason (`CheckContext.needs_observer()`; in the flows, a step that asks the observer
+is skipped as not-applicable); the other checks run as before. Without an `observer`
+block those checks stay not-run: golive was not told how to see the side effects.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ from golive.client.errors import FlowError
 from golive.client.session import UserSession
 from golive.profile.names import UserName
 from golive.profile.pricing import CartLine
+from golive.validation import NonBlank
 
 PROFILE_KEY = "observer"
 REQUIRED_COUNTS = ("orders", "paid_orders", "payments")
@@ -77,14 +91,16 @@ class SqlSource(_Strict):
 
 
 class MongoCount(_Strict):
-    collection: str
+    collection: str = Field(description="The collection to count documents in")
     filter: dict[str, Any] = Field(description=f'"{PLACEHOLDER}" marks the PaymentIntent id')
 
 
 class MongoSource(_Strict):
     url: str | None = Field(None, description="mongodb:// URL; default: database.url")
     database: str | None = Field(None, description="default: the URL's database")
-    counts: dict[str, MongoCount]
+    counts: dict[str, MongoCount] = Field(
+        description="orders, paid_orders, payments (and optionally notifications) -> what to count"
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> MongoSource:
@@ -110,26 +126,66 @@ class OrderSpec(_Strict):
 
 
 class ObserverModel(_Strict):
-    sql: SqlSource | None = None
-    mongo: MongoSource | None = None
-    http: HttpSource | None = None
+    """How golive sees what the target did for a payment: exactly one source of counts
+    (sql, mongo or http), or `none` with the reason there is nothing to observe."""
+
+    sql: SqlSource | None = Field(None, description="Count with SQL queries")
+    mongo: MongoSource | None = Field(None, description="Count MongoDB documents")
+    http: HttpSource | None = Field(None, description="Ask an endpoint of the app for the counts")
+    none: NonBlank | None = Field(
+        None,
+        description="Instead of a source: why the app's webhook has no side effect golive "
+        "can observe (e.g. a sample server without a database); the checks that judge side "
+        "effects are then not-applicable with this reason",
+    )
     order: OrderSpec | None = Field(
         None, description="The customer and cart of the orders the side-effect checks pay"
     )
-    deadline_s: float = Field(10, gt=0, le=120)
-    settle_s: float = Field(1.5, gt=0, le=60)
-    poll_s: float = Field(0.1, gt=0, le=5)
+    deadline_s: float = Field(
+        10, gt=0, le=120, description="How long to wait for a side effect to show, in seconds"
+    )
+    settle_s: float = Field(
+        1.5,
+        gt=0,
+        le=60,
+        description="How long to watch for a side effect that must NOT happen, in seconds",
+    )
+    poll_s: float = Field(0.1, gt=0, le=5, description="Seconds between two looks")
 
     @model_validator(mode="after")
     def _one_source(self) -> ObserverModel:
-        given = [name for name in ("sql", "mongo", "http") if getattr(self, name) is not None]
+        given = [name for name in SOURCES if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of sql, mongo and http")
+            raise ValueError(
+                "give exactly one of sql, mongo and http, or none: REASON when the app's "
+                "webhook has no side effect golive can observe"
+            )
         return self
+
+
+SOURCES = ("sql", "mongo", "http", "none")
 
 
 class ObserverError(Exception):
     """The observer could not be asked (unreachable, bad query, bad answer)."""
+
+
+class NotObservable(Exception):
+    """The profile declares `observer: {none: reason}`: there is nothing to observe, so
+    whatever asked cannot be judged (not-applicable, with the message as the reason)."""
+
+
+def declared_none(block: Any) -> str | None:
+    """The reason a profile's raw `observer` block gives for observing nothing, or None."""
+    if isinstance(block, Mapping) and isinstance(block.get("none"), str):
+        reason = block["none"].strip()
+        return reason or None
+    return None
+
+
+def not_observable(reason: str) -> str:
+    """The message every item judged through the observer carries under `none`."""
+    return f"the profile declares nothing golive can observe (observer.none): {reason}"
 
 
 class Source(Protocol):
@@ -190,6 +246,19 @@ class _Mongo:
 
     def close(self) -> None:
         self._close()
+
+
+class _Nothing:
+    """The source of `observer: {none: reason}`: every question is NotObservable."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def counts(self, payment_intent: str) -> dict[str, int]:
+        raise NotObservable(not_observable(self.reason))
+
+    def close(self) -> None:
+        pass
 
 
 class _Http:
@@ -301,7 +370,10 @@ def open_observer(
     app_base_url: str | None,
     app_client: Any = None,
 ) -> Observer:
-    """The observer the block describes; ObserverError when its source is not available."""
+    """The observer the block describes; ObserverError when its source is not available.
+    Under `none` it opens, and every count it is asked for raises NotObservable."""
+    if model.none is not None:
+        return Observer(model, _Nothing(model.none))
     if model.sql is not None:
         url = model.sql.url or database_url
         if not url or url.startswith("mongodb"):

@@ -6,15 +6,17 @@ pytest run without `--golive-target`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from golive import budget
-from golive.checklist import Checklist, Item, check_params
+from golive.checklist import Checklist, Item, check_params, profile_supplied
 from golive.context import (
     CheckContext,
     CheckError,
@@ -108,6 +110,27 @@ class GateSession:
             self.interrupted = True
 
     # --- running ------------------------------------------------------------------------
+    def raw_params(self, key: ItemKey) -> dict[str, Any]:
+        """The check's params as given: checklist, then the profile's `params:`."""
+        item = self.checklist.items[key[0]]
+        ref = item.automated.checks[key[1]]
+        return check_params(item, ref, self.target.profile.model.params)
+
+    def reported_params(self, key: ItemKey) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(effective params, defaults filled in; the part the profile's `params:` set),
+        redacted, for the report."""
+        item = self.checklist.items[key[0]]
+        ref = item.automated.checks[key[1]]
+        raw = self.raw_params(key)
+        spec = REGISTRY.get(ref.ref)
+        effective: dict[str, Any] = raw
+        if spec is not None:
+            with contextlib.suppress(ValidationError):
+                effective = spec.params.model_validate(raw).model_dump(mode="json")
+        from_profile = profile_supplied(item, ref, self.target.profile.model.params)
+        redact = self.target.redactor.value
+        return redact(effective), redact({k: effective.get(k) for k in sorted(from_profile)})
+
     def make_context(self, key: ItemKey) -> CheckContext:
         item = self.checklist.items[key[0]]
         ref = item.automated.checks[key[1]]
@@ -115,7 +138,7 @@ class GateSession:
         context = CheckContext(
             item=item,
             ref=ref,
-            params=spec.params.model_validate(check_params(item, ref)),
+            params=spec.params.model_validate(self.raw_params(key)),
             target=self.target,
         )
         self._contexts[key] = context
@@ -174,11 +197,14 @@ class GateSession:
             evidence.append({"stopped": self.target.redactor.text(str(stopped))})
             if isinstance(stopped, budget.RunDeadlinePassed):
                 self.deadline_stopped += 1
+        params, from_profile = self.reported_params(key)
         result = CheckResult(
             ref=self.checklist.items[key[0]].automated.checks[key[1]].ref,
             outcome=outcome,
             message=self.target.redactor.text(message),
             duration_s=round(time.perf_counter() - self._started.get(key, time.perf_counter()), 4),
+            params=params,
+            profile_params=from_profile,
             evidence=evidence,
         )
         self.results[key] = result

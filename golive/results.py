@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Outcome(StrEnum):
@@ -47,6 +47,15 @@ class CheckResult(_Model):
     outcome: Outcome
     message: str = Field("", description="Why the check ended as it did (redacted)")
     duration_s: float = 0.0
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The params the check ran with (defaults filled in): checklist.yaml's, "
+        "overridden by the profile's `params:`",
+    )
+    profile_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Those of `params` that the profile's `params:` block set",
+    )
     evidence: list[dict[str, Any]] = Field(
         default_factory=list, description="What was sent and seen, redacted"
     )

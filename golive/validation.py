@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ValidationError
 
@@ -50,7 +50,7 @@ def validate(
             path = tuple(
                 part for part in error["loc"] if not isinstance(part, str) or "[" not in part
             )
-            message = _MESSAGES.get(error["type"], _text(error))
+            message = _MESSAGES.get(error["type"], error_text(error))
             dotted = ".".join(str(p) for p in ((prefix,) if prefix else ()) + path)
             if dotted:
                 message = f"{dotted}: {message}"
@@ -73,7 +73,7 @@ def raise_all(errors: list[InputError]) -> None:
         raise InputErrors(errors)
 
 
-def _text(error: dict) -> str:
+def error_text(error: Any) -> str:
     # A validator's own ValueError reads better without pydantic's "Value error, ".
     if error["type"] == "value_error" and "error" in error.get("ctx", {}):
         return str(error["ctx"]["error"])

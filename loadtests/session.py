@@ -14,10 +14,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from golive import budget, httpclient
+from golive.checklist import check_params
 from golive.context import Target
 from golive.loadtests import invariants, runner, safety
 from golive.loadtests.metrics import CHECK_METRICS
-from golive.observer import ObserverError, ObserverModel, open_observer
+from golive.observer import (
+    ObserverError,
+    ObserverModel,
+    declared_none,
+    not_observable,
+    open_observer,
+)
 from golive.profile.loadtest import LoadModel
 from golive.profile.pricing import Checkout
 
@@ -26,7 +33,6 @@ OUT_KEY = "load.out"
 PROGRESS_KEY = "load.progress"
 RESULT_KEY = "load.shared"
 PROBE_TIMEOUT_S = 10  # before the load: the app answers one request within this
-WEBHOOK_SECRET_VAR = "STRIPE_WEBHOOK_SECRET"
 
 
 class NotReady(Exception):
@@ -76,14 +82,15 @@ def endpoints(target: Target, model: LoadModel) -> runner.Endpoints:
     app = target.app
     if app is None:
         raise NotReady("the target profile has no running `app` to load")
-    secret = target.profile.env.get(WEBHOOK_SECRET_VAR)
+    secret_var, key_var = target.profile.var("webhook_secret"), target.profile.var("secret_key")
+    secret = target.profile.env.get(secret_var)
     if not secret:
-        raise NotReady(f"{WEBHOOK_SECRET_VAR} is not set in the target's env: cannot sign events")
+        raise NotReady(f"{secret_var} is not set in the target's env: cannot sign events")
     stripe = target.stripe
     safety.check_keys(
         {
             "the Stripe backend's key": stripe.secret_key if stripe else None,
-            "the target's STRIPE_SECRET_KEY": target.profile.env.get("STRIPE_SECRET_KEY"),
+            f"the target's {key_var}": target.profile.env.get(key_var),
         }
     )
     api_base = stripe.api_base if stripe else None
@@ -140,6 +147,10 @@ def _judge_invariants(
     if block is None:
         result.no_invariants = "the target profile has no `observer` block to count orders with"
         return
+    reason = declared_none(block)
+    if reason is not None:
+        result.no_invariants = not_observable(reason)
+        return
     if not where.stripe_api_base:
         result.no_invariants = "the profile names no Stripe backend to read the intents from"
         return
@@ -173,13 +184,14 @@ def _judge_invariants(
         observer.close()
 
 
-def abort_rules_for(items: list[Any]) -> list[dict[str, Any]]:
-    """The thresholds of selected load items whose check sets `abort_on_fail`."""
+def abort_rules_for(items: list[Any], profile_params: Any = None) -> list[dict[str, Any]]:
+    """The thresholds of selected load items whose check sets `abort_on_fail` (in the
+    checklist or the profile's `params:`)."""
     rules = []
     for item in items:
         for ref in item.automated.checks if item.automated else []:
             mapping = CHECK_METRICS.get(ref.ref)
-            if mapping is None or not {**item.params, **ref.params}.get("abort_on_fail"):
+            if mapping is None or not check_params(item, ref, profile_params).get("abort_on_fail"):
                 continue
             for metric, expression in item.thresholds.items():
                 rules.append(

@@ -31,7 +31,7 @@ class LoadParams(BaseModel):
 
 def _shared(ctx: CheckContext, request: pytest.FixtureRequest) -> session.Shared:
     gate = request.config.stash.get(SESSION_KEY, None)
-    rules = session.abort_rules_for(gate.selected if gate else [ctx.item])
+    rules = session.abort_rules_for(gate.selected if gate else [ctx.item], ctx.profile.model.params)
     result = session.shared(ctx.target, rules)
     if result.not_run:
         ctx.not_run(result.not_run)
@@ -138,6 +138,7 @@ def test_response_times(ctx: CheckContext, request: pytest.FixtureRequest) -> No
 def test_race_invariants(ctx: CheckContext, request: pytest.FixtureRequest) -> None:
     """After concurrent duplicate checkouts and deliveries: one order and one payment per
     PaymentIntent, every succeeded intent paid exactly once, no webhook 5xx."""
+    ctx.needs_observer()  # counted through the observer: `observer: {none: …}` has none
     result = _shared(ctx, request)
     assert result.run is not None
     if result.no_invariants:

@@ -122,6 +122,23 @@ def render(result: RunResult) -> str:
         out += ["These do not decide the verdict.", ""]
         out += _items_table(other)
 
+    unjudged = _not_applicable(result.items)
+    if unjudged:
+        out += [f"### Not applicable ({len(unjudged)})", ""]
+        out += ["Items, or checks of items, golive did not judge on this target, and why.", ""]
+        out += _table(
+            ["Item", "Title", "Outcome", "Reason"],
+            [
+                [
+                    code(item.id),
+                    cell(item.title),
+                    OUTCOME_LABELS.get(item.outcome, item.outcome.value),
+                    cell(reason),
+                ]
+                for item, reason in unjudged
+            ],
+        )
+
     out += [f"### Waivers ({len(result.waivers)})", ""]
     if result.waivers:
         out += _table(
@@ -198,6 +215,21 @@ def _items_table(items: list[ItemResult]) -> list[str]:
             for item in items
         ],
     )
+
+
+def _not_applicable(items: list[ItemResult]) -> list[tuple[ItemResult, str]]:
+    """Items that are not-applicable, or hold a not-applicable check, with the reason."""
+    rows = []
+    for item in items:
+        if item.outcome == Outcome.NOT_APPLICABLE:
+            rows.append((item, item.reason or _first_message(item)))
+            continue
+        reasons = [
+            f"{c.ref}: {c.message}" for c in item.checks if c.outcome == Outcome.NOT_APPLICABLE
+        ]
+        if reasons:
+            rows.append((item, "; ".join(dict.fromkeys(reasons))))
+    return rows
 
 
 def _first_message(item: ItemResult) -> str:

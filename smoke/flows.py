@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from golive.client.errors import FlowError
+from golive.observer import NotObservable
 
 # (flow name, step) for every step that ends; `golive smoke` prints them as they come.
 LISTENERS: list[Callable[[str, Step], None]] = []
@@ -103,6 +104,8 @@ class Flow:
             # The app refused what golive sent: a failed step; golive's own configuration
             # (credentials, a route, a capture) failed: the step errs and judges nothing.
             seen, ok, errored = str(exc) + _steps_seen(exc), False, exc.setup_problem
+        except NotObservable as exc:  # `observer: {none: …}`: the step cannot be judged
+            seen, ok, skipped = str(exc), None, "not-applicable"
         except Exception as exc:  # noqa: BLE001 - a network or driver error is what was seen
             seen, ok = f"{type(exc).__name__}: {exc}", False
         step = Step(
@@ -154,8 +157,10 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
     """How the judged steps came out: (pass | fail | not-run | not-applicable, message).
 
     A judged step that failed fails the item, naming it; one not reached fails the item
-    naming the step that stopped the flow; a skipped one gives the item its outcome. A step
+    naming the step that stopped the flow; otherwise the first skipped one gives the item
+    its outcome (a failure later in the flow is never hidden behind a skipped step). A step
     where golive's own request failed makes the item an error, never a fail."""
+    skipped: Step | None = None
     for name in judged:
         step = flow.step(name)
         if step is not None and step.errored:
@@ -163,7 +168,8 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
         if step is not None and step.ok is False:
             return "fail", f"flow {flow.name}, step {name} failed: {step.seen}"
         if step is not None and step.ok is None and step.skipped:
-            return step.skipped, f"flow {flow.name}, step {name}: {step.seen}"
+            skipped = skipped or step
+            continue
         if step is None or step.ok is None:
             # Not reached (or never started, behind a failed step).
             stopper = flow.failed_step
@@ -174,6 +180,8 @@ def verdict(flow: Flow, judged: list[str]) -> tuple[str, str]:
                 f"flow {flow.name} stopped before step {name}: step {stopper.name} failed: "
                 f"{stopper.seen}",
             )
+    if skipped is not None:
+        return str(skipped.skipped), f"flow {flow.name}, step {skipped.name}: {skipped.seen}"
     return "pass", ""
 
 

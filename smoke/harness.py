@@ -28,7 +28,6 @@ from golive.smoke.stripe_side import StripeSide
 from golive.smoke.target_side import TargetSide
 
 LIVE_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")
-SECRET_VAR = "STRIPE_SECRET_KEY"
 
 
 @dataclass
@@ -142,14 +141,15 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
         state = client.user_vars(name).get(spec.state_var)
         return Buyer(name, str(state) if state not in (None, "") else None)
 
-    secret = profile.env.get(spec.webhook_secret_env)
+    secret_var = profile.var("webhook_secret")
+    secret = profile.env.get(secret_var)
     if not backend.sends_webhooks and not secret:
         return Refusal(
             "not-run",
-            f"the {backend.kind} backend sends no webhooks and {spec.webhook_secret_env} is not "
+            f"the {backend.kind} backend sends no webhooks and {secret_var} is not "
             "in the target's env: golive cannot sign the events it would send instead",
         )
-    publishable = profile.env.get(spec.publishable_key_env) or None
+    publishable = profile.env.get(profile.var("publishable_key")) or None
     return Harness(
         spec=spec,
         stripe=StripeSide(backend, publishable),
@@ -165,11 +165,13 @@ def _live_refusal(ctx: CheckContext, spec: Smoke, backend: Any, app: Any) -> Ref
     """Flows pay with cards: with live keys they would charge real money. They run only
     when the profile opts in and names the app's host."""
     env = ctx.profile.env
+    secret_var = ctx.profile.var("secret_key")
+    publishable_var = ctx.profile.var("publishable_key")
     found = [
         f"{name} is a live key ({redact_key(value)})"
         for name, value in (
-            (SECRET_VAR, env.get(SECRET_VAR, "")),
-            (spec.publishable_key_env, env.get(spec.publishable_key_env, "")),
+            (secret_var, env.get(secret_var, "")),
+            (publishable_var, env.get(publishable_var, "")),
             ("the backend's key", backend.secret_key or ""),
         )
         if value.startswith(LIVE_PREFIXES)

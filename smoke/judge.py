@@ -24,7 +24,10 @@ def judge_steps(ctx: CheckContext, flow: Flow, judged: list[str]) -> None:
 
 def judge_latency(ctx: CheckContext, metric: str, what: str) -> None:
     """The item's thresholds over `metric`'s samples from every measured flow; the samples
-    are the evidence. Zero samples is an error, never a pass (k6's pitfall)."""
+    are the evidence. Zero samples is an error, never a pass (k6's pitfall). Both figures
+    are timed to a side effect seen through the observer: not-applicable under
+    `observer: {none: …}`."""
+    ctx.needs_observer()
     flows = [run_flow(ctx, name) for name in MEASURED]
     samples = [(flow.name, value) for flow in flows for value in flow.samples.get(metric, [])]
     ctx.record(

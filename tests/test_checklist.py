@@ -143,30 +143,31 @@ def test_api_version_is_pinned(the_checklist: Checklist) -> None:
     item = by_id(the_checklist, "environment.api-version")
     assert item.title == "`STRIPE_API_VERSION=2024-11-20.acacia`"
     assert check_params(item, "env.equals") == [
-        {"var": "STRIPE_API_VERSION", "expected": "2024-11-20.acacia"}
+        {"role": "api_version", "expected": "2024-11-20.acacia"}
     ]
     events = by_id(the_checklist, "webhook-config.events-selected")
     assert events.params["api_version"] == "2024-11-20.acacia"
 
 
 @pytest.mark.parametrize(
-    ("item_id", "var", "live", "test"),
+    ("item_id", "role", "live", "test"),
     [
         (
             "environment.secret-key",
-            "STRIPE_SECRET_KEY",
+            "secret_key",
             ["sk_live_", "rk_live_"],
             ["sk_test_", "rk_test_"],
         ),
-        ("environment.publishable-key", "STRIPE_PUBLISHABLE_KEY", ["pk_live_"], ["pk_test_"]),
-        ("environment.webhook-secret", "STRIPE_WEBHOOK_SECRET", ["whsec_"], ["whsec_"]),
+        ("environment.publishable-key", "publishable_key", ["pk_live_"], ["pk_test_"]),
+        ("environment.webhook-secret", "webhook_secret", ["whsec_"], ["whsec_"]),
     ],
 )
 def test_key_prefixes(
-    the_checklist: Checklist, item_id: str, var: str, live: list, test: list
+    the_checklist: Checklist, item_id: str, role: str, live: list, test: list
 ) -> None:
+    # The variable by role: its name is the profile's env.names (STRIPE_… by default).
     item = by_id(the_checklist, item_id)
-    assert check_params(item, "env.key-prefix") == [{"var": var, "live": live, "test": test}]
+    assert check_params(item, "env.key-prefix") == [{"role": role, "live": live, "test": test}]
     # The title names the live prefix the markdown asks for.
     assert f"starts with `{live[0]}`" in item.title
 
@@ -194,7 +195,8 @@ def test_the_six_indexes_with_unique_and_sparse(the_checklist: Checklist) -> Non
 
 def test_webhook_path_and_events(the_checklist: Checklist) -> None:
     url = by_id(the_checklist, "webhook-config.endpoint-url")
-    assert url.params == {"path": "/api/v1/stripe/webhook", "scheme": "https"}
+    # The path is the profile's app.webhook_path (the title shows golive's default).
+    assert url.params == {"scheme": "https"}
     assert "https://yourdomain.com/api/v1/stripe/webhook" in url.title
     events = by_id(the_checklist, "webhook-config.events-selected")
     assert events.params["required"] == [

@@ -17,6 +17,7 @@ from gatekit import (
     GateRun,
     demo_copy,
     edit_yaml,
+    env_source,
     gate,
     load_yaml,
     sandbox_key_apart,
@@ -259,3 +260,44 @@ def test_process_environment_without_the_keys_fails(tmp_path: Path) -> None:
         "cannot tell the mode of STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY "
         "(missing or not a Stripe key)"
     )
+
+
+def test_the_env_checks_read_the_names_the_profile_gives(tmp_path: Path) -> None:
+    # An app that calls its keys SHOP_SK and SHOP_WHSEC: with env.names saying so, every
+    # env check reads those names; without, the defaults are missing and the items fail.
+    profile = demo_copy(tmp_path)
+    env_file = env_source(profile)
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    renamed = {"STRIPE_SECRET_KEY": "SHOP_SK", "STRIPE_WEBHOOK_SECRET": "SHOP_WHSEC"}
+    env_file.write_text(
+        "".join(f"{renamed.get(k, k)}={v}\n" for k, v in values.items() if not k.startswith("#"))
+    )
+    without_app(profile)  # the shop itself reads the default names
+
+    run = gate(profile, tmp_path / "defaults", *SELECT)
+    assert run.outcomes()["environment.secret-key"] == "fail"
+    assert run.item("environment.webhook-secret")["reason"] == (
+        "STRIPE_WEBHOOK_SECRET is not set in the env file .build/shop.env"
+    )
+
+    data = load_yaml(profile)
+    data["env"]["names"] = {"secret_key": "SHOP_SK", "webhook_secret": "SHOP_WHSEC"}
+    edit_yaml(profile, env=data["env"])
+    run = gate(profile, tmp_path / "named", *SELECT)
+    assert run.outcomes() == dict.fromkeys(ENV_ITEMS, "pass"), run.stdout
+    present = run.evidence("environment.stripe-keys-in-env")
+    assert [e["var"] for e in present] == [
+        "SHOP_SK",
+        "STRIPE_PUBLISHABLE_KEY",
+        "SHOP_WHSEC",
+        "STRIPE_API_VERSION",
+    ]
+    assert run.evidence("environment.secret-key", 0)[0]["var"] == "SHOP_SK"
+    [modes] = run.evidence("environment.secret-key", 1)
+    assert modes["modes"] == {"SHOP_SK": "test", "STRIPE_PUBLISHABLE_KEY": "test"}
+    assert run.evidence("webhook-config.signing-secret")[0]["var"] == "SHOP_WHSEC"
+    # A var param (here from the profile's params:) still names the variable outright.
+    edit_yaml(profile, params={"environment.webhook-secret": {"var": "STRIPE_WEBHOOK_SECRET"}})
+    run = gate(profile, tmp_path / "param", "--item", "environment.webhook-secret")
+    assert run.outcomes() == {"environment.webhook-secret": "fail"}
+    assert run.evidence("environment.webhook-secret")[0]["var"] == "STRIPE_WEBHOOK_SECRET"

@@ -193,3 +193,64 @@ def test_an_unpinned_endpoint_on_another_account_default_fails(tmp_path: Path) -
     assert check["message"].endswith("not 2024-11-20.acacia: pin 2024-11-20.acacia on the endpoint")
     *_, version = check["evidence"]
     assert version["pinned"] is False and version["account_default"] is True
+
+
+def test_the_endpoint_is_looked_for_at_the_profiles_webhook_path(tmp_path: Path) -> None:
+    # A deployed app whose webhook is at /hooks/stripe/: the endpoint checks look there,
+    # not at golive's default path; a `path` param (here the profile's params:) still wins.
+    items = (
+        "webhook-config.live-endpoint",
+        "webhook-config.endpoint-url",
+        "webhook-config.event-payment-intent-succeeded",
+    )
+    select = [arg for item in items for arg in ("--item", item)]
+    runs = {}
+    for registered in ("/hooks/stripe/", "/api/v1/stripe/webhook"):
+        with Sandbox() as account:
+            client = stripe.StripeClient(
+                "sk_test_golive_config", base_addresses={"api": account.url}, max_network_retries=0
+            )
+            client.v1.webhook_endpoints.create(
+                params={"url": "https://shop.example.com" + registered, "enabled_events": ["*"]}
+            )
+            profile = demo_copy(tmp_path / registered.strip("/").replace("/", "-"))
+            edit_yaml(
+                profile,
+                stripe={"backend": "stripe-test", "api_base": account.url},
+                app={"base_url": "https://shop.example.com", "webhook_path": "/hooks/stripe/"},
+            )
+            runs[registered] = gate(profile, profile.parent / "out", *select)
+            if registered != "/hooks/stripe/":
+                edit_yaml(
+                    profile,
+                    params={
+                        "stripe.webhook-endpoint": {"path": registered},
+                        "stripe.webhook-events": {"path": registered},
+                    },
+                )
+                runs["param"] = gate(profile, profile.parent / "param", *select)
+
+    at_path = runs["/hooks/stripe/"]
+    assert at_path.outcomes() == dict.fromkeys(items, "pass"), at_path.stdout
+    found = at_path.evidence("webhook-config.endpoint-url")[0]
+    assert found["expected_url"] == "https://shop.example.com/hooks/stripe"
+    assert found["path_from"] == "app.webhook_path"
+    assert found["endpoint"]["url"] == "https://shop.example.com/hooks/stripe/"
+
+    elsewhere = runs["/api/v1/stripe/webhook"]
+    assert elsewhere.returncode == 1
+    assert elsewhere.outcomes() == dict.fromkeys(items, "fail")
+    [check] = elsewhere.item("webhook-config.endpoint-url")["checks"]
+    assert check["message"] == (
+        "no webhook endpoint at https://shop.example.com/hooks/stripe; the target's "
+        "endpoints: https://shop.example.com/api/v1/stripe/webhook"
+    )
+
+    by_param = runs["param"]
+    assert by_param.outcomes() == dict.fromkeys(items, "pass"), by_param.stdout
+    found = by_param.evidence("webhook-config.endpoint-url")[0]
+    assert found["expected_url"] == "https://shop.example.com/api/v1/stripe/webhook"
+    assert found["path_from"] == "params.path"
+    assert by_param.item("webhook-config.endpoint-url")["checks"][0]["profile_params"] == {
+        "path": "/api/v1/stripe/webhook"
+    }

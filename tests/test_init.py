@@ -347,7 +347,10 @@ def test_express_app_with_mongoose(tmp_path: Path) -> None:
     assert model.database.naming.column_style == "exact"
     assert "(mongoose) — confirm" in line_of(text, "table_style:")
     # The app's own name for the secret key, and the checklist's, both said.
-    assert model.stripe is not None and model.stripe.secret_key_env == "STRIPE_SK"
+    assert model.env.names.secret_key == "STRIPE_SK"
+    assert "names:" in text and 'secret_key: "STRIPE_SK"' in text
+    assert model.stripe is not None and model.stripe.secret_key_env == "STRIPE_SK"  # follows
+    assert model.env.names.webhook_secret == "STRIPE_WEBHOOK_SECRET"  # the default: not written
     named = text.split("# Named differently from the checklist's defaults:", 1)[1].split("\n#\n")[0]
     assert "STRIPE_SK" in named and "STRIPE_SECRET_KEY" in named
     assert "environment.secret-key" in named

@@ -145,24 +145,25 @@ def test_malformed_threshold(tmp_path: Path, profile: Path) -> None:
 
 
 def test_bad_check_params(tmp_path: Path, profile: Path) -> None:
-    # env.key-prefix without `var` (the first one: environment.secret-key's).
-    path = edited_checklist(
-        tmp_path, "          var: STRIPE_SECRET_KEY", "          vra: STRIPE_SECRET_KEY"
-    )
+    # env.key-prefix without `role` or `var` (the first one: environment.secret-key's).
+    role = "          role: secret_key  # STRIPE_SECRET_KEY, or the profile's env.names.secret_key"
+    path = edited_checklist(tmp_path, role, "          rloe: secret_key")
     done = validate("--checklist", path, "--target", profile)
     assert_invalid(
         done,
         path,
-        line_of(path, "          vra: STRIPE_SECRET_KEY"),
+        line_of(path, "          rloe: secret_key"),
         "environment.secret-key",
-        "check 'env.key-prefix' params.vra: unknown param",
+        "check 'env.key-prefix' params.rloe: unknown param",
     )
+    # Without either, the params as a whole are refused, at their `params:` line.
+    path = edited_checklist(tmp_path, role, "")
     assert_invalid(
-        done,
+        validate("--checklist", path, "--target", profile),
         path,
-        line_of(path, "          vra: STRIPE_SECRET_KEY") - 1,  # the `params:` line
+        line_of(path, "      - ref: env.key-prefix") + 1,  # its `params:` line
         "environment.secret-key",
-        "check 'env.key-prefix' params.var: Field required",
+        "check 'env.key-prefix' params: name the variable: role (one of Stripe's settings) or var",
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from golive import children, yamlsrc
 from golive.budget import Limits
@@ -26,41 +26,110 @@ from golive.profile.users import User
 from golive.redact import Redactor
 from golive.validation import validate
 
+# Documented defaults (docs/profile.md): a profile that states its own overrides them.
+WEBHOOK_PATH_DEFAULT = "/api/v1/stripe/webhook"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The Stripe settings golive reads from the target's env, by role (EnvNames).
+EnvRole = Literal["secret_key", "publishable_key", "webhook_secret", "api_version"]
+ENV_ROLES: tuple[EnvRole, ...] = ("secret_key", "publishable_key", "webhook_secret", "api_version")
+
+
+class EnvNames(_Strict):
+    """The names under which the target's env holds Stripe's settings. Every check, the
+    smoke flows, the load run and the harness itself read each setting by the name given
+    here; the defaults are the names Stripe's docs use."""
+
+    secret_key: str = Field(
+        "STRIPE_SECRET_KEY", min_length=1, description="The secret (or restricted) API key"
+    )
+    publishable_key: str = Field(
+        "STRIPE_PUBLISHABLE_KEY", min_length=1, description="The publishable key"
+    )
+    webhook_secret: str = Field(
+        "STRIPE_WEBHOOK_SECRET",
+        min_length=1,
+        description="The webhook signing secret (whsec_…): golive signs the events it sends "
+        "the app with it",
+    )
+    api_version: str = Field(
+        "STRIPE_API_VERSION",
+        min_length=1,
+        description="The Stripe API version the app pins (the webhook endpoint is "
+        "registered with it)",
+    )
+
+
 class EnvSource(_Strict):
-    """Where the target's environment comes from: a dotenv file or this process."""
+    """Where the target's environment comes from: a dotenv file or this process, and the
+    names its Stripe settings have there."""
 
     file: str | None = Field(None, description="dotenv file, relative to the profile")
-    source: Literal["file", "process"] = "file"
+    source: Literal["file", "process"] = Field(
+        "file",
+        description="file: read `file`; process: golive's own environment (e.g. CI secrets)",
+    )
+    names: EnvNames = Field(
+        default_factory=EnvNames,
+        description="The env variables holding Stripe's settings, when the app names them "
+        "otherwise than STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, "
+        "STRIPE_API_VERSION",
+    )
 
 
 class Repository(_Strict):
+    """The target's source, for the repository checks (tracked .env files, secrets)."""
+
     path: str = Field(description="The target's git repository, relative to the profile")
     allowlist: str | None = Field(None, description="Secret-scan allowlist, relative to the repo")
 
 
 class NamingModel(_Strict):
-    table_style: Literal["snake_plural", "snake", "lower_plural", "exact"] | None = None
-    column_style: Literal["snake", "exact"] | None = None
-    tables: dict[str, str] = Field(default_factory=dict)
-    columns: dict[str, str] = Field(default_factory=dict)
+    """How the checklist's model and field names (`Order.stripePaymentIntentId`) map onto
+    the database's tables or collections and columns (golive/db/naming.py)."""
+
+    table_style: Literal["snake_plural", "snake", "lower_plural", "exact"] | None = Field(
+        None,
+        description="Order -> orders (snake_plural), order (snake), orders (lower_plural, "
+        "Mongoose) or Order (exact); none: snake_plural for SQL, lower_plural for MongoDB",
+    )
+    column_style: Literal["snake", "exact"] | None = Field(
+        None,
+        description="stripePaymentIntentId -> stripe_payment_intent_id (snake) or as is "
+        "(exact); none: snake for SQL, exact for MongoDB",
+    )
+    tables: dict[str, str] = Field(
+        default_factory=dict, description="Model -> table, where the style does not fit"
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model.field (or field) -> column, where the style does not fit",
+    )
 
 
 class Database(_Strict):
+    """The target's database: the schema, data-security and backup checks read it."""
+
     url: str | None = Field(None, description="SQLAlchemy or mongodb:// URL")
     url_env: str | None = Field(None, description="Read the URL from this variable of the env")
-    naming: NamingModel = Field(default_factory=NamingModel)
+    naming: NamingModel = Field(
+        default_factory=NamingModel, description="How model and field names map to the schema"
+    )
     backup_restore: bool = Field(False, description="Opt in to the backup-and-restore check")
 
 
 class StripeBackend(_Strict):
     """Which Stripe API the target and the harness talk to (see golive/backends.py)."""
 
-    backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = "sandbox"
+    backend: Literal["sandbox", "stripe-mock", "localstripe", "stripe-test"] = Field(
+        "sandbox",
+        description="sandbox: golive's embedded stand-in; stripe-mock, localstripe: a running "
+        "one (api_base); stripe-test: Stripe's test mode with an sk_test_ key",
+    )
     api_base: str | None = Field(
         None,
         description="URL of a running stripe-mock, localstripe (required) or `golive sandbox` "
@@ -68,8 +137,11 @@ class StripeBackend(_Strict):
     )
     port: int = Field(0, ge=0, le=65535, description="sandbox port; 0 picks a free one")
     image: str = Field("stripe/stripe-mock:latest", description="stripe-mock image for Docker")
-    secret_key_env: str = Field(
-        "STRIPE_SECRET_KEY", description="env variable holding the key the harness uses"
+    secret_key_env: str | None = Field(
+        None,
+        min_length=1,
+        description="env variable holding the key the harness uses; default: the app's "
+        "own, env.names.secret_key",
     )
     allow_writes: bool = Field(
         False, description="stripe-test only: allow calls that create or change objects"
@@ -107,24 +179,43 @@ class App(_Strict):
     )
     port: int = Field(0, ge=0, le=65535, description="Port for {port}; 0 picks a free one")
     health: str = Field("/healthz", description="Path that answers 2xx once the app is ready")
-    health_timeout_s: float = Field(30, gt=0, le=600)
-    webhook_path: str = Field("/api/v1/stripe/webhook", description="The app's Stripe webhook")
+    health_timeout_s: float = Field(
+        30, gt=0, le=600, description="How long the started app may take to answer `health`"
+    )
+    webhook_path: str = Field(
+        WEBHOOK_PATH_DEFAULT,
+        description="Path of the app's Stripe webhook endpoint: where golive sends events, "
+        "and the path the webhook-config checks expect the endpoint registered with Stripe "
+        "at (their `path` param, if given, wins). The default is a default, not a "
+        "requirement: set the app's own",
+    )
     register_webhook: list[str] | None = Field(
         None,
         description="Register the app's webhook URL with the sandbox for these events, "
-        "signing with the env's STRIPE_WEBHOOK_SECRET",
+        "signing with the env's webhook secret (env.names.webhook_secret) and pinned to its "
+        "API version (env.names.api_version)",
     )
 
 
 class ProfileModel(_Strict):
-    name: str
-    description: str = ""
+    """A target profile: what golive verifies for one deployment of an app, and where to
+    find it. Paths are relative to the profile's own folder."""
+
+    name: str = Field(description="The target's name, shown in the reports")
+    description: str = Field("", description="A line about the target, for people")
     mode: Literal["live", "test"] = Field(
         description="Which Stripe keys this environment must carry: live (production) or test"
     )
-    env: EnvSource = Field(default_factory=EnvSource)
-    repository: Repository | None = None
-    database: Database | None = None
+    env: EnvSource = Field(
+        default_factory=EnvSource,
+        description="Where the target's environment (its keys and settings) is read from",
+    )
+    repository: Repository | None = Field(
+        None, description="The target's git repository (the repository checks need it)"
+    )
+    database: Database | None = Field(
+        None, description="The target's database (the schema and data checks need it)"
+    )
     stripe: StripeBackend | None = Field(
         None, description="The Stripe API for smoke and load runs; omitted: none is started"
     )
@@ -180,6 +271,23 @@ class ProfileModel(_Strict):
         "this Python; GOLIVE_NOW in their environment is the time the run judges "
         "freshness as of); e.g. building a scratch database",
     )
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Check params overriding checklist.yaml's for this target: "
+        "`{KEY: {param: value}}` where KEY is a check id (every use of that check), an item "
+        "id (each of the item's checks that takes the param) or `item-id/check-id` (that "
+        "check of that item). Precedence, lowest first: the checklist item's params, the "
+        "checklist check's, the profile's by check id, by item id, by item-id/check-id. "
+        "Checked against the checklist before a run (unknown key or param, wrong type: "
+        "exit 2); the effective params of each check are in results.json",
+    )
+
+    @model_validator(mode="after")
+    def _harness_key(self) -> ProfileModel:
+        # The harness uses the app's own secret key unless the profile names another.
+        if self.stripe is not None and self.stripe.secret_key_env is None:
+            self.stripe.secret_key_env = self.env.names.secret_key
+        return self
 
 
 @dataclass
@@ -187,6 +295,9 @@ class Profile:
     model: ProfileModel
     path: Path
     env: dict[str, str] = field(default_factory=dict)
+    # The profile's YAML with its lines, for errors found after loading (`params:` is
+    # checked against the checklist once both are loaded).
+    located: yamlsrc.Located | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -248,9 +359,16 @@ class Profile:
             columns=dict(spec.columns),
         )
 
+    def var(self, role: EnvRole) -> str:
+        """The name of the env variable holding one of Stripe's settings (env.names)."""
+        return getattr(self.model.env.names, role)
+
     def secrets(self) -> list[str]:
-        """Every env value that must never appear in output."""
-        return [v for k, v in self.env.items() if _looks_secret(k, v)]
+        """Every env value that must never appear in output: those named like secrets or
+        shaped like Stripe keys, and the Stripe key and signing secret under whatever
+        names the profile gives them."""
+        named = {self.var("secret_key"), self.var("webhook_secret")}
+        return [v for k, v in self.env.items() if v and (k in named or _looks_secret(k, v))]
 
 
 def _looks_secret(key: str, value: str) -> bool:
@@ -308,7 +426,7 @@ def load(path: Path) -> Profile:
     model = validate(ProfileModel, located, hint="see targets/demo/target.yaml for a full example")
     blocks = profile_blocks.validate_blocks(located)
     references.validate(model, located, {"profile": model, **blocks})
-    profile = Profile(model=model, path=path.resolve())
+    profile = Profile(model=model, path=path.resolve(), located=located)
     profile.env = _read_env(profile, located)
     return profile
 

@@ -49,7 +49,7 @@ class Users(_Strict):
 
 
 class Request(_Strict):
-    method: Method
+    method: Method = Field(description="HTTP method")
     path: str = Field(pattern=r"^/", description="Path on the app's base URL")
     json_body: Any = Field(None, alias="json", description="JSON body to send, if any")
 
@@ -100,15 +100,23 @@ class RateLimit(Request):
 
 
 class ApiProfile(_Strict):
-    users: Users
-    auth_header: str = Field("Authorization", min_length=1)
+    """How the API security checks act on the app: its users, endpoints and probes."""
+
+    users: Users = Field(description="Two ordinary users of the app")
+    auth_header: str = Field(
+        "Authorization", min_length=1, description="The header a user's credential is sent in"
+    )
     auth_scheme: str = Field("Bearer", description="Prefix of the token; '' for none")
     endpoints: list[Request] = Field(
         default_factory=list, description="Non-webhook endpoints that must refuse anonymity"
     )
-    owned: Owned | None = None
-    cors: Cors | None = None
-    rate_limit: RateLimit | None = None
+    owned: Owned | None = Field(
+        None, description="A resource of user A that user B must not reach (authorization)"
+    )
+    cors: Cors | None = Field(None, description="The CORS probe: a foreign origin is refused")
+    rate_limit: RateLimit | None = Field(
+        None, description="The burst that must meet a 429 (rate limiting)"
+    )
     malformed: list[Request] = Field(
         default_factory=list, description="Endpoints sent malformed and oversized input"
     )

@@ -39,7 +39,9 @@ class _Strict(BaseModel):
 class Customers(_Strict):
     tokens: list[str] = Field(default_factory=list, description="Bearer tokens, one per customer")
     pattern: str | None = Field(None, description="e.g. tok_load_{n:02d}, with `count`")
-    count: int = Field(0, ge=0, le=10_000)
+    count: int = Field(
+        0, ge=0, le=10_000, description="How many tokens `pattern` makes (n = 1…count)"
+    )
 
     @model_validator(mode="after")
     def _some(self) -> Customers:
@@ -76,28 +78,59 @@ class Race(_Strict):
 
 
 class GateRun(_Strict):
-    users: int = Field(8, ge=1, le=200)
-    spawn_rate: float = Field(8, gt=0, le=1000)
-    duration_s: float = Field(6, gt=0, le=120)
+    users: int = Field(8, ge=1, le=200, description="Simulated users at the peak")
+    spawn_rate: float = Field(8, gt=0, le=1000, description="Users started per second")
+    duration_s: float = Field(6, gt=0, le=120, description="How long the run lasts, in seconds")
 
 
 class LoadModel(_Strict):
-    customers: Customers
-    quota_per_min: int = Field(20, ge=1, le=100_000)
-    allow_hosts: list[str] = Field(default_factory=list)
+    """Who the load scenarios buy as, where they may send, and the gate's short run."""
+
+    customers: Customers = Field(
+        description="Who the scenarios buy as: bearer tokens, each with its own rate-limit quota"
+    )
+    quota_per_min: int = Field(
+        20,
+        ge=1,
+        le=100_000,
+        description="Checkouts per customer per minute the app allows; the scenarios stay under it",
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Non-loopback hosts a load test may send to (a staging app); loopback always",
+    )
     carts: list[list[CartLine]] = Field(
-        default_factory=lambda: [[CartLine(id=1, quantity=1)]], min_length=1
+        default_factory=lambda: [[CartLine(id=1, quantity=1)]],
+        min_length=1,
+        description="The carts the storm customers buy, one picked per checkout",
     )
-    cart_add: CartAdd | None = None
-    order_read: OrderRead | None = None
+    cart_add: CartAdd | None = Field(
+        None, description="How a line is added to a server-side cart (none: items in the checkout)"
+    )
+    order_read: OrderRead | None = Field(
+        None, description="How the order is read back after the checkout (none: not read)"
+    )
     payment_methods: dict[str, int] = Field(
-        default_factory=lambda: {"pm_card_visa": 9, "pm_card_chargeDeclined": 1}
+        default_factory=lambda: {"pm_card_visa": 9, "pm_card_chargeDeclined": 1},
+        description="Test payment methods the storm pays with, by weight",
     )
-    weights: dict[str, int] = Field(default_factory=lambda: {"storm": 6, "burst": 2, "race": 1})
-    webhook_rate_per_user: float = Field(4, gt=0, le=1000)
-    race: Race = Field(default_factory=Race)
-    settle_s: float = Field(30, gt=0, le=600)
-    gate: GateRun = Field(default_factory=GateRun)
+    weights: dict[str, int] = Field(
+        default_factory=lambda: {"storm": 6, "burst": 2, "race": 1},
+        description="The mixed scenario's blend of storm, burst and race users",
+    )
+    webhook_rate_per_user: float = Field(
+        4, gt=0, le=1000, description="Signed events per second per burst user"
+    )
+    race: Race = Field(default_factory=Race, description="The race scenario's duplicates")
+    settle_s: float = Field(
+        30,
+        gt=0,
+        le=600,
+        description="How long the invariants wait for webhooks to land, in seconds",
+    )
+    gate: GateRun = Field(
+        default_factory=GateRun, description="The short mixed run inside `golive gate`"
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> LoadModel:

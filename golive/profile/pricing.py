@@ -95,21 +95,29 @@ class Rules(_Strict):
 
 
 class CartLine(_Strict):
-    id: int | str
-    quantity: int = Field(ge=1)
+    """One line of a cart: an item of the target's catalogue and how many."""
+
+    id: int | str = Field(description="The item's id, as the target's API names it")
+    quantity: int = Field(ge=1, description="How many of it")
 
 
 class Carts(_Strict):
     single: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=1)], min_length=1
+        default_factory=lambda: [CartLine(id=1, quantity=1)],
+        min_length=1,
+        description="A cart of one line",
     )
     multi: list[CartLine] = Field(
         default_factory=lambda: [CartLine(id=1, quantity=2), CartLine(id=2, quantity=1)],
         min_length=2,
+        description="A cart of several lines",
     )
 
 
 class Pricing(_Strict):
+    """Who the price checks buy as, and what the total must be: unit prices (the app's
+    menu or static `prices`, exactly one) and the rules."""
+
     customers: Customers = Field(description="Who checks out, by user name")
     state_var: str = Field(
         "state", description="The users' variable naming their state, as `rules.tax_bps` does"
@@ -118,9 +126,9 @@ class Pricing(_Strict):
     menu_id_field: str = Field("id", description="Item id field in the menu's items")
     menu_price_field: str = Field("price", description="Unit price (cents) in the menu")
     prices: dict[str, int] | None = Field(None, description="Static unit prices in cents")
-    rules: Rules
-    carts: Carts = Field(default_factory=Carts)
-    currency: str = "usd"
+    rules: Rules = Field(description="How the total must be computed from the unit prices")
+    carts: Carts = Field(default_factory=Carts, description="The carts the price checks buy")
+    currency: str = Field("usd", description="Currency of the totals")
 
     @model_validator(mode="after")
     def _price_source(self) -> Pricing:

@@ -62,15 +62,15 @@ class Refund(_Strict):
 class Deadlines(_Strict):
     """Seconds each step may take before it is judged failed."""
 
-    create_intent_s: float = Field(10, gt=0, le=120)
-    confirm_s: float = Field(10, gt=0, le=120)
-    webhook_s: float = Field(15, gt=0, le=300)
-    order_s: float = Field(10, gt=0, le=120)
-    payment_s: float = Field(10, gt=0, le=120)
-    notification_s: float = Field(10, gt=0, le=120)
-    cart_s: float = Field(5, gt=0, le=120)
-    refund_s: float = Field(15, gt=0, le=300)
-    poll_s: float = Field(0.05, gt=0, le=5)
+    create_intent_s: float = Field(10, gt=0, le=120, description="The checkout answers")
+    confirm_s: float = Field(10, gt=0, le=120, description="The PaymentIntent is confirmed")
+    webhook_s: float = Field(15, gt=0, le=300, description="The event reaches the app")
+    order_s: float = Field(10, gt=0, le=120, description="The order shows paid")
+    payment_s: float = Field(10, gt=0, le=120, description="The payment record shows")
+    notification_s: float = Field(10, gt=0, le=120, description="The notification shows")
+    cart_s: float = Field(5, gt=0, le=120, description="The cart shows empty")
+    refund_s: float = Field(15, gt=0, le=300, description="The refund goes through")
+    poll_s: float = Field(0.05, gt=0, le=5, description="Seconds between two looks")
 
 
 class AllowLive(_Strict):
@@ -84,12 +84,6 @@ class Smoke(_Strict):
     )
     state_var: str = Field("state", description="The users' variable naming their state")
     currency: str = Field("usd", description="The currency the flows expect")
-    publishable_key_env: str = Field(
-        "STRIPE_PUBLISHABLE_KEY", description="Env variable of the publishable key"
-    )
-    webhook_secret_env: str = Field(
-        "STRIPE_WEBHOOK_SECRET", description="Signs the events golive synthesizes"
-    )
     items: list[CartLine] = Field(
         default_factory=lambda: [CartLine(id=1, quantity=1)],
         min_length=1,

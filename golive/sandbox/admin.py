@@ -144,9 +144,7 @@ def admin_routes(state: SandboxState) -> list[Route]:
 
     async def complete_checkout(request: Request) -> Response:
         body = await _body(request)
-        p.check_known(
-            body, {"payment_method": None, "email": None, "name": None, "deliver": None}
-        )
+        p.check_known(body, {"payment_method": None, "email": None, "name": None, "deliver": None})
         named = {f: p.string(body[f], f) for f in ("email", "name") if f in body}
         # deliver=false: the events are recorded but sent to no endpoint (golive sends the
         # app its own signed copies of a payment that really happened).

@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('store', '0002_payment_charge_and_state_index'),
+        ("store", "0002_payment_charge_and_state_index"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='purchase',
-            name='purchase_one_per_request_key',
+            model_name="purchase",
+            name="purchase_one_per_request_key",
         ),
         migrations.AlterField(
-            model_name='purchase',
-            name='request_key',
+            model_name="purchase",
+            name="request_key",
             field=models.CharField(blank=True, max_length=64, null=True, unique=True),
         ),
     ]
