@@ -21,6 +21,7 @@ import stripe
 from pydantic import BaseModel, ConfigDict, Field
 
 from golive import httpclient
+from golive.client import stripe_api
 from golive.context import CheckContext
 from golive.loopback import is_loopback_url
 from golive.redact import redact_key
@@ -63,9 +64,7 @@ def _client(ctx: CheckContext, *, stateful: bool = True) -> stripe.StripeClient:
     backend = _backend(ctx)
     if stateful and not backend.stateful:
         ctx.not_applicable(f"the {backend.kind} backend keeps no webhook endpoints to read")
-    return stripe.StripeClient(
-        backend.secret_key, base_addresses={"api": backend.api_base}, max_network_retries=0
-    )
+    return stripe_api.client(backend)
 
 
 # --- the app's webhook endpoint ---------------------------------------------------------
