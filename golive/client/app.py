@@ -186,14 +186,16 @@ class AppClient:
     def checkout(
         self,
         user: str | UserSession,
-        items: list[dict[str, Any]],
+        items: list[dict[str, Any]] | None,
         *,
         per_line: dict[str, Any] | None = None,
         top: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        job: str = "checkout",
     ) -> Placed:
-        """Place an order for `items` ({id, quantity}) as `user`. An answer that refuses
-        the order is returned (the check judges it); golive's own fault raises FlowError."""
+        """Place an order for `items` ({id, quantity}) as `user` (None: what the cart holds,
+        with the `checkout_cart` job). An answer that refuses the order is returned (the
+        check judges it); golive's own fault raises FlowError."""
         extras = Extras(
             per_line=dict(per_line or {}),
             top=dict(top or {}),
@@ -201,7 +203,8 @@ class AppClient:
         )
         name = user if isinstance(user, str) else user.name
         try:
-            run = self.run("checkout", user, {"items": items}, extras=extras)
+            inputs = {"items": items} if items is not None else {}
+            run = self.run(job, user, inputs, extras=extras)
         except FlowError as exc:
             if exc.setup_problem:
                 raise
