@@ -5,7 +5,8 @@ send follows from the profile's `auth:`:
 
 `anonymous(client)` — a fresh session (an empty cookie jar) whose requests are sent with
 `auth=False`: no header, no Basic, no cookie, no login. CSRF is handled as for anyone (a
-token is sent only if this session's own answers gave one).
+token is sent only if this session's own answers gave one), so an app with CSRF may refuse
+its unsafe requests before it looks for a user.
 
 `invalid(client, user)` — the same requests `user` would send, every credential value
 replaced by an invalid one of the same name (`golive-invalid-<name>`), through the

@@ -34,7 +34,9 @@ too (exit 2 with the line).
 built by golive/client/unauthenticated.py from the profile's `auth:`, never by hand: `none`
 — a fresh session sending no credential (no header, no Basic, no cookie, no login), and
 `invalid` — what user A would send with every credential value replaced by an invalid one.
-Refused is 401, 403, or (a login flow's app) a redirect to a path of the login flow.
+Refused is 401, 403, or (a login flow's app) a redirect to a path of the login flow. With
+`auth.csrf`, an unsafe request without a session's token may be refused by the CSRF check
+before authentication is reached (a 403 either way): list GET endpoints too.
 
 Checks read it through `api_config(ctx)`: no block is `not-run` naming the profile key,
 an invalid one an error naming the field.
