@@ -1,8 +1,18 @@
 """API security checks against the running app, driven by the profile's `api` block
 (golive/profile/api.py): authentication, authorization (IDOR), CORS, HTTPS and HSTS, rate
-limiting and malformed input. Requests go to `ctx.target.app.base_url` only. Tokens are
-never recorded: evidence names the user (`a`, `b`, `none`, `bad`), and bodies are excerpts,
-redacted like all evidence.
+limiting and malformed input.
+
+Every request goes to the app through a UserSession (golive/client/): as a named user of
+the profile's `users:`, carrying what its `auth:` says (a header of any scheme, Basic, a
+cookie, a login flow with CSRF); the "no credential" and "invalid credential" requests
+through golive/client/unauthenticated.py. No credential is built here. Evidence names the
+user (`alice`, or `none` / `invalid`); bodies are excerpts, redacted like all evidence.
+
+golive's own requests that must succeed are positive controls: user A creating and
+reading A's own resource, the CORS path as user A, the first answer of the rate-limit
+burst, an endpoint golive sends malformed input to. Answered 401/403/404/405 (golive's
+credentials, route or method are wrong), or not followed at all (a login that failed, a
+capture missing), they make the item an error — "golive could not …" — never a fail.
 """
 
 from __future__ import annotations
@@ -10,24 +20,29 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from golive import httpclient, redact, thresholds
+from golive.client import templates, unauthenticated
+from golive.client.app import AppClient
+from golive.client.errors import SETUP_STATUSES, FlowError
+from golive.client.session import UserSession
 from golive.context import CheckContext
 from golive.loopback import is_loopback_host
 from golive.profile.api import ApiProfile, Request, api_config, section
 from golive.registry import check
 
 TIMEOUT_S = 10
-BAD_TOKEN = "golive-invalid-token-0000"
 EXCERPT = 200
 HSTS_METRIC = "hsts_max_age_days"
 # HSTS preload and common scanners ask for at least half a year.
 DEFAULT_HSTS = "value>=180"
 OVERSIZED = 1024 * 1024  # 1 MiB
+REDIRECTS = (301, 302, 303, 307, 308)
 # What a stack trace or a framework's debug page leaves in a body.
 DEBUG_MARKERS = (
     "Traceback",
@@ -48,38 +63,57 @@ DEBUG_MARKERS = (
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _base_url(ctx: CheckContext) -> str:
-    app = ctx.target.app
-    if app is None:
-        ctx.not_run("the target profile names no running app (set app in the profile)")
-    return str(app.base_url).rstrip("/")
-
-
-def _client(base_url: str, **kwargs: Any) -> httpx.Client:
-    return httpclient.client(base_url=base_url, timeout=TIMEOUT_S, follow_redirects=False, **kwargs)
-
-
 def _send(
-    web: httpx.Client,
+    session: UserSession,
     request: Request,
-    headers: dict[str, str] | None = None,
     *,
+    auth: bool = True,
+    headers: dict[str, str] | None = None,
     path: str | None = None,
+    body: Any = None,
     content: bytes | None = None,
 ) -> httpx.Response:
+    """One request of the profile through `session` (its credentials unless auth=False)."""
     headers = dict(headers or {})
+    extra: dict[str, Any] = {}
+    json_body = request.json_body if body is None else body
     if content is not None:
         headers.setdefault("Content-Type", "application/json")
-        return web.request(request.method, path or request.path, content=content, headers=headers)
-    if request.json_body is not None:
-        return web.request(
-            request.method, path or request.path, json=request.json_body, headers=headers
-        )
-    return web.request(request.method, path or request.path, headers=headers)
+        extra["content"], json_body = content, None
+    return session.request(
+        request.method, path or request.path, json=json_body, headers=headers, auth=auth, **extra
+    )
 
 
 def _excerpt(ctx: CheckContext, answer: httpx.Response) -> str:
     return redact.excerpt(ctx.target.redactor, answer.text, EXCERPT)
+
+
+def _login_paths(client: AppClient) -> set[str]:
+    """The paths of the login flow's requests (without their query): where an app that
+    logs users in through a form sends the anonymous (a redirect there is a refusal)."""
+    auth = client.model.auth
+    if auth is None or auth.login is None:
+        return set()
+    flow = client.model.flows[auth.login.flow]
+    return {step.request.path.split("?", 1)[0] for step in flow.steps}
+
+
+def _refused(answer: httpx.Response, login_paths: set[str]) -> bool:
+    if answer.status_code in (401, 403):
+        return True
+    if answer.status_code in REDIRECTS and login_paths:
+        target = urlsplit(answer.headers.get("location", "")).path
+        return target in login_paths
+    return False
+
+
+def _closing(*sessions: UserSession | None) -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    for session in sessions:
+        if session is not None:
+            stack.callback(session.close)
+    return stack
 
 
 # --- api.auth-required ------------------------------------------------------------------
@@ -87,24 +121,40 @@ def _excerpt(ctx: CheckContext, answer: httpx.Response) -> str:
 
 @check("api.auth-required", needs={"app"})
 def test_auth_required(ctx: CheckContext) -> None:
-    """Every listed endpoint refuses calls without a token and with a bad token (401/403)."""
+    """Every listed endpoint refuses calls with no credential and with an invalid one
+    (401/403, or a redirect to the login flow's page)."""
     api = api_config(ctx)
     endpoints = section(ctx, api, "endpoints")
-    base = _base_url(ctx)
+    client = ctx.app_client()
+    login_paths = _login_paths(client)
+    none, invalid = unauthenticated.anonymous(client), unauthenticated.invalid(client, api.users.a)
+    callers: list[tuple[str, UserSession, bool]] = [("none", none, False)]
+    if invalid is None:
+        ctx.record(
+            credentials="invalid",
+            skipped="the profile's `auth:` gives no credential golive could send invalid "
+            "(golive/client/unauthenticated.py): only requests with none are sent",
+        )
+    else:
+        callers.append(("invalid", invalid, True))
     wrong = []
-    with _client(base) as web:
+    with _closing(none, invalid):
         for endpoint in endpoints:
-            for credential, headers in (("none", {}), ("bad", api.auth(BAD_TOKEN))):
-                answer = _send(web, endpoint, headers)
-                ctx.record(
-                    request=endpoint.label(),
-                    token=credential,
-                    status=answer.status_code,
-                    body_excerpt=_excerpt(ctx, answer),
-                )
-                if answer.status_code not in (401, 403):
+            for credentials, session, auth in callers:
+                answer = _send(session, endpoint, auth=auth)
+                entry: dict[str, Any] = {
+                    "request": endpoint.label(),
+                    "credentials": credentials,
+                    "status": answer.status_code,
+                    "body_excerpt": _excerpt(ctx, answer),
+                }
+                if answer.status_code in REDIRECTS:
+                    entry["location"] = answer.headers.get("location")
+                ctx.record(**entry)
+                if not _refused(answer, login_paths):
                     wrong.append(
-                        f"{endpoint.label()} with {credential} token: {answer.status_code}"
+                        f"{endpoint.label()} with {'no' if credentials == 'none' else 'invalid'} "
+                        f"credentials: {answer.status_code}"
                     )
     if wrong:
         ctx.fail(
@@ -115,49 +165,85 @@ def test_auth_required(ctx: CheckContext) -> None:
 # --- api.authorization ------------------------------------------------------------------
 
 
+def _create(ctx: CheckContext, api: ApiProfile) -> dict[str, Any]:
+    """User A's own resource, made by owned.create's job: the flow's captures."""
+    owned = api.owned
+    assert owned is not None
+    a, job = api.users.a, owned.create.job
+    ctx.require_job(job)
+    items = [line.model_dump() for line in owned.create.items]
+    try:
+        placed = ctx.app_client().checkout(
+            a, items, job=job, idempotency_key=f"golive-api-authorization-{uuid.uuid4().hex[:12]}"
+        )
+    except FlowError as exc:
+        ctx.record(**exc.evidence())
+        last = exc.steps[-1].excerpt if exc.steps else ""
+        ctx.error(
+            f"golive could not create user A's resource as {a!r} through the `{job}` job: "
+            f"{exc.reason}" + (f" ({last[:EXCERPT]!r})" if last else "")
+        )
+    resource_id = placed.variables.get(owned.id)
+    last = placed.steps[-1] if placed.steps else None
+    ctx.record(
+        request=f"{last.method} {last.path}" if last else f"the `{job}` job",
+        user=a,
+        status=placed.status,
+        resource_id=resource_id,
+        **({"flow_steps": [s.evidence() for s in placed.steps]} if len(placed.steps) > 1 else {}),
+    )
+    if placed.refused is not None or resource_id in (None, ""):
+        why = placed.refused.reason if placed.refused else f"its flow captured no `{owned.id}`"
+        ctx.error(
+            f"golive could not create user A's resource as {a!r} through the `{job}` job: "
+            f"{why} ({placed.body_excerpt[:EXCERPT]!r})"
+        )
+    return placed.variables
+
+
 @check("api.authorization", needs={"app"})
 def test_authorization(ctx: CheckContext) -> None:
     """User B can neither read nor change user A's resource (403/404)."""
     api = api_config(ctx)
     owned = section(ctx, api, "owned")
-    base = _base_url(ctx)
-    a, b = api.auth(api.users.a.token), api.auth(api.users.b.token)
+    client = ctx.app_client()
+    a, b = api.users.a, api.users.b
+    variables = _create(ctx, api)
+    resource_id = variables.get(owned.id)
     wrong = []
-    with _client(base) as web:
-        created = _send(web, owned.create, {**a, "Idempotency-Key": "golive-api-authorization"})
-        resource_id = None
-        with contextlib.suppress(ValueError, AttributeError):
-            resource_id = created.json().get(owned.id_field)
-        ctx.record(
-            request=owned.create.label(),
-            user="a",
-            status=created.status_code,
-            resource_id=resource_id,
-        )
-        if not created.is_success or resource_id is None:
-            raise RuntimeError(
-                f"user A could not create a resource: {owned.create.label()} answered "
-                f"{created.status_code} without `{owned.id_field}` ({_excerpt(ctx, created)!r})"
-            )
+    try:
+        owner, other = client.session(a), client.session(b)
         for probe in owned.probes:
-            path = probe.path.replace("{id}", str(resource_id))
+            path = str(templates.render(probe.path, variables))
+            body = templates.render(probe.json_body, variables)
+            label = f"{probe.method} {path}"
             if probe.method == "GET":
-                own = _send(web, probe, a, path=path)
-                ctx.record(request=f"{probe.method} {path}", user="a", status=own.status_code)
+                own = _send(owner, probe, path=path, body=body)
+                ctx.record(request=label, user=a, status=own.status_code)
                 if not own.is_success:
-                    raise RuntimeError(
-                        f"the owner's own {probe.method} {path} answered {own.status_code}: "
-                        "the probe cannot tell refusal from a broken path"
+                    ctx.error(
+                        f"golive could not read user A's own resource: {label} as {a!r} "
+                        f"answered {own.status_code}, so B's answer cannot tell a refusal "
+                        "from a broken path or credential"
                     )
-            other = _send(web, probe, b, path=path)
+            theirs = _send(other, probe, path=path, body=body)
             ctx.record(
-                request=f"{probe.method} {path}",
-                user="b",
-                status=other.status_code,
-                body_excerpt=_excerpt(ctx, other),
+                request=label,
+                user=b,
+                status=theirs.status_code,
+                body_excerpt=_excerpt(ctx, theirs),
             )
-            if other.status_code not in (403, 404):
-                wrong.append(f"{probe.method} {path} as user B: {other.status_code}")
+            if theirs.status_code == 401:
+                ctx.error(
+                    f"golive could not act as user B: {label} as {b!r} answered 401 (B's "
+                    "credentials were refused, so authorization was not reached)"
+                )
+            if theirs.status_code not in (403, 404):
+                wrong.append(f"{label} as user B ({b}): {theirs.status_code}")
+    except FlowError as exc:  # a user could not be logged in
+        ctx.flow_error(exc)
+    except templates.TemplateError as exc:
+        ctx.error(f"golive could not fill in a probe of api.owned: {exc}")
     if wrong:
         ctx.fail(
             f"user B reached user A's resource {resource_id} (expected 403/404): "
@@ -173,27 +259,44 @@ def test_cors(ctx: CheckContext) -> None:
     """A foreign origin gets no Access-Control-Allow-Origin, preflight or simple request."""
     api = api_config(ctx)
     cors = section(ctx, api, "cors")
-    base = _base_url(ctx)
-    origin = cors.foreign_origin
+    client = ctx.app_client()
+    origin, user = cors.foreign_origin, api.users.a
+    auth = client.model.auth
+    asked = ["content-type"]
+    if auth is not None and auth.header is not None:
+        asked.insert(0, auth.header.name.lower())
+    label = f"{cors.method} {cors.path}"
+    anonymous = unauthenticated.anonymous(client)
+    try:
+        with _closing(anonymous):
+            session = client.session(user)
+            control = session.request(cors.method, cors.path)
+            ctx.record(request=label, kind="control", user=user, status=control.status_code)
+            if control.status_code in SETUP_STATUSES:
+                ctx.error(
+                    f"golive could not check CORS on {label}: as {user!r}, without an Origin, "
+                    f"it answered {control.status_code} (api.cors.path or method, or golive's "
+                    "credentials, are wrong)"
+                )
+            preflight = anonymous.request(
+                "OPTIONS",
+                cors.path,
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": cors.request_method,
+                    "Access-Control-Request-Headers": ", ".join(asked),
+                },
+                auth=False,
+            )
+            simple = session.request(cors.method, cors.path, headers={"Origin": origin})
+    except FlowError as exc:
+        ctx.flow_error(exc)
     wrong = []
-    with _client(base) as web:
-        preflight = web.request(
-            "OPTIONS",
-            cors.path,
-            headers={
-                "Origin": origin,
-                "Access-Control-Request-Method": cors.request_method,
-                "Access-Control-Request-Headers": "authorization, content-type",
-            },
-        )
-        simple = web.request(
-            cors.method, cors.path, headers={"Origin": origin, **api.auth(api.users.a.token)}
-        )
     for kind, answer in (("preflight", preflight), ("simple request", simple)):
         allow = answer.headers.get("access-control-allow-origin")
         credentials = answer.headers.get("access-control-allow-credentials")
         ctx.record(
-            request=f"{'OPTIONS' if kind == 'preflight' else cors.method} {cors.path}",
+            request=f"OPTIONS {cors.path}" if kind == "preflight" else label,
             kind=kind,
             origin=origin,
             status=answer.status_code,
@@ -223,6 +326,16 @@ def _max_age(value: str | None) -> int | None:
     return int(match[1]) if match else None
 
 
+def _session_at(
+    client: AppClient, user: str, base: str, stack: contextlib.ExitStack
+) -> UserSession:
+    """`user`'s session on `base` (the profile's base URL or its http/https twin)."""
+    if base.rstrip("/") == str(client.base_url).rstrip("/"):
+        return client.session(user)
+    transport = stack.enter_context(httpclient.client(base_url=base, timeout=TIMEOUT_S))
+    return client.open_session(user, client.user_vars(user), transport)
+
+
 @check("api.https-hsts", needs={"app"})
 def test_https_hsts(ctx: CheckContext) -> None:
     """Plain HTTP is redirected to https or refused; HTTPS answers carry HSTS (max-age)."""
@@ -233,17 +346,19 @@ def test_https_hsts(ctx: CheckContext) -> None:
     threshold = thresholds.parse(expression)
     ctx.record(threshold=f"{HSTS_METRIC} {threshold.expression}", threshold_source=source)
     api = api_config(ctx)
-    base = _base_url(ctx)
+    client = ctx.app_client()
+    base = str(client.base_url).rstrip("/")
     parts = urlsplit(base)
-    auth = api.auth(api.users.a.token)
+    user = api.users.a
     paths = [ctx.profile.model.app.health if ctx.profile.model.app else "/"]
     paths += [e.path for e in api.endpoints if e.method == "GET" and e.path not in paths][:3]
     wrong: list[str] = []
     days: list[float] = []
+    loopback = is_loopback_host(parts.hostname)
     if parts.scheme == "https":
         http_base, https_base, proxy = "http://" + parts.netloc, base, False
         how = "direct: plain http:// and https:// requests to the target"
-    elif is_loopback_host(parts.hostname):
+    elif loopback:
         http_base = https_base = base
         proxy = True
         how = (
@@ -253,43 +368,55 @@ def test_https_hsts(ctx: CheckContext) -> None:
     else:
         http_base, https_base, proxy = base, "https://" + parts.netloc, False
         how = "the profile's base_url is plain http: checked directly, and its https:// twin"
-    ctx.record(method=how)
-    for path in paths:
-        headers = {**auth, **({"X-Forwarded-Proto": "http"} if proxy else {})}
-        try:
-            with _client(http_base) as web:
-                plain = web.get(path, headers=headers)
-        except httpx.ConnectError:
-            ctx.record(request=f"GET {path}", scheme="http", outcome="connection refused")
-            plain = None
-        if plain is not None:
-            location = plain.headers.get("location", "")
-            ctx.record(
-                request=f"GET {path}", scheme="http", status=plain.status_code, location=location
-            )
-            redirected = plain.is_redirect and location.lower().startswith("https://")
-            refused = plain.status_code in (400, 403, 421, 426)
-            if not (redirected or refused):
-                wrong.append(
-                    f"plain HTTP GET {path} answered {plain.status_code}"
-                    + (f" to {location}" if location else "")
-                    + " (expected a 3xx to https:// or a refusal)"
+    # Credentials go over plain HTTP only to a loopback host: elsewhere the plain request
+    # is anonymous (it must be redirected or refused whoever sends it).
+    plain_auth = loopback
+    ctx.record(method=how, plain_http_as=user if plain_auth else "none")
+    try:
+        with contextlib.ExitStack() as stack:
+            plain_session = _session_at(client, user, http_base, stack)
+            secure_session = _session_at(client, user, https_base, stack)
+            for path in paths:
+                headers = {"X-Forwarded-Proto": "http"} if proxy else {}
+                try:
+                    plain = plain_session.request("GET", path, headers=headers, auth=plain_auth)
+                except httpx.ConnectError:
+                    ctx.record(request=f"GET {path}", scheme="http", outcome="connection refused")
+                    plain = None
+                if plain is not None:
+                    location = plain.headers.get("location", "")
+                    ctx.record(
+                        request=f"GET {path}",
+                        scheme="http",
+                        status=plain.status_code,
+                        location=location,
+                    )
+                    redirected = plain.is_redirect and location.lower().startswith("https://")
+                    refused = plain.status_code in (400, 403, 421, 426)
+                    if not (redirected or refused):
+                        wrong.append(
+                            f"plain HTTP GET {path} answered {plain.status_code}"
+                            + (f" to {location}" if location else "")
+                            + " (expected a 3xx to https:// or a refusal)"
+                        )
+                headers = {"X-Forwarded-Proto": "https"} if proxy else {}
+                secure = secure_session.request("GET", path, headers=headers)
+                hsts = secure.headers.get("strict-transport-security")
+                age = _max_age(hsts)
+                ctx.record(
+                    request=f"GET {path}", scheme="https", status=secure.status_code, hsts=hsts
                 )
-        headers = {**auth, **({"X-Forwarded-Proto": "https"} if proxy else {})}
-        with _client(https_base) as web:
-            secure = web.get(path, headers=headers)
-        hsts = secure.headers.get("strict-transport-security")
-        age = _max_age(hsts)
-        ctx.record(request=f"GET {path}", scheme="https", status=secure.status_code, hsts=hsts)
-        if age is None:
-            wrong.append(f"HTTPS GET {path} ({secure.status_code}) has no HSTS max-age")
-            continue
-        days.append(age / 86400)
-        if not threshold.holds(age / 86400):
-            wrong.append(
-                f"HTTPS GET {path}: HSTS max-age {age} s = {age / 86400:g} days; the threshold "
-                f"is {HSTS_METRIC} {threshold.expression}"
-            )
+                if age is None:
+                    wrong.append(f"HTTPS GET {path} ({secure.status_code}) has no HSTS max-age")
+                    continue
+                days.append(age / 86400)
+                if not threshold.holds(age / 86400):
+                    wrong.append(
+                        f"HTTPS GET {path}: HSTS max-age {age} s = {age / 86400:g} days; the "
+                        f"threshold is {HSTS_METRIC} {threshold.expression}"
+                    )
+    except FlowError as exc:
+        ctx.flow_error(exc)
     if days:
         ctx.record(threshold=threshold.expression, observed_days=min(days))
     if wrong:
@@ -299,17 +426,14 @@ def test_https_hsts(ctx: CheckContext) -> None:
 # --- api.rate-limit ---------------------------------------------------------------------
 
 
-def _burst(base: str, api: ApiProfile) -> list[int]:
-    limit = api.rate_limit
-    assert limit is not None
-    headers = api.auth(limit.token or api.users.b.token)
+def _burst(client: AppClient, limit: Any, user: str) -> list[int]:
+    session = client.session(user)
     statuses: list[int] = []
-    with _client(base) as web:
-        for _ in range(limit.burst):
-            answer = _send(web, limit, headers)
-            statuses.append(answer.status_code)
-            if answer.status_code == 429 or len(statuses) >= limit.expect_429_within:
-                break
+    for _ in range(limit.burst):
+        answer = _send(session, limit)
+        statuses.append(answer.status_code)
+        if answer.status_code == 429 or len(statuses) >= limit.expect_429_within:
+            break
     return statuses
 
 
@@ -318,21 +442,32 @@ def test_rate_limit(ctx: CheckContext) -> None:
     """A bounded burst on the payment endpoint meets a 429 within expect_429_within."""
     api = api_config(ctx)
     limit = section(ctx, api, "rate_limit")
-    base = _base_url(ctx)
+    client = ctx.app_client()
+    user = limit.user or api.users.b
     # Items sharing the check share one burst per run (a second would start limited).
-    key = "api.rate-limit:" + limit.model_dump_json()
-    statuses: list[int] = ctx.target.cached(key, lambda: _burst(base, api))
+    key = "api.rate-limit:" + limit.model_dump_json() + ":" + user
+    try:
+        statuses: list[int] = ctx.target.cached(key, lambda: _burst(client, limit, user))
+    except FlowError as exc:  # the user could not be logged in
+        ctx.flow_error(exc)
     first = statuses.index(429) + 1 if 429 in statuses else None
     counts: dict[str, int] = {}
     for status in statuses:
         counts[str(status)] = counts.get(str(status), 0) + 1
     ctx.record(
         request=limit.label(),
+        user=user,
         sent=len(statuses),
         statuses=counts,
         first_429_at=first,
         expect_429_within=limit.expect_429_within,
     )
+    if statuses and statuses[0] in SETUP_STATUSES:
+        ctx.error(
+            f"golive could not send the burst: {limit.label()} as {user!r} answered "
+            f"{statuses[0]} to its first request (api.rate_limit's path, method or body, or "
+            "golive's credentials, are wrong)"
+        )
     errors = [s for s in statuses if s >= 500]
     if errors:
         ctx.fail(f"{limit.label()}: {len(errors)} answer(s) of the burst were 5xx: {errors[:5]}")
@@ -360,17 +495,20 @@ def _wrong_type(value: Any) -> Any:
     return 12345
 
 
+def wrong_types(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The body with one top-level field of another JSON type, for each field."""
+    return [(field, {**body, field: _wrong_type(value)}) for field, value in body.items()]
+
+
 def _variants(request: Request) -> list[tuple[str, bytes]]:
     body = request.json_body if isinstance(request.json_body, dict) else {}
     variants: list[tuple[str, bytes]] = [
-        ("malformed-json", b'{"items": [{"food_item_id": 1,,}'),
+        ("malformed-json", b'{"golive": [{"id": 1,,}'),
         ("truncated-json", b'{"a": '),
         ("not-an-object", json.dumps([1, 2, 3]).encode()),
     ]
-    for field, value in body.items():
-        variants.append(
-            (f"wrong-type:{field}", json.dumps({**body, field: _wrong_type(value)}).encode())
-        )
+    for field, changed in wrong_types(body):
+        variants.append((f"wrong-type:{field}", json.dumps(changed).encode()))
     variants.append(("unknown-field", json.dumps({**body, "golive_unknown_field": "x"}).encode()))
     variants.append(("oversized-1MiB", json.dumps({**body, "pad": "x" * OVERSIZED}).encode()))
     return variants
@@ -382,33 +520,38 @@ def test_malformed_input(ctx: CheckContext) -> None:
     5xx, and no body shows a stack trace or a debug page."""
     api = api_config(ctx)
     endpoints = section(ctx, api, "malformed")
-    base = _base_url(ctx)
-    auth = api.auth(api.users.a.token)
+    client = ctx.app_client()
+    user = api.users.a
     wrong = []
-    # One connection per request: an app that crashes may drop the connection after its
-    # answer, and a reused one would then fail the next variant for the wrong reason.
-    headers = {**auth, "Connection": "close"}
-    for endpoint in endpoints:
-        for variant, content in _variants(endpoint):
-            with _client(base) as web:
+    # Each request on a connection of its own: an app that crashes may drop the connection
+    # after its answer, and a reused one would then fail the next variant for the wrong
+    # reason.
+    headers = {"Connection": "close"}
+    try:
+        session = client.session(user)
+        for endpoint in endpoints:
+            statuses: list[int] = []
+            for variant, content in _variants(endpoint):
                 try:
-                    answer = _send(web, endpoint, headers, content=content)
+                    answer = _send(session, endpoint, headers=headers, content=content)
                 except httpx.TransportError as exc:
                     ctx.record(request=endpoint.label(), variant=variant, error=repr(exc))
                     if variant.startswith("oversized"):
                         continue  # the connection closed on a too-large body: a refusal
                     wrong.append(f"{endpoint.label()} {variant}: {type(exc).__name__}")
                     continue
+                statuses.append(answer.status_code)
                 markers = [m for m in DEBUG_MARKERS if m in answer.text]
                 ctx.record(
                     request=endpoint.label(),
                     variant=variant,
+                    user=user,
                     status=answer.status_code,
                     debug_markers=markers,
                     body_excerpt=_excerpt(ctx, answer),
                 )
                 if answer.status_code == 429:
-                    raise RuntimeError(
+                    ctx.error(
                         f"{endpoint.label()} answered 429 (rate limited): malformed input "
                         "could not be judged"
                     )
@@ -416,5 +559,13 @@ def test_malformed_input(ctx: CheckContext) -> None:
                     wrong.append(f"{endpoint.label()} {variant}: {answer.status_code}")
                 if markers:
                     wrong.append(f"{endpoint.label()} {variant}: body shows {markers}")
+            if statuses and all(s in SETUP_STATUSES for s in statuses):
+                ctx.error(
+                    f"golive could not reach {endpoint.label()} as {user!r}: every variant was "
+                    f"answered {sorted(set(statuses))} before the app looked at the body (the "
+                    "path or method, or golive's credentials, are wrong)"
+                )
+    except FlowError as exc:  # the user could not be logged in
+        ctx.flow_error(exc)
     if wrong:
         ctx.fail("malformed input not refused cleanly (expected 4xx): " + "; ".join(wrong))

@@ -1,28 +1,29 @@
 """Data security scans: no card numbers in the database or the logs, no secret in answers.
 
-Each check needs the running app. Before scanning, the run sends the app ONE checkout
-request carrying a test card number in the fields a careless app stores or logs (a
-free-text `note` and a `card_number` field), so the scans look at what the app did with
-card data it was actually sent. The probe is described by the check's params:
+Each check needs the running app. Before scanning, the run places ONE order carrying a
+test card number in the fields a careless app stores or logs (a free-text `note` and a
+`card_number` field), so the scans look at what the app did with card data it was
+actually sent. The order is placed like any of golive's: through the profile's `checkout`
+job (or the job or flow `data.probe.job` names) as a named user, with the user's
+credentials as the profile's `auth:` says (golive/profile/data.py says who and which
+items, and their defaults); the card fields are added at the top of the body of the
+flow's submitting step. The check's params say which fields (`probe_note_field`,
+`probe_card_fields`), the number (`probe_card_number`, a Luhn-valid test number, 4242… by
+default), and `probe: false` sends no probe and only scans what is there.
 
-- `probe_path` (default `/api/v1/stripe/create-payment-intent`; empty: no probe, only
-  scan what is there),
-- `probe_token`, or the env variable `probe_token_env` (default `GOLIVE_PROBE_TOKEN`,
-  read from the profile's env, then golive's own environment): sent as a bearer token,
-- `probe_body` (default one item of the demo's menu), to which the card fields are added,
-- `probe_card_number` (a Luhn-valid test number; 4242… by default).
-
-The probe is sent once per run whichever of the checks runs first; its answer is reused.
-It is the scans' positive control: a probe that got no answer makes every check that sent
-it an error, and the database scan also needs it answered 2xx (an app that refused the
-checkout had nothing to store, so a clean database would prove nothing).
+The probe is sent once per run whichever of the checks runs first; its answers are reused.
+It is the scans' positive control: a probe that got no answer, or that golive's own
+configuration could not send (its request answered 401/403/404/405, a login that failed,
+a flow step that could not be followed before the card was sent), makes every check that
+needs it an error; the database scan also needs the card-carrying request answered 2xx (an
+app that refused the order had nothing to store, so a clean database would prove nothing).
 Evidence never holds a card number unmasked (first six, last four) or a secret in full.
 """
 
 from __future__ import annotations
 
-import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from golive import httpclient
+from golive.client import unauthenticated
+from golive.client.errors import FlowError, StepRecord
+from golive.client.session import UserSession
 from golive.context import CheckContext
 from golive.db import DatabaseUnreachable
+from golive.profile.data import ProbePlan, probe_plan
 from golive.redact import luhn_valid, mask_key, mask_pan, redact_key
 from golive.registry import check
 
@@ -44,22 +49,15 @@ SECRET_KEY = re.compile(
 )
 # Column names that hold a card's security code: it must never be stored, even masked.
 CVC_NAME = re.compile(r"(?:^|_)(?:cvc2?|cvv2?|csc|card_?code|security_?code)(?:$|_)")
-PROBE_PATH = "/api/v1/stripe/create-payment-intent"
 TIMEOUT_S = 10
 
 
 class ProbeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    probe_path: str = Field(
-        PROBE_PATH, description="Checkout path the card-carrying probe is POSTed to; '' = none"
-    )
-    probe_token: str | None = Field(None, description="Bearer token for the probe")
-    probe_token_env: str = Field(
-        "GOLIVE_PROBE_TOKEN", description="Env variable holding the bearer token"
-    )
-    probe_body: dict[str, Any] = Field(
-        default_factory=lambda: {"items": [{"food_item_id": 1, "quantity": 1}]},
-        description="The checkout body the card fields are added to",
+    probe: bool = Field(
+        True,
+        description="Place the card-carrying order first (the profile's data.probe); false: "
+        "only scan what is there",
     )
     probe_note_field: str = Field("note", description="Free-text field given the card number")
     probe_card_fields: list[str] = Field(
@@ -135,106 +133,175 @@ def secret_values(ctx: CheckContext) -> list[str]:
 
 
 @dataclass
+class Answer:
+    """One answer the app gave the probe's flow, whole, for the echo scan."""
+
+    label: str
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+class _Recorder:
+    """An httpx response hook keeping every answer of the probe's session."""
+
+    def __init__(self) -> None:
+        self.answers: list[Answer] = []
+
+    def __call__(self, response: httpx.Response) -> None:
+        response.read()
+        request = response.request
+        self.answers.append(
+            Answer(
+                f"{request.method} {request.url.path}",
+                response.status_code,
+                dict(response.headers),
+                response.text,
+            )
+        )
+
+
+@dataclass
 class ProbeResult:
-    sent: bool
-    reason: str = ""
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
+    sent: bool  # the card number reached the app in a request
+    reason: str = ""  # why no probe was sent
+    status: int | None = None  # the card-carrying request's answer
     card: str = ""
+    user: str = ""
+    request: str = ""  # "POST /path" of the card-carrying step
     error: str = ""  # why no answer came (a timeout, a refused connection)
-    path: str = ""
+    problem: str = ""  # golive's own request was refused or its flow not followed
+    refused: str = ""  # the app refused a step before the card was sent
+    note: str = ""  # what went wrong after the card was accepted
+    answers: list[Answer] = field(default_factory=list)
+    submitted: Any = None  # the card-carrying body: never recorded
 
     def evidence(self) -> dict[str, Any]:
-        if not self.sent:
+        if not (self.sent or self.error or self.problem or self.refused):
             return {"probe": "not sent", "reason": self.reason}
-        return {
-            "probe": "sent",
+        entry: dict[str, Any] = {
+            "probe": "sent" if self.sent else "not sent",
+            "user": self.user,
+            "request": self.request,
             "status": self.status,
             "card_sent": mask_pan(self.card),
-            **({"error": self.error} if self.error else {}),
         }
+        for name in ("error", "problem", "refused", "note"):
+            if getattr(self, name):
+                entry[name] = getattr(self, name)
+        return entry
 
     @property
     def answered_2xx(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
 
-def _app(ctx: CheckContext) -> Any:
-    app = ctx.target.app
-    if app is None:
-        ctx.not_run("the target profile names no running app (set app in the profile)")
-    return app
+def _grouped(card: str) -> str:
+    return " ".join(card[i : i + 4] for i in range(0, len(card), 4))
 
 
-def _token(ctx: CheckContext, params: ProbeParams) -> str | None:
-    if params.probe_token:
-        return params.probe_token
-    return ctx.profile.env.get(params.probe_token_env) or os.environ.get(params.probe_token_env)
+def _carries(step: StepRecord, card: str) -> bool:
+    text = str(step.request)
+    return card in text or _grouped(card) in text
 
 
-def _send_probe(ctx: CheckContext, params: ProbeParams) -> ProbeResult:
-    if not params.probe_path:
-        return ProbeResult(False, "no probe_path in the params: only scanning")
-    app = _app(ctx)
+def _send_probe(ctx: CheckContext, params: ProbeParams, plan: ProbePlan) -> ProbeResult:
+    client = ctx.app_client()
     card = params.probe_card_number
-    body = dict(params.probe_body)
+    top: dict[str, Any] = {}
     if params.probe_note_field:
-        grouped = " ".join(card[i : i + 4] for i in range(0, len(card), 4))
-        body[params.probe_note_field] = f"golive probe: card {grouped}"
+        top[params.probe_note_field] = f"golive probe: card {_grouped(card)}"
     for name in params.probe_card_fields:
-        body[name] = card
-    headers = {"Idempotency-Key": "golive-data-probe"}
-    token = _token(ctx, params)
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        with httpclient.client(base_url=app.base_url, timeout=TIMEOUT_S) as web:
-            answer = web.post(params.probe_path, json=body, headers=headers)
-    except httpx.TimeoutException:
-        return ProbeResult(
-            True, card=card, path=params.probe_path, error=f"no answer within {TIMEOUT_S} s"
+        top[name] = card
+    recorder = _Recorder()
+    failure: FlowError | None = None
+    with httpclient.client(
+        base_url=client.base_url, timeout=TIMEOUT_S, event_hooks={"response": [recorder]}
+    ) as transport:
+        session = client.open_session(plan.user, client.user_vars(plan.user), transport)
+        try:
+            placed = client.checkout(
+                session,
+                plan.items,
+                top=top,
+                job=plan.job,
+                idempotency_key=f"golive-data-probe-{uuid.uuid4().hex[:12]}",
+            )
+            steps, failure = placed.steps, placed.refused
+        except FlowError as exc:
+            steps, failure = exc.steps, exc
+    result = ProbeResult(False, card=card, user=plan.user, answers=recorder.answers)
+    carrying = next((step for step in reversed(steps) if _carries(step, card)), None)
+    if carrying is not None:
+        result.sent = True
+        result.request = f"{carrying.method} {carrying.path}"
+        result.status = carrying.status
+        result.submitted = carrying.request
+    elif steps:
+        result.request = f"{steps[-1].method} {steps[-1].path}"
+        result.status = steps[-1].status
+    if failure is not None and failure.kind == "transport" and result.status is None:
+        result.error = failure.reason
+    elif result.sent and result.answered_2xx:
+        if failure is not None:
+            result.note = str(failure)
+    elif failure is not None and failure.setup_problem:
+        result.problem = str(failure)
+    elif carrying is None and failure is None:
+        result.problem = (
+            f"the `{plan.job}` flow has no step with a body (or one marked `submit`) to carry "
+            "the card fields"
         )
-    except httpx.TransportError as exc:
-        return ProbeResult(
-            True, card=card, path=params.probe_path, error=f"{type(exc).__name__}: {exc}"
-        )
-    return ProbeResult(
-        True,
-        status=answer.status_code,
-        headers=dict(answer.headers),
-        body=answer.text,
-        card=card,
-        path=params.probe_path,
-    )
+    elif carrying is None and failure is not None:
+        result.refused = failure.reason
+    return result
 
 
 def probe(ctx: CheckContext) -> ProbeResult:
-    """The card-carrying checkout, sent once per run (the first check to need it sends it)."""
+    """The card-carrying order, placed once per run (the first check to need it does)."""
     params: ProbeParams = ctx.params  # type: ignore[assignment]
-    if params.probe_path:
-        _app(ctx)
+    if not params.probe:
+        result = ProbeResult(False, "the check's params say probe: false: only scanning")
+        ctx.record(**result.evidence())
+        return result
+    ctx.app_client()
+    plan = probe_plan(ctx.profile.model)
+    if isinstance(plan, str):
+        ctx.not_run(plan)
+    ctx.require_job(plan.job)
     # Keyed by the probe's own params only: the checks' other params (sample_rows) must not
-    # make a second checkout.
-    key = "data.probe:" + params.model_dump_json(include=set(ProbeParams.model_fields))
-    result: ProbeResult = ctx.target.cached(key, lambda: _send_probe(ctx, params))
-    ctx.record(**result.evidence())
-    if result.sent and result.status is None:
+    # make a second order.
+    key = f"data.probe:{plan}:" + params.model_dump_json(include=set(ProbeParams.model_fields))
+    result: ProbeResult = ctx.target.cached(key, lambda: _send_probe(ctx, params, plan))
+    ctx.record(**result.evidence(), source=plan.source)
+    where = f"{result.request} as {plan.user!r}" if result.request else f"as {plan.user!r}"
+    if result.error:
         ctx.error(
-            f"the card probe POST {result.path} got no answer ({result.error}): the app was "
-            "not shown a card number, so nothing it did with one can be judged"
+            f"the card probe {where} got no answer ({result.error}): the app was not shown "
+            "a card number, so nothing it did with one can be judged"
+        )
+    if result.problem:
+        ctx.error(
+            f"golive could not place the card probe through the `{plan.job}` job {where}: "
+            f"{result.problem}"
         )
     return result
 
 
 def require_accepted(ctx: CheckContext, result: ProbeResult) -> None:
     """The probe must have been accepted before a clean store means anything."""
-    if result.sent and not result.answered_2xx:
+    params: ProbeParams = ctx.params  # type: ignore[assignment]
+    if params.probe and not (result.sent and result.answered_2xx):
+        what = (
+            f"was answered {result.status}, not 2xx"
+            if result.sent
+            else f"was not sent: the app refused {result.request} ({result.status}) first"
+        )
         ctx.error(
-            f"the card probe POST {result.path} was answered {result.status}, not 2xx: the app "
-            "took no order with the card number, so a clean database proves nothing — fix "
-            "the probe's params (probe_path, probe_body, probe_token) or set probe_path: '' "
-            "to scan only what is there"
+            f"the card probe {what}: the app took no order with the card number, so a "
+            "clean database proves nothing — fix the profile's data.probe (user, items, "
+            "job) or its flow, or set the check's param probe: false to scan only what is "
+            "there"
         )
 
 
@@ -438,54 +505,83 @@ def test_card_numbers_in_logs(ctx: CheckContext) -> None:
 # --- data.no-secret-echo ----------------------------------------------------------------
 
 
+def _wrong_types(body: Any) -> Any:
+    """The body with every top-level value of another JSON type (no card number left)."""
+    if not isinstance(body, dict):
+        return {"golive": ["not", "an", "object"]}
+    changed: dict[str, Any] = {}
+    for name, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, list, dict)):
+            changed[name] = "yes"
+        elif isinstance(value, (int, float)):
+            changed[name] = "not-a-number"
+        elif isinstance(value, str):
+            changed[name] = {"unexpected": ["object"]}
+        else:
+            changed[name] = "all of them" if isinstance(value, list) else ["not", "an", "object"]
+    return changed
+
+
 def _answers(ctx: CheckContext, result: ProbeResult) -> list[tuple[str, Any]]:
-    """(label, answer) for the probe and each of the extra requests; an answer is an
-    httpx.Response, the ProbeResult, or the text of a transport error."""
-    app = _app(ctx)
-    params: ProbeParams = ctx.params  # type: ignore[assignment]
-    token = _token(ctx, params)
-    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    """(label, answer) for the probe's answers and each of the extra requests; an answer
+    is an httpx.Response, an Answer of the probe, or the text of a transport error."""
+    client = ctx.app_client()
     health = ctx.profile.model.app.health if ctx.profile.model.app else "/healthz"
     answers: list[tuple[str, Any]] = []
-    if result.sent:
-        answers.append((f"POST {params.probe_path} (the card probe)", result))
-    requests: list[tuple[str, str, str, dict[str, Any]]] = [
-        (f"GET {health}", "GET", health, {}),
-        ("GET /golive-no-such-path", "GET", "/golive-no-such-path-404", {}),
+    for answer in result.answers:
+        answers.append((f"{answer.label} (the card probe)", answer))
+    requests: list[tuple[str, str, str, bool, dict[str, Any]]] = [
+        (f"GET {health}", "GET", health, False, {}),
+        ("GET /golive-no-such-path", "GET", "/golive-no-such-path-404", False, {}),
     ]
-    if params.probe_path:
-        path = params.probe_path
-        malformed = {"Content-Type": "application/json", **auth}
+    if result.sent:
+        method, path = result.request.split(" ", 1)
         requests += [
             (
-                f"POST {path} (malformed JSON)",
-                "POST",
+                f"{method} {path} (malformed JSON)",
+                method,
                 path,
-                {"content": b'{"items": [', "headers": malformed},
+                True,
+                {"content": b'{"golive": [', "headers": {"Content-Type": "application/json"}},
             ),
             (
-                f"POST {path} (wrong types)",
-                "POST",
+                f"{method} {path} (wrong types)",
+                method,
                 path,
-                {"json": {"items": "all of them"}, "headers": auth},
+                True,
+                {"json": _wrong_types(result.submitted)},
             ),
-            (f"POST {path} (no token)", "POST", path, {"json": {}}),
+            (f"{method} {path} (no credentials)", method, path, False, {"json": {}}),
         ]
-    for label, method, path, kwargs in requests:
-        answers.append((label, _one_answer(app.base_url, method, path, kwargs)))
+    try:
+        for label, method, path, auth, kwargs in requests:
+            session = client.session(result.user) if auth else None
+            answers.append((label, _one_answer(client, session, method, path, kwargs)))
+    except FlowError as exc:  # the user could not be logged in
+        ctx.flow_error(exc)
     return answers
 
 
-def _one_answer(base_url: str, method: str, path: str, kwargs: dict[str, Any]) -> Any:
+def _one_answer(
+    client: Any, session: UserSession | None, method: str, path: str, kwargs: dict[str, Any]
+) -> Any:
     # A fresh connection each, tried twice: an app that drops the connection after a
-    # crash (debug error pages) must not turn the next request into a reset.
+    # crash (debug error pages) must not turn the next request into a reset. No session:
+    # a fresh anonymous one, sending no credential.
+    headers = {**kwargs.pop("headers", {}), "Connection": "close"}
     error = ""
     for _ in range(2):
+        anonymous = unauthenticated.anonymous(client) if session is None else None
         try:
-            with httpclient.client(base_url=base_url, timeout=TIMEOUT_S) as web:
-                return web.request(method, path, **kwargs)
+            if anonymous is not None:
+                return anonymous.request(method, path, headers=headers, auth=False, **kwargs)
+            assert session is not None
+            return session.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             error = f"no answer: {type(exc).__name__}: {exc}"
+        finally:
+            if anonymous is not None:
+                anonymous.close()
     return error
 
 
@@ -499,7 +595,7 @@ def test_no_secret_echo(ctx: CheckContext) -> None:
         if isinstance(answer, str):  # no answer at all: nothing it could echo
             ctx.record(request=label, status=None, error=answer, secrets_found=[])
             continue
-        if isinstance(answer, ProbeResult):
+        if isinstance(answer, Answer):
             status, headers, body = answer.status, answer.headers, answer.body
         else:
             status, headers, body = answer.status_code, dict(answer.headers), answer.text

@@ -174,13 +174,23 @@ def hostile_profile(folder: Path, base_url: str, canaries: Canaries) -> Path:
         "mode": "live",
         "env": {"file": "hostile.env"},
         "app": {"base_url": base_url, "health": "/healthz", "webhook_path": "/webhook"},
+        "users": {"ann": {"token": "tok_hostile_a"}, "ben": {"token": "tok_hostile_b"}},
+        "auth": {"header": {"name": "Authorization", "scheme": "Bearer"}},
+        "flows": {  # answers no order_id: the check stops with the excerpt in its message
+            "make_order": [
+                {
+                    "request": {"method": "POST", "path": "/v1/escaped", "json": {"x": 1}},
+                    "capture": {"order_id": "order_id"},
+                }
+            ]
+        },
         "api": {
-            "users": {"a": {"token": "tok_hostile_a"}, "b": {"token": "tok_hostile_b"}},
+            "users": {"a": "ann", "b": "ben"},
             "endpoints": get,
-            "owned": {  # answers no id: the check stops with the excerpt in its message
-                "create": {"method": "POST", "path": "/v1/escaped", "json": {"x": 1}},
-                "id_field": "order_id",
-                "probes": [{"method": "GET", "path": "/v1/orders/{id}"}],
+            "owned": {
+                "create": {"job": "make_order"},
+                "id": "order_id",
+                "probes": [{"method": "GET", "path": "/v1/orders/{order_id}"}],
             },
             "cors": {"foreign_origin": "https://evil.example.net", "path": "/v1/url"},
             "rate_limit": {"method": "POST", "path": "/v1/jwt", "burst": 3, "expect_429_within": 2},
@@ -235,7 +245,7 @@ def test_a_hostile_target_leaks_no_canary(tmp_path: Path, hostile: str, canaries
     results = (out / "results.json").read_text()
     assert f"sk_live_…{canaries.sk[-4:]}" in results
     assert "424242******4242" in results and "555555******4444" in results
-    assert "user A could not create a resource" in run.stdout  # the excerpt, on the terminal
+    assert "golive could not create user A's resource" in run.stdout  # the excerpt, on the terminal
 
 
 def test_a_failing_setup_command_shows_no_secret(tmp_path: Path, canaries: Canaries) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from gatekit import ROOT, GateRun, SharedRuns, demo_copy, gate
 
+from golive.errors import InputError
+from golive.profile import load
 from golive.profile.api import ApiProfileError, parse
 
 SECTIONS = ["--section", "api-security", "--section", "code-review", "--section", "data-security"]
@@ -47,22 +50,26 @@ def test_the_correct_shop_passes_every_api_check(shared_runs: SharedRuns) -> Non
     for item in API_ITEMS:
         assert outcomes[item] == "pass", (item, run.item(item), run.stdout)
     auth = run.evidence(AUTH)
-    assert {e["token"] for e in auth} == {"none", "bad"}
+    assert {e["credentials"] for e in auth} == {"none", "invalid"}
     assert all(e["status"] == 401 for e in auth)
     assert {e["request"] for e in auth} >= {"GET /api/v1/me", "POST /api/v1/orders/1/refund"}
     authz = run.evidence(AUTHZ)
-    assert [e["status"] for e in authz if e["user"] == "b"] == [404, 404]
-    assert any(e["user"] == "a" and e["status"] == 200 and "GET" in e["request"] for e in authz)
+    # alice's order, placed through the profile's checkout flow, then probed as bob.
+    created = authz[0]
+    assert created["user"] == "alice" and created["status"] == 200 and created["resource_id"]
+    assert [e["status"] for e in authz if e["user"] == "bob"] == [404, 404]
+    assert any(e["user"] == "alice" and e["status"] == 200 and "GET" in e["request"] for e in authz)
     cors = run.evidence(CORS)
-    assert [e["kind"] for e in cors] == ["preflight", "simple request"]
-    assert all(e["allow_origin"] is None for e in cors)
+    assert [e["kind"] for e in cors] == ["control", "preflight", "simple request"]
+    assert cors[0]["user"] == "alice" and cors[0]["status"] == 200  # the path exists
+    assert all(e["allow_origin"] is None for e in cors[1:])
     hsts = run.evidence(HTTPS)
     assert any("X-Forwarded-Proto" in e.get("method", "") for e in hsts)  # loopback, said so
     assert any(e.get("threshold") == "hsts_max_age_days value>=180" for e in hsts)
     assert all(e["status"] == 308 for e in hsts if e.get("scheme") == "http")
     assert all("max-age=31536000" in e["hsts"] for e in hsts if e.get("scheme") == "https")
     [rate] = run.evidence(RATE)
-    assert rate["first_429_at"] == 21  # SHOP_RATE_LIMIT 20/60
+    assert rate["first_429_at"] == 21 and rate["user"] == "carol"  # SHOP_RATE_LIMIT 20/60
     assert run.evidence(RATE_REVIEW) == [rate]  # one burst per run, shared
     malformed = run.evidence(ERRORS)
     variants = {e["variant"] for e in malformed}
@@ -78,8 +85,8 @@ def test_the_correct_shop_passes_every_api_check(shared_runs: SharedRuns) -> Non
 @pytest.mark.parametrize(
     ("flaw", "item", "expected"),
     [
-        ("no-auth", AUTH, "GET /api/v1/me with none token: 200"),
-        ("idor", AUTHZ, "as user B: 200"),
+        ("no-auth", AUTH, "GET /api/v1/me with no credentials: 200"),
+        ("idor", AUTHZ, "as user B (bob): 200"),
         ("cors-wildcard", CORS, "Access-Control-Allow-Origin: * with Access-Control-Allow-Cre"),
         ("no-hsts", HTTPS, "has no HSTS max-age"),
         ("no-rate-limit", RATE, "no 429 within 25 requests"),
@@ -123,21 +130,87 @@ def test_a_profile_without_api_is_not_run(tmp_path: Path) -> None:
 
 def test_an_invalid_api_block_names_the_field() -> None:
     with pytest.raises(ApiProfileError, match=r"api\.users\.b"):
-        parse({"users": {"a": {"token": "x"}}})
+        parse({"users": {"a": "alice"}})
+    with pytest.raises(ApiProfileError, match=r"credential goes under `users:` and `auth:`"):
+        parse({"users": {"a": {"token": "x"}, "b": {"token": "y"}}})  # the old shape
     with pytest.raises(ApiProfileError, match=r"api\.rate_limit"):
         parse(
             {
-                "users": {"a": {"token": "x"}, "b": {"token": "y"}},
+                "users": {"a": "alice", "b": "bob"},
                 "rate_limit": {"method": "POST", "path": "/p", "burst": 5, "expect_429_within": 9},
             }
         )
     with pytest.raises(ApiProfileError, match=r"api\.owned"):
         parse(
             {
-                "users": {"a": {"token": "x"}, "b": {"token": "y"}},
+                "users": {"a": "alice", "b": "bob"},
                 "owned": {
-                    "create": {"method": "POST", "path": "/o"},
-                    "probes": [{"method": "GET", "path": "/o/1"}],
+                    "create": {"job": "checkout", "items": [{"id": 1, "quantity": 1}]},
+                    "id": "order_id",
+                    "probes": [{"method": "GET", "path": "/o/1"}],  # no {order_id}
                 },
             }
         )
+    with pytest.raises(ApiProfileError, match=r"checkout job needs `items`"):
+        parse(
+            {
+                "users": {"a": "alice", "b": "bob"},
+                "owned": {
+                    "create": {},
+                    "id": "order_id",
+                    "probes": [{"method": "GET", "path": "/o/{order_id}"}],
+                },
+            }
+        )
+    with pytest.raises(ApiProfileError, match=r"api\.auth_header"):
+        parse({"users": {"a": "alice", "b": "bob"}, "auth_header": "X-Token"})  # auth: says it
+
+
+def _demo_with(tmp_path: Path, edit: Any) -> Path:
+    profile = demo_copy(tmp_path)
+    data = yaml.safe_load(profile.read_text())
+    edit(data["api"])
+    profile.write_text(yaml.safe_dump(data, sort_keys=False))
+    return profile
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "words"),
+    [
+        (lambda api: api["users"].update(b="bobby"), "b: bobby", "no user named 'bobby'"),
+        (
+            lambda api: api["rate_limit"].update(user="caro"),
+            "user: caro",
+            "no user named 'caro'",
+        ),
+        (
+            lambda api: api["owned"]["create"].update(job="make_order"),
+            "job: make_order",
+            "api.owned.create.job: no flow named 'make_order'",
+        ),
+        (
+            lambda api: api["owned"].update(
+                id="order_ref", probes=[{"method": "GET", "path": "/api/v1/orders/{order_ref}"}]
+            ),
+            "id: order_ref",
+            "api.owned.id: flow 'checkout' (the 'checkout' job) captures no 'order_ref'",
+        ),
+        (
+            lambda api: api["owned"]["probes"].append(
+                {"method": "GET", "path": "/api/v1/orders/{order_id}/{receipt}"}
+            ),
+            "{receipt}",
+            "{receipt} is not a capture of flow 'checkout'",
+        ),
+    ],
+)
+def test_names_the_api_block_uses_are_checked_when_the_profile_loads(
+    tmp_path: Path, edit: Any, key: str, words: str
+) -> None:
+    profile = _demo_with(tmp_path, edit)
+    with pytest.raises(InputError) as refused:
+        load(profile)
+    message = str(refused.value)
+    assert words in message, message
+    line = next(n for n, text in enumerate(profile.read_text().splitlines(), 1) if key in text)
+    assert f"target.yaml:{line}:" in message, (line, message)

@@ -17,6 +17,9 @@ import yaml
 from gatekit import ROOT, GateRun, demo_copy, gate, load_yaml, set_env
 
 from golive.checks.test_data_security import _plausible_groups, find_pans, find_secrets
+from golive.errors import InputError
+from golive.profile import load
+from golive.profile.data import ProbePlan, probe_plan
 from golive.redact import luhn_valid
 
 DB_ITEM = "data-security.no-card-storage"
@@ -77,15 +80,27 @@ def test_the_correct_shop_passes_every_data_check(tmp_path: Path) -> None:
     assert outcomes[DB_ITEM] == "pass", run.stdout + run.stderr
     assert outcomes[LOGS_ITEM] == "pass", run.stdout + run.stderr
     db = run.evidence(DB_ITEM)
-    # The probe reached the shop (checkout 200) and the scan read rows of every table.
-    assert db[0] == {"probe": "sent", "status": 200, "card_sent": card[:6] + "******" + card[-4:]}
+    # The probe reached the shop (checkout 200, through the profile's checkout flow as
+    # alice) and the scan read rows of every table.
+    assert {k: v for k, v in db[0].items() if k != "source"} == {
+        "probe": "sent",
+        "user": "alice",
+        "request": "POST /api/v1/stripe/create-payment-intent",
+        "status": 200,
+        "card_sent": card[:6] + "******" + card[-4:],
+    }
     assert db[1]["rows_examined"] > 0 and db[1]["rows_per_table"]["orders"] >= 1
     logs = run.evidence(LOGS_ITEM, 0)
     assert {k: v for k, v in logs[1].items() if k == "file"} == {"file": ".build/shop.log"}
     assert logs[1]["lines"] > 0
     echo = run.evidence(LOGS_ITEM, 1)
-    statuses = {e["request"].split(" (")[0] + f" {e['status']}" for e in echo[1:]}
-    assert "GET /healthz 200" in statuses and "GET /golive-no-such-path 404" in statuses
+    statuses = {e["request"] + f" {e['status']}" for e in echo[1:]}
+    assert {
+        "POST /api/v1/stripe/create-payment-intent (the card probe) 200",
+        "GET /healthz 200",
+        "GET /golive-no-such-path 404",
+        "POST /api/v1/stripe/create-payment-intent (no credentials) 401",
+    } <= statuses
     assert all(e["secrets_found"] == [] for e in echo[1:])
     assert_never_in_full(run, card)
 
@@ -154,7 +169,7 @@ def test_without_a_probe_the_checks_only_scan(tmp_path: Path) -> None:
         for item in section["items"]:
             for ref in (item.get("automated") or {}).get("checks", []):
                 if ref["ref"].startswith("data."):
-                    ref["params"] = {"probe_path": ""}
+                    ref["params"] = {"probe": False}
     the_checklist = tmp_path / "checklist.yaml"
     the_checklist.write_text(yaml.safe_dump(data, sort_keys=False))
     run = gate(
@@ -192,6 +207,50 @@ def test_log_files_missing_or_not_configured(tmp_path: Path) -> None:
     [logs_check, echo] = run.item(LOGS_ITEM)["checks"]
     assert logs_check["outcome"] == "not-run" and "logs" in str(logs_check)
     assert echo["outcome"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("probe", "key", "words"),
+    [
+        ({"user": "alicia"}, "user: alicia", "data.probe.user: no user named 'alicia'"),
+        ({"job": "purchase"}, "job: purchase", "data.probe.job: no flow named 'purchase'"),
+        ({"items": []}, "items: []", "data.probe.items"),
+    ],
+)
+def test_the_probe_names_are_checked_when_the_profile_loads(
+    tmp_path: Path, probe: dict, key: str, words: str
+) -> None:
+    profile = demo_copy(tmp_path)
+    data = load_yaml(profile)
+    data["data"] = {"probe": probe}
+    profile.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(InputError) as refused:
+        load(profile)
+    message = str(refused.value)
+    assert words in message, message
+    line = next(n for n, text in enumerate(profile.read_text().splitlines(), 1) if key in text)
+    assert f"target.yaml:{line}:" in message, (line, message)
+
+
+def test_the_probe_defaults_to_the_api_user_and_the_pricing_cart(tmp_path: Path) -> None:
+    profile = demo_copy(tmp_path)
+    data = load_yaml(profile)
+    del data["data"]
+    profile.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert probe_plan(load(profile).model) == ProbePlan(
+        "alice",
+        [{"id": 1, "quantity": 1}],
+        "checkout",
+        "user from api.users.a, items from pricing.carts.single",
+    )
+    del data["api"], data["pricing"]
+    profile.write_text(yaml.safe_dump(data, sort_keys=False))
+    reason = probe_plan(load(profile).model)
+    assert reason == (
+        "the target profile names no user and no items for the card probe: set "
+        "data.probe.user, data.probe.items (or the check's param probe: false to only scan "
+        "what is there)"
+    )
 
 
 @pytest.mark.parametrize(

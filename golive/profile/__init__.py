@@ -244,6 +244,9 @@ class ProfileModel(_Strict):
     # How the live checks act on the target; each block is validated by the model the
     # checks that use it define (golive/profile_*.py).
     api: dict[str, Any] | None = Field(None, description="Users, endpoints, CORS, rate limits")
+    data: dict[str, Any] | None = Field(
+        None, description="The card probe of the data security checks (who, which items)"
+    )
     pricing: dict[str, Any] | None = Field(None, description="The target's price rules")
     observer: dict[str, Any] | None = Field(
         None, description="How to count orders and payments for a PaymentIntent"

@@ -1,26 +1,42 @@
 """The profile's `api` block: how the API security checks act on the running target.
 
+Who acts is named, not written here: `users` are names under the profile's `users:`, and
+every request carries what the profile's `auth:` says (a header with any scheme, Basic, a
+cookie, a login flow with CSRF) through golive/client/. Paths are the app's own.
+
 ```yaml
 api:
-  users:                      # two ordinary users of the app
-    a: {token: tok_alice_ca}
-    b: {token: tok_bob_ny}
-  auth_header: Authorization  # default
-  auth_scheme: Bearer         # default; "" sends the bare token
-  endpoints:                  # non-webhook endpoints that must refuse unauthenticated calls
-  - {method: GET, path: /api/v1/me}
+  users: {a: alice, b: bob}   # two ordinary users (names under `users:`); B must not reach A's
+  endpoints:                  # non-webhook endpoints that must refuse calls without a valid
+  - {method: GET, path: /api/v1/me}                                  # credential
   - {method: POST, path: /api/v1/cart/items, json: {food_item_id: 1, quantity: 1}}
   owned:                      # a resource of user A that user B must not read or change
-    create: {method: POST, path: /api/v1/stripe/create-payment-intent, json: {...}}
-    id_field: order_id        # where the new resource's id is in create's JSON answer
-    probes:                   # {id} is replaced by that id
-    - {method: GET, path: "/api/v1/orders/{id}"}
-    - {method: POST, path: "/api/v1/orders/{id}/refund"}
+    create: {job: checkout, items: [{id: 2, quantity: 1}]}  # how A gets it (default job:
+    id: order_id              # checkout); `id` is the capture of that flow naming the resource
+    probes:                   # requests on it; {<capture>} is any capture of that flow
+    - {method: GET, path: "/api/v1/orders/{order_id}"}     # GET: A's own must succeed first
+    - {method: POST, path: "/api/v1/orders/{order_id}/refund"}   # others: only B sends them
   cors: {foreign_origin: https://evil.example.net, path: /api/v1/menu}
-  rate_limit: {method: POST, path: ..., json: {...}, burst: 30, expect_429_within: 25}
+  rate_limit: {method: POST, path: ..., json: {...}, user: carol, burst: 30,
+               expect_429_within: 25}   # user: default users.b; one of its own spares the
+                                        # others' quota
   malformed:                  # endpoints sent malformed JSON, wrong types, oversized bodies
   - {method: POST, path: /api/v1/stripe/create-payment-intent, json: {...}}
 ```
+
+`owned.create.job` is a job (golive/profile/flows.py: `checkout`, `fill_cart`, …, done by
+the flow `jobs:` names or the flow of its name) or any flow's name; `items` ({id,
+quantity}) are its cart lines (required for `checkout`). When the profile loads, the job
+must have a flow, `id` must be one of its captures, and every {placeholder} of the probes
+too (exit 2 with the line).
+
+"Without a valid credential" (api.auth-required) means two requests per endpoint, both
+built by golive/client/unauthenticated.py from the profile's `auth:`, never by hand: `none`
+— a fresh session sending no credential (no header, no Basic, no cookie, no login), and
+`invalid` — what user A would send with every credential value replaced by an invalid one.
+Refused is 401, 403, or (a login flow's app) a redirect to a path of the login flow. With
+`auth.csrf`, an unsafe request without a session's token may be refused by the CSRF check
+before authentication is reached (a 403 either way): list GET endpoints too.
 
 Checks read it through `api_config(ctx)`: no block is `not-run` naming the profile key,
 an invalid one an error naming the field.
@@ -32,6 +48,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from golive.profile.flows import placeholders
+from golive.profile.names import UserName
+from golive.profile.pricing import CartLine
+from golive.validation import NonBlank
+
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -39,13 +60,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class User(_Strict):
-    token: str = Field(min_length=1, description="The user's credential, sent in auth_header")
-
-
 class Users(_Strict):
-    a: User = Field(description="The owner of the resource in the authorization probe")
-    b: User = Field(description="Another ordinary user, who must not reach A's resources")
+    a: UserName = Field(description="The owner of the resource in the authorization probe")
+    b: UserName = Field(description="Another ordinary user, who must not reach A's resources")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, user in value.items():
+                if isinstance(user, dict):
+                    raise ValueError(
+                        f"api.users.{key} names a user of `users:` (e.g. `a: alice`); the "
+                        "credential goes under `users:` and `auth:`"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _two(self) -> Users:
+        if self.a == self.b:
+            raise ValueError("api.users.a and api.users.b must be two users")
+        return self
 
 
 class Request(_Strict):
@@ -59,18 +94,35 @@ class Request(_Strict):
         return f"{self.method} {self.path}"
 
 
+class Create(_Strict):
+    job: NonBlank = Field(
+        "checkout", description="The job (checkout, fill_cart, …) or flow that makes the resource"
+    )
+    items: list[CartLine] = Field(
+        default_factory=list, description="Its cart lines ({id, quantity}); checkout needs some"
+    )
+
+    @model_validator(mode="after")
+    def _items(self) -> Create:
+        if self.job == "checkout" and not self.items:
+            raise ValueError("the checkout job needs `items` (e.g. [{id: 1, quantity: 1}])")
+        return self
+
+
 class Owned(_Strict):
-    create: Request = Field(description="How user A gets a resource of their own")
-    id_field: str = Field("id", description="The new resource's id in create's JSON answer")
+    create: Create = Field(description="How user A gets a resource of their own")
+    id: NonBlank = Field(
+        description="The capture of create's flow that names the resource (e.g. order_id)"
+    )
     probes: list[Request] = Field(
-        min_length=1, description="Requests on that resource, `{id}` in the path"
+        min_length=1, description="Requests on that resource, `{<id>}` in the path"
     )
 
     @model_validator(mode="after")
     def _templated(self) -> Owned:
         for probe in self.probes:
-            if "{id}" not in probe.path:
-                raise ValueError(f"probe path {probe.path!r} has no {{id}} placeholder")
+            if f"{{{self.id}}}" not in probe.path:
+                raise ValueError(f"probe path {probe.path!r} has no {{{self.id}}} placeholder")
         return self
 
 
@@ -84,10 +136,10 @@ class Cors(_Strict):
 
 
 class RateLimit(Request):
-    token: str | None = Field(
+    user: UserName | None = Field(
         None,
-        description="Token the burst is sent with (default user b's): a user of its own "
-        "keeps the burst from using up the other checks' quota",
+        description="Who sends the burst (default users.b): a user of its own keeps the "
+        "burst from using up the other checks' quota",
     )
     burst: int = Field(30, ge=1, le=1000, description="At most this many requests are sent")
     expect_429_within: int = Field(25, ge=1, description="A 429 must come by this request")
@@ -102,11 +154,7 @@ class RateLimit(Request):
 class ApiProfile(_Strict):
     """How the API security checks act on the app: its users, endpoints and probes."""
 
-    users: Users = Field(description="Two ordinary users of the app")
-    auth_header: str = Field(
-        "Authorization", min_length=1, description="The header a user's credential is sent in"
-    )
-    auth_scheme: str = Field("Bearer", description="Prefix of the token; '' for none")
+    users: Users = Field(description="Two ordinary users of the app (names under `users:`)")
     endpoints: list[Request] = Field(
         default_factory=list, description="Non-webhook endpoints that must refuse anonymity"
     )
@@ -121,9 +169,38 @@ class ApiProfile(_Strict):
         default_factory=list, description="Endpoints sent malformed and oversized input"
     )
 
-    def auth(self, token: str) -> dict[str, str]:
-        value = f"{self.auth_scheme} {token}" if self.auth_scheme else token
-        return {self.auth_header: value}
+    def references(self, model: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """What must exist in the profile (checked when it loads): the flow that creates
+        the owned resource, and the captures its probes read."""
+        from golive.profile.references import flow_for, job_missing, known_names
+
+        if self.owned is None:
+            return []
+        create = self.owned.create
+        flow = flow_for(model, create.job)
+        if flow is None:
+            return [(("owned", "create", "job"), job_missing(model, create.job))]
+        captured = model.flows[flow].captures()
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.owned.id not in captured:
+            problems.append(
+                (
+                    ("owned", "id"),
+                    f"flow {flow!r} (the {create.job!r} job) captures no {self.owned.id!r} "
+                    f"({known_names(captured)})",
+                )
+            )
+        for index, probe in enumerate(self.owned.probes):
+            for part, template in (("path", probe.path), ("json", probe.json_body)):
+                for var in sorted(placeholders(template) - captured):
+                    problems.append(
+                        (
+                            ("owned", "probes", index, part),
+                            f"{{{var}}} is not a capture of flow {flow!r} "
+                            f"({known_names(captured)})",
+                        )
+                    )
+        return problems
 
 
 class ApiProfileError(ValueError):

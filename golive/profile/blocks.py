@@ -1,6 +1,6 @@
 """The profile's blocks for live checks, validated when the profile loads.
 
-`api`, `pricing`, `observer` (and the blocks of later checks) are free-form in
+`api`, `data`, `pricing`, `observer` (and the blocks of later checks) are free-form in
 ProfileModel so that each check module owns its own model; they are still checked up
 front, so a typo is one message naming the file and line (exit 2), not an error in the
 middle of a run.
@@ -19,6 +19,7 @@ from golive.yamlsrc import Located
 # profile key -> "module:Model" (imported only when the block is present)
 BLOCKS: dict[str, str] = {
     "api": "golive.profile.api:ApiProfile",
+    "data": "golive.profile.data:DataModel",
     "pricing": "golive.profile.pricing:Pricing",
     "observer": "golive.observer:ObserverModel",
     "smoke": "golive.profile.smoke:Smoke",

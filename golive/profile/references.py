@@ -1,10 +1,14 @@
 """Names that must exist: every flow a job, the login or a family names; every user a
 family names; every {variable} a template reads. Checked when the profile loads, so a
-typo is exit 2 naming the file and line before anything runs."""
+typo is exit 2 naming the file and line before anything runs.
+
+A family block whose names depend on each other (a job, then a capture of that job's
+flow) says so in a method `references(model)` returning (path in the block, message)
+pairs; golive/profile/api.py's `owned` is one."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -26,6 +30,25 @@ def job_flows(model: Any) -> dict[str, str]:
         if flow:
             found[job] = flow
     return found
+
+
+def flow_for(model: Any, job: str) -> str | None:
+    """The flow that does `job`: the one `jobs:` names, else a flow of that name (a job
+    or any flow's name may be given), as golive/client/app.py finds it at run time."""
+    named = getattr(model.jobs or Jobs(), job, None) if job in Jobs.model_fields else None
+    if named:
+        return named if named in model.flows else None
+    return job if job in model.flows else None
+
+
+def job_missing(model: Any, job: str) -> str:
+    """The message for a job or flow name that no flow answers to."""
+    if job in Jobs.model_fields:
+        return (
+            f"no flow does the `{job}` job (add flows.{job}, or jobs.{job}: <flow>; "
+            f"{_known(model.flows)})"
+        )
+    return f"no flow named {job!r} ({_known(model.flows)})"
 
 
 def validate(model: Any, located: Located, blocks: dict[str, Any]) -> None:
@@ -102,6 +125,7 @@ def validate(model: Any, located: Located, blocks: dict[str, Any]) -> None:
                     )
             known |= set(step.capture)
     _check_family_names(model, blocks, error)
+    _check_block_references(model, blocks, error)
     raise_all(errors)
 
 
@@ -133,7 +157,7 @@ def _check_family_names(model: Any, blocks: dict[str, Any], error: Any) -> None:
             for name, info in type(node).model_fields.items():
                 value = getattr(node, name)
                 here = (*path, info.alias or name)
-                marks = [m for m in info.metadata if isinstance(m, Ref)]
+                marks = _marks(info)
                 if marks and isinstance(value, str):
                     _one(value, known[marks[0].kind], here, marks[0].kind, error)
                 else:
@@ -155,6 +179,24 @@ def _check_family_names(model: Any, blocks: dict[str, Any], error: Any) -> None:
             )
 
 
+def _marks(info: Any) -> list[Ref]:
+    """The Ref marks of a field: its own, or those of an optional one (`UserName | None`)."""
+    found = [m for m in info.metadata if isinstance(m, Ref)]
+    for arg in get_args(info.annotation):
+        found += [m for m in getattr(arg, "__metadata__", ()) if isinstance(m, Ref)]
+    return found
+
+
+def _check_block_references(model: Any, blocks: dict[str, Any], error: Any) -> None:
+    for key, block in blocks.items():
+        check = getattr(block, "references", None)
+        if key == "profile" or not callable(check):
+            continue
+        for path, message in check(model):
+            where = ".".join(str(p) for p in (key, *path))
+            error((key, *path), f"{where}: {message}")
+
+
 def _one(name: str, known: dict[str, Any], path: PathKey, kind: str, error: Any) -> None:
     if name not in known:
         where = ".".join(str(p) for p in path)
@@ -163,6 +205,11 @@ def _one(name: str, known: dict[str, Any], path: PathKey, kind: str, error: Any)
 
 def _known(names: dict[str, Any] | set[str]) -> str:
     return "known: " + (", ".join(sorted(names)) if names else "none")
+
+
+def known_names(names: dict[str, Any] | set[str]) -> str:
+    """`known: a, b` (or `known: none`), for a message naming what exists."""
+    return _known(names)
 
 
 def _unknown(flow: str, where: str, var: str, known: set[str]) -> str:

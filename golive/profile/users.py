@@ -35,7 +35,7 @@ class Pool(BaseModel):
     )
     vars: dict[str, str] = Field(
         default_factory=dict,
-        description='Each user\'s variables as Python format patterns of n, e.g. "tok_{n:02d}"',
+        description='Each user\'s variables as Python format patterns of n, e.g. "shopper{n:02d}"',
     )
     file: str | None = Field(
         None,

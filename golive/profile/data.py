@@ -1,0 +1,104 @@
+"""The profile's `data` block: the card probe the data security checks send first.
+
+Before scanning the database and the logs, golive places ONE order carrying a test card
+number in the fields a careless app stores or logs (checks/test_data_security.py): through
+the profile's `checkout` job (or another job or flow) as a named user, the card fields
+added at the top of the body of the flow's submitting step.
+
+```yaml
+data:
+  probe:
+    user: alice                     # a name under `users:`
+    items: [{id: 1, quantity: 1}]   # the order's cart lines
+    job: checkout                   # default; or another job or any flow's name
+```
+
+Every field may be left out: `user` defaults to `api.users.a`, else
+`pricing.customers.in_state`; `items` to `pricing.carts.single`, else
+`api.owned.create.items`. With neither, the checks that need the probe are not-run naming
+`data.probe`; the checks' param `probe: false` scans only what is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from golive.profile.names import UserName
+from golive.profile.pricing import CartLine
+from golive.validation import NonBlank
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Probe(_Strict):
+    user: UserName | None = Field(
+        None, description="Who places the order (default api.users.a, else pricing's in_state)"
+    )
+    items: list[CartLine] | None = Field(
+        None,
+        min_length=1,
+        description="Its cart lines (default pricing.carts.single, else api.owned.create.items)",
+    )
+    job: NonBlank = Field(
+        "checkout", description="The job or flow that places it; its submitting step gets the card"
+    )
+
+
+class DataModel(_Strict):
+    probe: Probe = Field(default_factory=Probe, description="The card-carrying order")
+
+    def references(self, model: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """The probe's job must have a flow (checked when the profile loads)."""
+        from golive.profile.references import flow_for, job_missing
+
+        if flow_for(model, self.probe.job) is None:
+            return [(("probe", "job"), job_missing(model, self.probe.job))]
+        return []
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    user: str
+    items: list[dict[str, Any]]
+    job: str
+    source: str  # where user and items came from, for the evidence
+
+
+def probe_plan(model: Any) -> ProbePlan | str:
+    """Who places the probe and what, from `data.probe` or its defaults; a string saying
+    what to set when nothing names them."""
+    from golive.profile.api import parse
+    from golive.profile.pricing import Pricing
+
+    probe = DataModel.model_validate(model.data or {}).probe
+    api = parse(model.api) if model.api else None
+    pricing = Pricing.model_validate(model.pricing) if model.pricing else None
+    user, user_from = probe.user, "data.probe.user"
+    if user is None and api is not None:
+        user, user_from = api.users.a, "api.users.a"
+    if user is None and pricing is not None:
+        user, user_from = pricing.customers.in_state, "pricing.customers.in_state"
+    items, items_from = probe.items, "data.probe.items"
+    if items is None and pricing is not None:
+        items, items_from = pricing.carts.single, "pricing.carts.single"
+    if items is None and api is not None and api.owned is not None and api.owned.create.items:
+        items, items_from = api.owned.create.items, "api.owned.create.items"
+    missing = [name for name, value in (("user", user), ("items", items)) if value is None]
+    if missing:
+        return (
+            f"the target profile names no {' and no '.join(missing)} for the card probe: set "
+            + ", ".join(f"data.probe.{name}" for name in missing)
+            + " (or the check's param probe: false to only scan what is there)"
+        )
+    assert user is not None and items is not None
+    return ProbePlan(
+        user,
+        [line.model_dump() for line in items],
+        probe.job,
+        f"user from {user_from}, items from {items_from}",
+    )
