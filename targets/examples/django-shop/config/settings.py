@@ -98,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "store.https.ForwardedHttpRedirect",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -151,7 +152,8 @@ CSRF_FAILURE_VIEW = "store.views.csrf_failure"
 
 SECURE_SSL_REDIRECT = _flag("SHOP_SSL_REDIRECT", False)  # usually the proxy's job
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
-if _flag("SHOP_BEHIND_PROXY", False):
+SHOP_BEHIND_PROXY = _flag("SHOP_BEHIND_PROXY", False)
+if SHOP_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = _int("SHOP_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0

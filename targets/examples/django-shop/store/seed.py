@@ -22,7 +22,7 @@ PRODUCTS = [
     ("FILTER-100", "Paper filters, pack of 100", 399),
     ("TEA-SAMPLE", "Tea sample sachet", 50),  # 54 with tax: a smoke payment
 ]
-NAMED_USERS = ["ada", "grace", "linus"]
+NAMED_USERS = ["ada", "grace", "linus", "ken"]
 POOL_SIZE = 50  # shopper01 … shopper50, for load tests
 
 

@@ -210,7 +210,9 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 @endpoint("POST")
 def baskets(request: HttpRequest) -> HttpResponse:
-    read_json(request)  # an optional, ignored body; malformed JSON is still a 400
+    if read_json(request):  # an empty body or {}; malformed JSON is a 400 too
+        raise ApiError(400, "a new basket takes no fields")
+    _limit(request, "basket")  # every checkout starts with a basket: the same quota
     basket = Basket.objects.create(owner=request.user)
     log.info("basket %s created by user=%s", basket.ref, request.user.pk)
     return JsonResponse({"basket": basket_body(basket)}, status=201)
