@@ -245,7 +245,7 @@ def _judge_invariants(
     except (ObserverError, ValidationError) as exc:
         result.no_invariants = f"the observer cannot be used: {exc}"
         return
-    reader = invariants.StripeReader(where.stripe_api_base, where.stripe_key)
+    reader = invariants.StripeReader(target.stripe)
     try:
         fives = [
             f"{e.get('event_id')} ({e.get('status')}, {e.get('name')})"
