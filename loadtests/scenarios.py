@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import gevent
 import locust.stats
 from gevent.event import Event
+from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
@@ -58,7 +59,7 @@ WEBHOOK_SECRET = os.environ.get("GOLIVE_LOAD_WEBHOOK_SECRET", "")
 STRIPE_KEY = os.environ.get("GOLIVE_LOAD_STRIPE_KEY", "")
 LEDGER_MESSAGE = "golive_ledger"
 TIMEOUT_S = 10.0
-MEMBER_CONNECTIONS = 64  # a member's session: the race's copies each need a connection
+MEMBER_CONNECTIONS = 64  # the members' connections to the app, at least
 # The history CSV is golive's live progress: flush it every second, not every five.
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
 
@@ -88,22 +89,30 @@ MEMBERS = Members(
 APP = AppClient(
     AppModel.model_validate(PLAN["app"]), PLAN["app_base"], base_dir=Path("."), timeout=TIMEOUT_S
 )
-SHOP = Shop(APP)
+SHOP = Shop(APP, excerpts=False)
 
 
 @events.init.add_listener
 def _member_transports(environment: Any, **_: Any) -> None:
-    # Each member gets its own Locust HTTP session (its cookies, its connections), opened
-    # when it first buys; its requests count in this environment's stats.
+    # Each member gets its own Locust HTTP session (its cookies), opened when it first
+    # buys; its requests count in this environment's stats. The connections are one pool
+    # shared by all members, as many as requests in flight at once: a member of its own
+    # pool costs a connection (and the CPU to open it) the first time each member buys.
+    connections = int(PLAN["shape"]["users"]) * max(2, int(PLAN["race"]["fanout"]))
+    shared = HTTPClientPool(
+        concurrency=max(MEMBER_CONNECTIONS, connections),
+        network_timeout=TIMEOUT_S,
+        connection_timeout=TIMEOUT_S,
+        insecure=True,
+    )
+
     def transport() -> LocustTransport:
         return LocustTransport(
             FastHttpSession(
                 base_url=PLAN["app_base"],
                 request_event=environment.events.request,
                 user=None,
-                network_timeout=TIMEOUT_S,
-                connection_timeout=TIMEOUT_S,
-                concurrency=MEMBER_CONNECTIONS,
+                client_pool=shared,
             )
         )
 

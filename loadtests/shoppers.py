@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,20 +144,31 @@ class Members:
         return None
 
 
-@contextmanager
-def counted(session: UserSession, name: str) -> Iterator[None]:
+def counted(session: UserSession, name: str) -> AbstractContextManager[Any]:
     """The requests sent inside count as `name` in Locust's stats (no-op off Locust)."""
     job = getattr(session.transport, "job", None)
-    with job(name) if job is not None else nullcontext():
-        yield
+    return job(name) if job is not None else nullcontext()
+
+
+def _no_excerpt(text: str, limit: int) -> str:
+    return ""
 
 
 class Shop:
     """The purchase the load scenarios make, as the profile's jobs do it."""
 
-    def __init__(self, app: AppClient, transport: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        app: AppClient,
+        transport: Callable[[], Any] | None = None,
+        *,
+        excerpts: bool = True,
+    ) -> None:
         self.app = app
         self.transport = transport  # a new transport per member (None: golive's own)
+        # Redacted excerpts of the answers, for a FlowError's evidence; Locust's process
+        # shows none (its ledger keeps the error's message), so it spares the redaction.
+        self.excerpts = excerpts
         self.fill = app.has("fill_cart")
         self.job = (
             "checkout"
@@ -183,6 +194,8 @@ class Shop:
             if member.session is None:
                 transport = self.transport() if self.transport else None
                 member.session = self.app.open_session(member.name, member.variables, transport)
+                if not self.excerpts:
+                    member.session.excerpt = _no_excerpt
             session = member.session
             if member.signup and not member.signed_up:
                 with counted(session, m.SIGNUP):

@@ -26,6 +26,7 @@ with Locust's `name=` and `catch_response=`, a `cookiejar`), and the tests drive
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,24 +78,33 @@ class Cookies:
 
 class Answer:
     """One of Locust's answers as golive reads it: `text` is always a string and `json()`
-    raises ValueError on anything that is not JSON."""
+    raises ValueError on anything that is not JSON. Both are worked out once: a flow step
+    reads the answer once per capture."""
+
+    _UNREAD = object()
 
     def __init__(self, response: Any) -> None:
         self.response = response
         self.status_code: int = response.status_code
         self.headers: Any = response.headers if response.headers is not None else {}
+        self._text: str | None = None
+        self._json: Any = self._UNREAD
 
     @property
     def text(self) -> str:
-        return self.response.text or ""
+        if self._text is None:
+            self._text = self.response.text or ""
+        return self._text
 
     def json(self) -> Any:
-        import json
-
-        try:
-            return json.loads(self.text)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"not JSON: {exc}") from None
+        if self._json is self._UNREAD:
+            try:
+                self._json = json.loads(self.text)
+            except ValueError as exc:
+                self._json = ValueError(f"not JSON: {exc}")
+        if isinstance(self._json, ValueError):
+            raise self._json
+        return self._json
 
 
 class LocustTransport:

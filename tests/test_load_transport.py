@@ -155,6 +155,9 @@ def test_each_job_counts_under_its_name_and_carries_the_profiles_auth(tmp_path: 
     assert "Idempotency-Key" not in locust.sent[2]["headers"]
     assert all(r.reported and r.outcome == "ok" for r in locust.responses)
     assert locust.client.redirect_response_codes == frozenset()  # golive follows none
+    assert member.session.excerpt("an answer", 300) == "an answer"  # the probe keeps them
+    spared = shoppers.Shop(shop.app, lambda: LocustTransport(Locust()), excerpts=False)
+    assert spared.session(_member()).excerpt("an answer", 300) == ""  # Locust shows none
 
 
 def test_the_request_a_flow_stops_at_is_the_failure_with_the_flows_reason(
@@ -205,6 +208,7 @@ def test_forms_are_encoded_and_the_cookie_view_serves_cookie_auth_and_captures()
             "POST", "/login/", data={"username": "ada", "password": "p w"}, headers={}
         )
     assert answer.status_code == 200 and answer.json() == {}
+    assert answer.json() is answer.json()  # parsed once, whatever the captures read
     sent = locust.sent[0]
     assert sent["data"] == "username=ada&password=p+w" and sent["name"] == "login"
     assert sent["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
