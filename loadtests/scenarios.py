@@ -96,8 +96,8 @@ SHOP = Shop(APP, excerpts=False)
 def _member_transports(environment: Any, **_: Any) -> None:
     # Each member gets its own Locust HTTP session (its cookies), opened when it first
     # buys; its requests count in this environment's stats. The connections are one pool
-    # shared by all members, as many as requests in flight at once: a member of its own
-    # pool costs a connection (and the CPU to open it) the first time each member buys.
+    # shared by all members, as many as requests in flight at once (a pool per member
+    # would open a connection, and spend the CPU for it, at each member's first purchase).
     connections = int(PLAN["shape"]["users"]) * max(2, int(PLAN["race"]["fanout"]))
     shared = HTTPClientPool(
         concurrency=max(MEMBER_CONNECTIONS, connections),
