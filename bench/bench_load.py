@@ -7,8 +7,9 @@ on loopback pinned to CPU 1; each generator runs pinned to CPU 0, one after the 
 
 - `wrk` (Debian package `wrk`), 1 thread, 50 connections, GET;
 - golive's `burst` scenario (WebhookUser: a signed event per request) and `storm`
-  scenario (StormUser: cart, checkout, order read, Stripe confirm; the Stripe base points
-  at the same server), one Locust process, no think time.
+  scenario (StormUser: the profile's fill_cart, checkout and read_order flows through
+  golive's UserSession, then a Stripe confirm; the Stripe base points at the same
+  server), one Locust process, no think time.
 
 Reported: requests/s (wall clock) and requests per CPU-second of the generator (its own
 user + system time, from the kernel), so a server-bound wrk is still compared per core.
@@ -134,6 +135,34 @@ def run_wrk(
     }
 
 
+# A profile's auth and flows for the storm: fill the cart, check out, read the order.
+APP = {
+    "auth": {"header": {"name": "Authorization", "scheme": "Bearer", "value": "{user.token}"}},
+    "flows": {
+        "fill_cart": {
+            "item": {"food_item_id": "{item.id}", "quantity": "{item.quantity}"},
+            "steps": [{"for_each": "lines", "request": {"method": "POST", "path": "/cart"}}],
+        },
+        "checkout": {
+            "item": {"food_item_id": "{item.id}", "quantity": "{item.quantity}"},
+            "steps": [
+                {
+                    "request": {
+                        "method": "POST",
+                        "path": "/checkout",
+                        "json": {"items": "{lines}"},
+                    },
+                    "capture": {"payment_intent_id": "payment_intent_id", "order_id": "order_id"},
+                }
+            ],
+        },
+        "read_order": [
+            {"request": {"path": "/orders/{order_id}"}, "capture": {"status": "status"}}
+        ],
+    },
+}
+
+
 def run_locust(url: str, scenario: str, users: int, duration: int, tmp: Path) -> dict:
     classes = {"burst": "WebhookUser", "storm": "StormUser"}
     plan = {
@@ -141,17 +170,10 @@ def run_locust(url: str, scenario: str, users: int, duration: int, tmp: Path) ->
         "app_base": url,
         "webhook_path": "/webhook",
         "stripe_api_base": url,
-        "checkout": {
-            "path": "/checkout",
-            "body": {"items": "{items}"},
-            "item": {"food_item_id": "{id}", "quantity": "{quantity}"},
-            "payment_intent_id": "payment_intent_id",
-        },
-        "customers": [f"tok_{n}" for n in range(1000)],
+        "app": APP,  # the profile's auth, flows and jobs, as loadtests/shoppers.py writes them
+        "members": [{"name": f"bench[{n}]", "vars": {"token": f"tok_{n}"}} for n in range(1000)],
         "quota_per_min": 10**9,
         "carts": [[{"id": 1, "quantity": 1}]],
-        "cart_add": {"path": "/cart", "json": {"food_item_id": "{id}", "quantity": "{quantity}"}},
-        "order_read": {"path": "/orders/{order_id}", "order_id": "order_id"},
         "payment_methods": {"pm_card_visa": 1},
         "weights": {scenario: 1},
         "webhook_rate_per_user": 1000,

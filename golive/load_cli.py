@@ -169,7 +169,7 @@ def _load_block(profile_path: Path) -> LoadModel:
         raise InputError(
             "the profile has no `load` block",
             file=profile_path,
-            hint="add load: {customers: …, gate: …} (see targets/demo/target.yaml)",
+            hint="add load: {users: …, gate: …} (see targets/demo/target.yaml)",
         )
     # (profile.load validates the block too; this gives the model to the command.)
     return validate(LoadModel, located.sub(PROFILE_KEY), prefix=PROFILE_KEY)

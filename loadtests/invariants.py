@@ -18,7 +18,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import stripe
+
 from golive import httpclient
+from golive.client import stripe_api
 from golive.observer import Observer
 
 MAX_IDS = 20  # offending ids listed per violation in the evidence
@@ -54,20 +57,21 @@ def intents_of(ledger: Iterable[dict[str, Any]]) -> list[str]:
 
 
 class StripeReader:
-    """The Stripe backend's view of each PaymentIntent (status only)."""
+    """The Stripe backend's view of each PaymentIntent (status only), through golive's own
+    Stripe client (golive/client/stripe_api.py)."""
 
-    def __init__(self, api_base: str, key: str) -> None:
+    def __init__(self, backend: Any) -> None:
+        self._stripe = stripe_api.client(backend)
+        # The sandbox's delivery log is no Stripe API: read it with the key as Basic auth.
         self._web = httpclient.client(
-            base_url=api_base,
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=10,
+            base_url=backend.api_base, auth=(backend.secret_key, ""), timeout=10
         )
 
     def status(self, intent_id: str) -> str:
-        answer = self._web.get(f"/v1/payment_intents/{intent_id}")
-        if answer.status_code != 200:
-            return f"unreadable ({answer.status_code})"
-        return str(answer.json().get("status"))
+        try:
+            return str(self._stripe.v1.payment_intents.retrieve(intent_id).status)
+        except stripe.StripeError as exc:
+            return f"unreadable ({exc.http_status})"
 
     def webhook_5xx(self, webhook_url: str, since: float) -> list[str]:
         """The sandbox's own deliveries to the app that got a 5xx (golive sandbox only)."""

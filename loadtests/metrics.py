@@ -10,6 +10,11 @@ name metrics, and each load check says which requests feed which metric:
 | db_write_ms       | `cart_add` latency (a row written per request)  | load.database      |
 | db_read_ms        | `order_read` latency (the order just written)   | load.database      |
 | http_ms, http_p99_ms | every request to the app's API (not the webhook, not Stripe) | load.response-times |
+
+Requests to the app are the profile's jobs (loadtests/shoppers.py); every request of one job
+counts under its name: `fill_cart` as `cart_add`, `checkout` (or `checkout_cart`) as
+`checkout` (`race_checkout` in the race), `read_order` as `order_read`, a member's first
+`login` and `signup` under those names.
 | failure_rate      | failed share of the check's requests            | each check         |
 | samples           | count of the check's requests                   | each check         |
 
@@ -29,6 +34,8 @@ from golive import thresholds
 CART_ADD = "cart_add"
 CHECKOUT = "checkout"
 ORDER_READ = "order_read"
+LOGIN = "login"
+SIGNUP = "signup"
 STRIPE_CONFIRM = "stripe_confirm"
 STRIPE_RETRIEVE = "stripe_retrieve"
 WEBHOOK = "webhook"
@@ -36,7 +43,7 @@ RACE_CHECKOUT = "race_checkout"
 RACE_WEBHOOK_SAME_ID = "race_webhook_same_id"
 RACE_WEBHOOK_NEW_ID = "race_webhook_new_id"
 
-API = (CART_ADD, CHECKOUT, ORDER_READ, RACE_CHECKOUT)
+API = (CART_ADD, CHECKOUT, ORDER_READ, RACE_CHECKOUT, LOGIN, SIGNUP)
 
 FAILURE_RATE = "failure_rate"
 SAMPLES = "samples"

@@ -7,9 +7,10 @@ bounded twice: Locust's `--run-time`, and a hard timeout on the child processes.
 
 Outputs in the run's folder: Locust's CSV (`locust_stats.csv`, `locust_stats_history.csv`,
 `locust_failures.csv`), HTML (`locust.html`) and JSON (`locust.json`), its log
-(`locust.log`), the plan the scenarios read (`load-plan.json`) and the ledger of the
-PaymentIntents the run touched (`ledger.jsonl`). Secrets reach the children through their
-environment only, never a file or a command line.
+(`locust.log`), the plan the scenarios read (`load-plan.json`: the profile's auth, flows
+and jobs and the load users' variables) and the ledger of the PaymentIntents the run
+touched (`ledger.jsonl`). The Stripe key and the webhook secret reach the children through
+their environment only, never a file or a command line.
 """
 
 from __future__ import annotations
@@ -83,8 +84,19 @@ class LoadRun:
 Progress = Callable[[str], None]
 
 
-def plan(spec: Spec, where: Endpoints, load: Any, checkout: Any, out: Path) -> dict[str, Any]:
-    """What the scenarios read (no secrets)."""
+def plan(
+    spec: Spec,
+    where: Endpoints,
+    load: Any,
+    app: dict[str, Any],
+    members: list[dict[str, Any]],
+    out: Path,
+    probed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the scenarios read: no Stripe key nor webhook secret. `app` is the profile's
+    auth, flows and jobs (loadtests/shoppers.py app_plan), `members` the load users with
+    their variables (as the profile states them), `probed` the member the pre-Locust
+    probe bought as (its quota spent, signed up)."""
     weights = dict(load.weights)
     if spec.scenario != "mixed":
         weights = {spec.scenario: 1}
@@ -93,12 +105,12 @@ def plan(spec: Spec, where: Endpoints, load: Any, checkout: Any, out: Path) -> d
         "app_base": where.app_base,
         "webhook_path": where.webhook_path,
         "stripe_api_base": where.stripe_api_base,
-        "checkout": checkout.model_dump(),
-        "customers": load.customers.all(),
+        "app": app,
+        "members": members,
+        "spent": {probed["name"]: 1} if probed else {},
+        "signed_up": [probed["name"]] if probed and probed.get("signed_up") else [],
         "quota_per_min": load.quota_per_min,
         "carts": [[line.model_dump() for line in cart] for cart in load.carts],
-        "cart_add": load.cart_add.model_dump(by_alias=True) if load.cart_add else None,
-        "order_read": load.order_read.model_dump() if load.order_read else None,
         "payment_methods": dict(load.payment_methods),
         "weights": weights,
         "webhook_rate_per_user": load.webhook_rate_per_user,

@@ -2,9 +2,10 @@
 
     python -m locust -f loadtests/scenarios.py --headless ...   (loadtests/runner.py does it)
 
-- StormUser: a customer builds a cart, checks out (the app creates the PaymentIntent) and
-  pays it at the Stripe backend with a test card, the way Stripe.js would; the backend then
-  sends its webhook to the app.
+- StormUser: a customer buys as the profile's jobs do it (`fill_cart` when the profile has
+  it, then `checkout`; loadtests/shoppers.py), reads the order back (`read_order`) and pays
+  the PaymentIntent at the Stripe backend with a test card, the way Stripe.js would; the
+  backend then sends its webhook to the app.
 - WebhookUser: signed payment_intent.succeeded / payment_failed events at a target rate,
   for PaymentIntents that do not exist, so the burst measures the acknowledgement alone.
 - RaceUser: one checkout sent `fanout` times at the same instant with one Idempotency-Key,
@@ -13,7 +14,11 @@
   released together by one gevent Event.
 - MixedShape (scenario "mixed"): the blend of the three, ramped up, held and eased off.
 
-Configuration comes from the plan file (GOLIVE_LOAD_PLAN, no secrets in it) and two
+Every request to the app is a job of the profile run through golive's UserSession (the
+profile's `auth:`: credentials, login, CSRF), on a Locust FastHttpSession of the member's
+own (its cookies), through loadtests/transport.py, so Locust counts it under the job's
+name. Configuration comes from the plan file (GOLIVE_LOAD_PLAN, no Stripe or webhook
+secret in it: the profile's auth, flows and jobs, and the load users' variables) and two
 variables for the secrets (GOLIVE_LOAD_WEBHOOK_SECRET, GOLIVE_LOAD_STRIPE_KEY). The
 PaymentIntents a run touched are written to a ledger (JSON lines) the invariants read;
 workers send theirs to the master.
@@ -21,13 +26,12 @@ workers send theirs to the master.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
 import os
 import random
 import time
 import uuid
-from collections import deque
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,13 +39,17 @@ from urllib.parse import urlsplit
 import gevent
 import locust.stats
 from gevent.event import Event
+from geventhttpclient.client import HTTPClientPool
 from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
 
 from golive import thresholds
-from golive.checkout import dotted, fill
+from golive.client.app import AppClient, Placed
+from golive.client.errors import FlowError
 from golive.loadtests import metrics as m
+from golive.loadtests.shoppers import AppModel, Members, Shop
+from golive.loadtests.transport import LocustTransport
 from golive.loopback import is_loopback_host
 from golive.webhooks.fixtures import render_event
 from golive.webhooks.signing import encode_event, sign_header
@@ -51,6 +59,7 @@ WEBHOOK_SECRET = os.environ.get("GOLIVE_LOAD_WEBHOOK_SECRET", "")
 STRIPE_KEY = os.environ.get("GOLIVE_LOAD_STRIPE_KEY", "")
 LEDGER_MESSAGE = "golive_ledger"
 TIMEOUT_S = 10.0
+MEMBER_CONNECTIONS = 64  # the members' connections to the app, at least
 # The history CSV is golive's live progress: flush it every second, not every five.
 locust.stats.CSV_STATS_FLUSH_INTERVAL_SEC = 1
 
@@ -69,38 +78,45 @@ def _refuse_unsafe() -> None:
 _refuse_unsafe()
 
 
-# --- customers and their quotas ---------------------------------------------------------
+# --- customers, their quotas and their sessions -----------------------------------------
+
+MEMBERS = Members(
+    PLAN["members"],
+    PLAN["quota_per_min"],
+    spent=PLAN.get("spent"),
+    signed_up=PLAN.get("signed_up"),
+)
+APP = AppClient(
+    AppModel.model_validate(PLAN["app"]), PLAN["app_base"], base_dir=Path("."), timeout=TIMEOUT_S
+)
+SHOP = Shop(APP, excerpts=False)
 
 
-class TokenPool:
-    """Customers (bearer tokens) handed out so none goes over its rate-limit quota: the
-    storm measures the app, not its limiter."""
+@events.init.add_listener
+def _member_transports(environment: Any, **_: Any) -> None:
+    # Each member gets its own Locust HTTP session (its cookies), opened when it first
+    # buys; its requests count in this environment's stats. The connections are one pool
+    # shared by all members, as many as requests in flight at once (a pool per member
+    # would open a connection, and spend the CPU for it, at each member's first purchase).
+    connections = int(PLAN["shape"]["users"]) * max(2, int(PLAN["race"]["fanout"]))
+    shared = HTTPClientPool(
+        concurrency=max(MEMBER_CONNECTIONS, connections),
+        network_timeout=TIMEOUT_S,
+        connection_timeout=TIMEOUT_S,
+        insecure=True,
+    )
 
-    def __init__(self, tokens: list[str], per_min: int, window_s: float = 61.0) -> None:
-        self.tokens = tokens or ["-"]
-        self.per_window = max(1, per_min - 1)  # one short: clocks and windows differ
-        self.window_s = window_s
-        self.used: dict[str, deque[float]] = {t: deque() for t in self.tokens}
-        self._next = itertools.cycle(self.tokens)
+    def transport() -> LocustTransport:
+        return LocustTransport(
+            FastHttpSession(
+                base_url=PLAN["app_base"],
+                request_event=environment.events.request,
+                user=None,
+                client_pool=shared,
+            )
+        )
 
-    def take(self, n: int = 1, *, deadline_s: float = 30.0) -> str | None:
-        """A token with `n` uses left in its window; None if none frees up in time."""
-        give_up = time.monotonic() + deadline_s
-        while time.monotonic() < give_up:
-            now = time.monotonic()
-            for _ in range(len(self.tokens)):
-                token = next(self._next)
-                stamps = self.used[token]
-                while stamps and stamps[0] <= now - self.window_s:
-                    stamps.popleft()
-                if len(stamps) + n <= self.per_window:
-                    stamps.extend([now] * n)
-                    return token
-            gevent.sleep(0.2)
-        return None
-
-
-POOL = TokenPool(PLAN["customers"], PLAN["quota_per_min"])
+    SHOP.transport = transport
 
 
 @events.test_start.add_listener
@@ -109,8 +125,7 @@ def _split_customers(environment: Any, **_: Any) -> None:
     runner = environment.runner
     workers = int(PLAN.get("workers") or 1)
     if isinstance(runner, WorkerRunner) and workers > 1 and runner.worker_index >= 0:
-        share = PLAN["customers"][runner.worker_index % workers :: workers]
-        POOL.__init__(share, PLAN["quota_per_min"])
+        MEMBERS.keep(MEMBERS.members[runner.worker_index % workers :: workers])
 
 
 # --- the ledger: which PaymentIntents the run touched -----------------------------------
@@ -202,12 +217,6 @@ def _start_watch(environment: Any, **_: Any) -> None:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def checkout_body(cart: list[dict[str, int]]) -> dict[str, Any]:
-    spec = PLAN["checkout"]
-    items = [fill(spec["item"], {"{id}": c["id"], "{quantity}": c["quantity"]}) for c in cart]
-    return fill(spec["body"], {"{items}": items})
-
-
 def _json(response: Any) -> Any:
     try:
         return response.json()
@@ -244,7 +253,7 @@ class _Stripe:
             if base
             else None
         )
-        self.headers = {"Authorization": f"Bearer {STRIPE_KEY}"}
+        self.auth = (STRIPE_KEY, "")  # Stripe's Basic form: the key, no password
 
     def confirm(self, intent_id: str, method: str) -> str | None:
         """The intent's status after confirming; a decline is an expected answer."""
@@ -253,7 +262,8 @@ class _Stripe:
         with self.session.post(
             f"/v1/payment_intents/{intent_id}/confirm",
             data=f"payment_method={method}",
-            headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=self.auth,
             name=m.STRIPE_CONFIRM,
             catch_response=True,
         ) as response:
@@ -269,7 +279,7 @@ class _Stripe:
             return None
         with self.session.get(
             f"/v1/payment_intents/{intent_id}",
-            headers=self.headers,
+            auth=self.auth,
             name=m.STRIPE_RETRIEVE,
             catch_response=True,
         ) as response:
@@ -285,24 +295,6 @@ class _ShopUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.stripe = _Stripe(self)
-
-    def checkout(
-        self, token: str, cart: list[dict[str, int]], key: str, name: str
-    ) -> dict[str, Any] | None:
-        """POST the checkout; the answer when it names a PaymentIntent."""
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
-        with self.client.post(
-            PLAN["checkout"]["path"],
-            json=checkout_body(cart),
-            headers=headers,
-            name=name,
-            catch_response=True,
-        ) as response:
-            body = _json(response)
-            intent = dotted(body, PLAN["checkout"]["payment_intent_id"])
-            ok = 200 <= response.status_code < 300 and isinstance(intent, str) and bool(intent)
-            _expect(response, ok, "" if ok else f"HTTP {response.status_code}, no PaymentIntent")
-            return body if ok else None
 
     def send_event(self, payload: bytes, event_id: str, name: str) -> None:
         headers = {
@@ -321,6 +313,33 @@ class _ShopUser(FastHttpUser):
 # --- the scenarios ----------------------------------------------------------------------
 
 
+def _placed(placed: Placed, scenario: str, **extra: Any) -> str | None:
+    """Ledger the checkout's PaymentIntent and return it; a Checkout Session is ledgered
+    too, but the scenarios cannot pay it (the invariants count PaymentIntents)."""
+    if placed.payment_intent_id:
+        LEDGER.add(
+            kind="intent", scenario=scenario, payment_intent=placed.payment_intent_id, **extra
+        )
+        return placed.payment_intent_id
+    if placed.checkout_session_id:
+        LEDGER.add(
+            kind="checkout_session", scenario=scenario, checkout_session=placed.checkout_session_id
+        )
+    return None
+
+
+def _failed(scenario: str, exc: FlowError) -> None:
+    """A purchase that stopped: ledgered, so a run where golive could not follow its own
+    flows for any checkout is an error, not a verdict (loadtests/session.py)."""
+    LEDGER.add(
+        kind="checkout_failed",
+        scenario=scenario,
+        setup=exc.setup_problem,
+        flow=exc.flow,
+        error=str(exc)[:500],
+    )
+
+
 class StormUser(_ShopUser):
     """Customers building carts, checking out and paying, many at once."""
 
@@ -329,31 +348,21 @@ class StormUser(_ShopUser):
 
     @task
     def buy(self) -> None:
-        token = POOL.take()
-        if token is None:
+        member = MEMBERS.take()
+        if member is None:
             return
         cart = random.choice(PLAN["carts"])
-        auth = {"Authorization": f"Bearer {token}"}
-        add = PLAN.get("cart_add")
-        for line in cart if add else []:
-            body = fill(add["json"], {"{id}": line["id"], "{quantity}": line["quantity"]})
-            with self.client.post(
-                add["path"], json=body, headers=auth, name=m.CART_ADD, catch_response=True
-            ) as response:
-                _expect(response, 200 <= response.status_code < 300)
-        answer = self.checkout(token, cart, f"golive-load-{uuid.uuid4().hex}", m.CHECKOUT)
-        if answer is None:
+        try:
+            placed = SHOP.buy(member, cart, key=f"golive-load-{uuid.uuid4().hex}", name=m.CHECKOUT)
+        except FlowError as exc:
+            _failed("storm", exc)
             return
-        intent_id = dotted(answer, PLAN["checkout"]["payment_intent_id"])
-        LEDGER.add(kind="intent", scenario="storm", payment_intent=intent_id)
-        read = PLAN.get("order_read")
-        order_id = dotted(answer, read["order_id"]) if read else None
-        if read and order_id is not None:
-            path = read["path"].replace("{order_id}", str(order_id))
-            with self.client.get(
-                path, headers=auth, name=m.ORDER_READ, catch_response=True
-            ) as response:
-                _expect(response, response.status_code == 200)
+        intent_id = _placed(placed, "storm")
+        if intent_id is None:
+            return
+        assert member.session is not None
+        with contextlib.suppress(FlowError):  # counted as a failed order_read
+            SHOP.read_order(member.session, placed)
         method = _pick_method()
         status = self.stripe.confirm(intent_id, method)
         LEDGER.add(kind="confirmed", payment_intent=intent_id, method=method, status=status)
@@ -416,17 +425,37 @@ class RaceUser(_ShopUser):
     @task
     def race(self) -> None:
         fanout = int(PLAN["race"]["fanout"])
-        token = POOL.take(fanout)
-        if token is None:
+        member = MEMBERS.take(fanout)
+        if member is None:
             return
-        cart = random.choice(PLAN["carts"])
+        items = [dict(line) for line in random.choice(PLAN["carts"])]
         key = f"golive-race-{uuid.uuid4().hex}"
-        answers = self._together(fanout, lambda i: self.checkout(token, cart, key, m.RACE_CHECKOUT))
-        path = PLAN["checkout"]["payment_intent_id"]
-        intents = sorted({dotted(a, path) for a in answers if a})
+        try:
+            session = SHOP.session(member)
+            if SHOP.job == "checkout_cart":  # the copies check out one filled cart
+                SHOP.fill_cart(session, items)
+        except FlowError as exc:
+            _failed("race", exc)
+            return
+
+        def copy(index: int) -> Placed | FlowError:
+            try:
+                return SHOP.check_out(session, items, key=key, name=m.RACE_CHECKOUT)
+            except FlowError as exc:
+                return exc
+
+        answers = self._together(fanout, copy)
+        placed = [a for a in answers if isinstance(a, Placed)]
+        if not placed:
+            failed = [a for a in answers if isinstance(a, FlowError)]
+            if failed:
+                _failed("race", failed[0])
+            return
+        intents = sorted({p.payment_intent_id for p in placed if p.payment_intent_id})
         for intent_id in intents:
             LEDGER.add(kind="intent", scenario="race", payment_intent=intent_id, key=key)
         if not intents:
+            _placed(placed[0], "race", key=key)
             return
         intent_id = intents[0]
         status = self.stripe.confirm(intent_id, "pm_card_visa")

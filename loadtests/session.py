@@ -2,11 +2,19 @@
 
 The gate runs the profile's short mixed run (`load.gate`); `golive load` puts its own
 `Spec` and output folder in the target's cache first (SPEC_KEY, OUT_KEY, PROGRESS_KEY).
-The run is followed by the invariants, judged through the profile's observer.
+Before Locust starts, one purchase as the first load user (the probe, on golive's own
+client, not paid) proves golive can follow the profile's flows; the run is followed by the
+invariants, judged through the profile's observer.
+
+golive's own fault is an `error`, never a verdict: the probe stopped by a refused
+credential, a wrong route or a capture not found, or a run where every checkout stopped
+that way ("golive could not follow flow X: …").
 """
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +23,11 @@ from pydantic import ValidationError
 
 from golive import budget, httpclient
 from golive.checklist import check_params
+from golive.client.app import AppClient
+from golive.client.errors import FlowError
 from golive.context import Target
-from golive.loadtests import invariants, runner, safety
+from golive.loadtests import invariants, runner, safety, shoppers
+from golive.loadtests import metrics as m
 from golive.loadtests.metrics import CHECK_METRICS
 from golive.observer import (
     ObserverError,
@@ -26,7 +37,6 @@ from golive.observer import (
     open_observer,
 )
 from golive.profile.loadtest import LoadModel
-from golive.profile.pricing import Checkout
 
 SPEC_KEY = "load.spec"
 OUT_KEY = "load.out"
@@ -44,6 +54,8 @@ class Shared:
     run: runner.LoadRun | None = None
     findings: invariants.Findings | None = None
     not_run: str | None = None  # why nothing ran
+    error: str | None = None  # golive could not follow its own flows: why
+    error_evidence: dict[str, Any] = field(default_factory=dict)
     no_invariants: str | None = None  # why the invariants were not judged
     abort_rules: list[dict[str, Any]] = field(default_factory=list)
 
@@ -55,7 +67,7 @@ class Shared:
 def load_model(target: Target) -> LoadModel:
     block = target.profile.model.load
     if block is None:
-        raise NotReady("the target profile has no `load` block (customers, gate run)")
+        raise NotReady("the target profile has no `load` block (users, gate run)")
     try:
         return LoadModel.model_validate(block)
     except ValidationError as exc:
@@ -64,11 +76,22 @@ def load_model(target: Target) -> LoadModel:
         raise NotReady(f"the profile's load.{where}: {first['msg']}") from None
 
 
-def checkout_spec(target: Target) -> Checkout:
-    pricing = target.profile.model.pricing or {}
-    if "checkout" not in pricing:
-        raise NotReady("the target profile has no `pricing.checkout`: no way to place an order")
-    return Checkout.model_validate(pricing["checkout"])
+def members(target: Target, model: LoadModel) -> list[dict[str, Any]]:
+    """The load users, pools expanded (a pool's CSV file is read now, after the setup)."""
+    try:
+        found = shoppers.members_of(target.profile.model, model.users, target.profile.base_dir)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotReady(f"the load users cannot be read: {exc}") from None
+    if not found:
+        raise NotReady(f"load.users ({', '.join(model.users)}) has no members")
+    return found
+
+
+def buys(spec: runner.Spec, model: LoadModel) -> bool:
+    """Whether the run checks out (storm, race), or only sends webhooks (burst)."""
+    if spec.scenario != "mixed":
+        return spec.scenario in ("storm", "race")
+    return any(model.weights.get(s, 0) > 0 for s in ("storm", "race"))
 
 
 def default_spec(model: LoadModel) -> runner.Spec:
@@ -108,15 +131,26 @@ def shared(target: Target, abort_rules: list[dict[str, Any]] | None = None) -> S
 def _run(target: Target, abort_rules: list[dict[str, Any]]) -> Shared:
     try:
         model = load_model(target)
-        checkout = checkout_spec(target)
         where = endpoints(target, model)
+        spec: runner.Spec = target.cache.get(SPEC_KEY) or default_spec(model)
+        people = members(target, model)
+        shop = shoppers.Shop(_probe_client(target, where))
+        if buys(spec, model) and shop.missing():
+            raise NotReady(str(shop.missing()))
     except (safety.Refused, NotReady) as exc:
         return Shared(not_run=str(exc))
-    spec: runner.Spec = target.cache.get(SPEC_KEY) or default_spec(model)
     out: Path = target.cache.get(OUT_KEY) or target.workdir / "load"
-    the_plan = runner.plan(spec, where, model, checkout, out)
+    probed = None
+    if buys(spec, model):
+        try:
+            probed = _probe(shop, people[0], model)
+        except FlowError as exc:
+            return Shared(error=str(exc), error_evidence=exc.evidence())
+    else:
+        _answers(where.app_base)
+    app = shoppers.app_plan(target.profile.model)
+    the_plan = runner.plan(spec, where, model, app, people, out, probed)
     the_plan["abort"] = abort_rules
-    _answers(where.app_base)
     try:
         with budget.not_counted():  # bounded by its duration (runner.run), which may be long
             run = runner.run(spec, where, the_plan, out, target.cache.get(PROGRESS_KEY))
@@ -124,14 +158,66 @@ def _run(target: Target, abort_rules: list[dict[str, Any]]) -> Shared:
         target.cache["load.interrupted"] = exc.result
         raise
     result = Shared(run=run, abort_rules=abort_rules)
+    unfollowed = unfollowed_flows(run.ledger)
+    if unfollowed is not None:
+        result.error, result.error_evidence = unfollowed
+        return result
     _judge_invariants(target, model, where, run, result)
     return result
 
 
+def _probe_client(target: Target, where: runner.Endpoints) -> AppClient:
+    return AppClient(
+        target.profile.model,
+        where.app_base,
+        base_dir=target.profile.base_dir,
+        redactor=target.redactor,
+        timeout=PROBE_TIMEOUT_S,
+    )
+
+
+def _probe(shop: shoppers.Shop, first: dict[str, Any], model: LoadModel) -> dict[str, Any]:
+    """One purchase before the load, as the first load user on golive's own client (signed
+    up and logged in as the profile says; the order is read back, not paid; the cart is
+    emptied after it when the profile can). FlowError when golive cannot follow its own
+    flows: a refused credential or route, a capture not found, no answer at all. An app
+    that refuses the purchase otherwise is left to the run to measure. Returns the member,
+    whose quota the run then counts one checkout spent."""
+    member = shoppers.Members([first], model.quota_per_min).members[0]
+    cart = [line.model_dump() for line in model.carts[0]]
+    try:
+        placed = shop.buy(
+            member, cart, key=f"golive-load-probe-{uuid.uuid4().hex}", name=m.CHECKOUT
+        )
+        assert member.session is not None
+        shop.read_order(member.session, placed)
+    except FlowError as exc:
+        if exc.setup_problem:
+            if member.session is not None:
+                member.session.close()
+            raise
+    assert member.session is not None
+    with contextlib.suppress(FlowError):  # a courtesy, not part of the proof
+        shop.clear_cart(member.session)
+    member.session.close()
+    return {"name": member.name, "signed_up": member.signed_up}
+
+
+def unfollowed_flows(ledger: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """When every purchase of the run stopped on golive's own fault (and none bought):
+    the error's message and evidence."""
+    failed = [e for e in ledger if e.get("kind") == "checkout_failed"]
+    bought = any(e.get("kind") in ("intent", "checkout_session") for e in ledger)
+    if not failed or bought or not all(e.get("setup") for e in failed):
+        return None
+    first = str(failed[0].get("error") or "golive could not follow its flows")
+    return first, {"flow_error": first, "purchases_stopped": len(failed)}
+
+
 def _answers(base_url: str) -> None:
-    """One request before the load (any status will do): a target that does not answer
-    stops the load checks here, through the check's time budget (golive.budget), instead
-    of after a whole load run of timeouts."""
+    """One request before a run that buys nothing (the burst; any status will do): a
+    target that does not answer stops the load checks here, through the check's time
+    budget (golive.budget), instead of after a whole load run of timeouts."""
     with httpclient.client(timeout=PROBE_TIMEOUT_S) as http:
         http.get(base_url)
 
@@ -151,10 +237,16 @@ def _judge_invariants(
     if reason is not None:
         result.no_invariants = not_observable(reason)
         return
-    if not where.stripe_api_base:
+    if not where.stripe_api_base or target.stripe is None:
         result.no_invariants = "the profile names no Stripe backend to read the intents from"
         return
     intents = invariants.intents_of(run.ledger)
+    if not intents and any(e.get("kind") == "checkout_session" for e in run.ledger):
+        result.no_invariants = (
+            "the app's checkout answers Checkout Sessions, not PaymentIntents: the load "
+            "invariants count PaymentIntents (a Checkout Session is not paid under load)"
+        )
+        return
     try:
         observer = open_observer(
             ObserverModel.model_validate(block),
@@ -164,7 +256,7 @@ def _judge_invariants(
     except (ObserverError, ValidationError) as exc:
         result.no_invariants = f"the observer cannot be used: {exc}"
         return
-    reader = invariants.StripeReader(where.stripe_api_base, where.stripe_key)
+    reader = invariants.StripeReader(target.stripe)
     try:
         fives = [
             f"{e.get('event_id')} ({e.get('status')}, {e.get('name')})"

@@ -35,6 +35,10 @@ def _shared(ctx: CheckContext, request: pytest.FixtureRequest) -> session.Shared
     result = session.shared(ctx.target, rules)
     if result.not_run:
         ctx.not_run(result.not_run)
+    if result.error:
+        # golive could not follow the profile's own flows: not a verdict on the app.
+        ctx.record(**result.error_evidence)
+        ctx.error(result.error)
     return result
 
 

@@ -212,3 +212,18 @@ def test_latency_thresholds_fail_with_the_measurement_as_evidence(tmp_path: Path
         assert judged["passed"] is False and judged["observed"] >= 1 and judged["samples"] > 0
         assert f"{name} is " in run.item(item)["checks"][0]["message"]
     assert run.item("load-testing.race-conditions")["outcome"] == "pass"
+
+
+def test_golive_refused_by_the_app_is_an_error_before_locust_starts(tmp_path: Path) -> None:
+    profile = demo_copy(tmp_path)
+    text = profile.read_text()
+    assert 'token: "tok_load_{n:02d}"' in text
+    profile.write_text(text.replace('token: "tok_load_{n:02d}"', 'token: "tok_nobody_{n:02d}"'))
+    out = tmp_path / "out"
+    run = load_run(profile, out, "--scenario", "storm", "--users", "2", "--duration", "2s")
+    assert run.returncode == 1, run.stdout + run.stderr
+    storm = load_outcomes(run)
+    assert storm and set(storm.values()) == {"error"}, storm
+    message = run.item("load-testing.concurrent-intents")["checks"][0]["message"]
+    assert "golive could not follow flow 'fill_cart'" in message and "401" in message
+    assert not (out / "locust.json").exists()  # stopped before Locust started

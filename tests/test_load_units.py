@@ -120,7 +120,31 @@ def test_the_load_block_is_validated_with_its_line(tmp_path: Path) -> None:
     assert f"{profile}:{line}: load.quota_per_min" in done.stderr
     assert golive("validate", "--target", str(profile)).returncode == 2
     with pytest.raises(ValidationError):
-        LoadModel.model_validate({"customers": {"pattern": "tok"}})  # no {n}, no count
+        LoadModel.model_validate({"users": []})  # nobody to buy
+    assert LoadModel.model_validate({"users": "shoppers"}).users == ["shoppers"]
+
+
+def test_load_users_must_be_users_of_the_profile_with_the_line(tmp_path: Path) -> None:
+    profile = demo_copy(tmp_path)
+    text = profile.read_text()
+    assert "  users: shoppers" in text
+    profile.write_text(text.replace("  users: shoppers", "  users: [shoppers, shopers]"))
+    done = golive("validate", "--target", str(profile))
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = next(i for i, x in enumerate(profile.read_text().splitlines(), 1) if "shopers]" in x)
+    assert f"{profile}:{line}: load.users.1: no user named 'shopers'" in done.stderr
+
+
+def test_the_retired_request_keys_say_what_replaces_them(tmp_path: Path) -> None:
+    profile = demo_copy(tmp_path)
+    text = profile.read_text()
+    profile.write_text(
+        text.replace("  users: shoppers", '  customers: {pattern: "tok_load_{n:02d}", count: 5}')
+    )
+    done = golive("validate", "--target", str(profile))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "`customers` is no longer part of the load block" in done.stderr
+    assert "users: shoppers" in done.stderr
 
 
 def test_loopback_only_unless_allowed_and_never_live_keys() -> None:

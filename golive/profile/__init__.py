@@ -255,7 +255,7 @@ class ProfileModel(_Strict):
         None, description="How the smoke and end-to-end flows drive the target"
     )
     load: dict[str, Any] | None = Field(
-        None, description="Load scenarios: customers, host allowlist, the gate's short run"
+        None, description="Load scenarios: users, host allowlist, the gate's short run"
     )
     limits: Limits = Field(
         default_factory=Limits,

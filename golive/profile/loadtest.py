@@ -1,16 +1,23 @@
 """The profile's `load:` block: who the load scenarios buy as, where they may send, and the
 gate's short run.
 
+The scenarios act as the profile's users and do the profile's jobs (golive/profile/flows.py):
+a customer runs `fill_cart` (when the profile has it) and `checkout` with the cart, reads
+the order back with `read_order` (when present), then pays the PaymentIntent at the Stripe
+backend. A profile without `checkout` but with `fill_cart` and `checkout_cart` checks the
+filled cart out instead. Every request carries the user's `auth:` (a header, Basic, a
+cookie, a login flow with CSRF); a pool member logs in (or signs up) once, when it first
+buys.
+
 ```yaml
+users:
+  shoppers:                      # the load's customers, each with its own rate-limit quota
+    pool: {count: 50, vars: {token: "tok_load_{n:02d}"}}
 load:
-  customers:                     # bearer tokens, each with its own rate-limit quota
-    pattern: tok_load_{n:02d}    # or `tokens: [tok_a, tok_b]`
-    count: 50
+  users: shoppers                # a name under `users:` (a pool), or a list: [alice, bob]
   quota_per_min: 20              # checkouts per customer per minute the app allows
   allow_hosts: []                # non-loopback hosts a load test may target (staging)
   carts: [[{id: 1, quantity: 1}], [{id: 2, quantity: 2}, {id: 3, quantity: 1}]]
-  cart_add: {path: /api/v1/cart/items, json: {food_item_id: "{id}", quantity: "{quantity}"}}
-  order_read: {path: "/api/v1/orders/{order_id}", order_id: order_id}
   payment_methods: {pm_card_visa: 9, pm_card_chargeDeclined: 1}
   weights: {storm: 6, burst: 2, race: 1}       # the mixed scenario's blend
   webhook_rate_per_user: 4       # signed events per second per burst user
@@ -24,52 +31,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from golive.profile.names import UserName
 from golive.profile.pricing import CartLine
 
 PROFILE_KEY = "load"
 SCENARIOS = ("storm", "burst", "race", "mixed")
+# Keys of the block before the profile's users, auth and flows described the requests.
+RETIRED = {
+    "customers": "name the load's users instead: `users: shoppers` (a pool under `users:`)",
+    "cart_add": "give the profile a `fill_cart` flow (flows: / jobs:)",
+    "order_read": "give the profile a `read_order` flow (flows: / jobs:)",
+}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Customers(_Strict):
-    tokens: list[str] = Field(default_factory=list, description="Bearer tokens, one per customer")
-    pattern: str | None = Field(None, description="e.g. tok_load_{n:02d}, with `count`")
-    count: int = Field(
-        0, ge=0, le=10_000, description="How many tokens `pattern` makes (n = 1…count)"
-    )
-
-    @model_validator(mode="after")
-    def _some(self) -> Customers:
-        if bool(self.tokens) == bool(self.pattern):
-            raise ValueError("give either `tokens` or `pattern` with `count`")
-        if self.pattern and self.count < 1:
-            raise ValueError("`pattern` needs `count` of at least 1")
-        if self.pattern and "{n" not in self.pattern:
-            raise ValueError("`pattern` must hold {n} (e.g. tok_load_{n:02d})")
-        return self
-
-    def all(self) -> list[str]:
-        if self.tokens:
-            return list(self.tokens)
-        assert self.pattern is not None
-        return [self.pattern.format(n=n) for n in range(1, self.count + 1)]
-
-
-class CartAdd(_Strict):
-    path: str = Field(pattern=r"^/", description="POST path adding one line to the cart")
-    json_body: dict[str, Any] = Field(
-        alias="json", description='Body template; "{id}" and "{quantity}" are filled in'
-    )
-
-
-class OrderRead(_Strict):
-    path: str = Field(pattern=r"^/", description="GET path; {order_id} is filled in")
-    order_id: str = Field("order_id", description="Dotted path of the order id in the checkout")
 
 
 class Race(_Strict):
@@ -86,14 +64,16 @@ class GateRun(_Strict):
 class LoadModel(_Strict):
     """Who the load scenarios buy as, where they may send, and the gate's short run."""
 
-    customers: Customers = Field(
-        description="Who the scenarios buy as: bearer tokens, each with its own rate-limit quota"
+    users: list[UserName] = Field(
+        min_length=1,
+        description="Who buys: a pool under `users:` (shoppers), or a list of user names; "
+        "each member has its own checkout quota",
     )
     quota_per_min: int = Field(
         20,
         ge=1,
         le=100_000,
-        description="Checkouts per customer per minute the app allows; the scenarios stay under it",
+        description="Checkouts per user per minute the app allows; the scenarios stay under it",
     )
     allow_hosts: list[str] = Field(
         default_factory=list,
@@ -103,12 +83,6 @@ class LoadModel(_Strict):
         default_factory=lambda: [[CartLine(id=1, quantity=1)]],
         min_length=1,
         description="The carts the storm customers buy, one picked per checkout",
-    )
-    cart_add: CartAdd | None = Field(
-        None, description="How a line is added to a server-side cart (none: items in the checkout)"
-    )
-    order_read: OrderRead | None = Field(
-        None, description="How the order is read back after the checkout (none: not read)"
     )
     payment_methods: dict[str, int] = Field(
         default_factory=lambda: {"pm_card_visa": 9, "pm_card_chargeDeclined": 1},
@@ -131,6 +105,20 @@ class LoadModel(_Strict):
     gate: GateRun = Field(
         default_factory=GateRun, description="The short mixed run inside `golive gate`"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, instead in RETIRED.items():
+                if key in data:
+                    raise ValueError(f"`{key}` is no longer part of the load block: {instead}")
+        return data
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _valid(self) -> LoadModel:

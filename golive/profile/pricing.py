@@ -36,32 +36,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Checkout(_Strict):
-    path: str = Field(
-        "/api/v1/stripe/create-payment-intent", description="Checkout path (POST, JSON)"
-    )
-    body: dict[str, Any] = Field(
-        default_factory=lambda: {"items": "{items}"},
-        description='Body template; the value "{items}" is replaced by the item list',
-    )
-    item: dict[str, Any] = Field(
-        default_factory=lambda: {"food_item_id": "{id}", "quantity": "{quantity}"},
-        description='One item of the list; "{id}" and "{quantity}" are filled in',
-    )
-    payment_intent_id: str = Field(
-        "payment_intent_id", description="Dotted path of the PaymentIntent id in the answer"
-    )
-
-    @model_validator(mode="after")
-    def _placeholders(self) -> Checkout:
-        if "{items}" not in self.body.values():
-            raise ValueError('checkout.body must hold the value "{items}" (the item list)')
-        values = set(self.item.values())
-        if "{id}" not in values or "{quantity}" not in values:
-            raise ValueError('checkout.item must hold the values "{id}" and "{quantity}"')
-        return self
-
-
 class Customers(_Strict):
     """Two users (names under `users:`) whose `state` variables have different tax rates."""
 

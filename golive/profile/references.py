@@ -1,5 +1,5 @@
 """Names that must exist: every flow a job, the login or a family names; every user a
-family names; every {variable} a template reads. Checked when the profile loads, so a
+family names (one, or a list of them); every {variable} a template reads. Checked when the profile loads, so a
 typo is exit 2 naming the file and line before anything runs.
 
 A family block whose names depend on each other (a job, then a capture of that job's
@@ -8,7 +8,7 @@ pairs; golive/profile/api.py's `owned` is one."""
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -158,8 +158,13 @@ def _check_family_names(model: Any, blocks: dict[str, Any], error: Any) -> None:
                 value = getattr(node, name)
                 here = (*path, info.alias or name)
                 marks = _marks(info)
+                listed = _listed_mark(info.annotation)
                 if marks and isinstance(value, str):
                     _one(value, known[marks[0].kind], here, marks[0].kind, error)
+                elif listed is not None and isinstance(value, list):
+                    for index, entry in enumerate(value):
+                        if isinstance(entry, str):
+                            _one(entry, known[listed.kind], (*here, index), listed.kind, error)
                 else:
                     walk(value, here)
         elif isinstance(node, dict):
@@ -195,6 +200,17 @@ def _check_block_references(model: Any, blocks: dict[str, Any], error: Any) -> N
         for path, message in check(model):
             where = ".".join(str(p) for p in (key, *path))
             error((key, *path), f"{where}: {message}")
+
+
+def _listed_mark(annotation: Any) -> Ref | None:
+    """The mark of a list of names (`list[UserName]`), else None."""
+    if get_origin(annotation) is not list:
+        return None
+    for arg in get_args(annotation):
+        for meta in getattr(arg, "__metadata__", ()):
+            if isinstance(meta, Ref):
+                return meta
+    return None
 
 
 def _one(name: str, known: dict[str, Any], path: PathKey, kind: str, error: Any) -> None:
