@@ -274,11 +274,41 @@ class _Stripe:
                 return "requires_payment_method"
             return body.get("status") if isinstance(body, dict) else None
 
+    def complete_session(self, session_id: str, method: str) -> tuple[str | None, str | None]:
+        """Pay a Checkout Session as its hosted page would (the sandbox's admin route):
+        (its PaymentIntent, the intent's status); a decline is an expected answer."""
+        if self.session is None:
+            return None, None
+        with self.session.post(
+            f"/_golive/checkout/sessions/{session_id}/complete",
+            json={"payment_method": method},
+            name=m.STRIPE_CONFIRM,
+            catch_response=True,
+        ) as response:
+            body = _json(response) or {}
+            declined = response.status_code == 402 and "chargeDeclined" in method
+            _expect(response, response.status_code == 200 or declined)
+            if declined:
+                error = body.get("error") if isinstance(body, dict) else None
+                intent = (error or {}).get("payment_intent") or {}
+                return intent.get("id"), "requires_payment_method"
+            if not isinstance(body, dict):
+                return None, None
+            return body.get("payment_intent"), "succeeded" if body.get(
+                "payment_status"
+            ) == "paid" else body.get("payment_status")
+
+    def retrieve_session(self, session_id: str) -> dict[str, Any] | None:
+        return self._get(f"/v1/checkout/sessions/{session_id}")
+
     def retrieve(self, intent_id: str) -> dict[str, Any] | None:
+        return self._get(f"/v1/payment_intents/{intent_id}")
+
+    def _get(self, path: str) -> dict[str, Any] | None:
         if self.session is None:
             return None
         with self.session.get(
-            f"/v1/payment_intents/{intent_id}",
+            path,
             auth=self.auth,
             name=m.STRIPE_RETRIEVE,
             catch_response=True,
@@ -315,7 +345,7 @@ class _ShopUser(FastHttpUser):
 
 def _placed(placed: Placed, scenario: str, **extra: Any) -> str | None:
     """Ledger the checkout's PaymentIntent and return it; a Checkout Session is ledgered
-    too, but the scenarios cannot pay it (the invariants count PaymentIntents)."""
+    too, and paid by the scenario that placed it (its PaymentIntent then ledgered)."""
     if placed.payment_intent_id:
         LEDGER.add(
             kind="intent", scenario=scenario, payment_intent=placed.payment_intent_id, **extra
@@ -358,13 +388,21 @@ class StormUser(_ShopUser):
             _failed("storm", exc)
             return
         intent_id = _placed(placed, "storm")
-        if intent_id is None:
+        session_id = placed.checkout_session_id
+        if intent_id is None and session_id is None:
             return
         assert member.session is not None
         with contextlib.suppress(FlowError):  # counted as a failed order_read
             SHOP.read_order(member.session, placed)
         method = _pick_method()
-        status = self.stripe.confirm(intent_id, method)
+        if intent_id is None:
+            assert session_id is not None
+            intent_id, status = self.stripe.complete_session(session_id, method)
+            if intent_id is None:
+                return
+            LEDGER.add(kind="intent", scenario="storm", payment_intent=intent_id)
+        else:
+            status = self.stripe.confirm(intent_id, method)
         LEDGER.add(kind="confirmed", payment_intent=intent_id, method=method, status=status)
 
 
@@ -434,13 +472,16 @@ class RaceUser(_ShopUser):
             session = SHOP.session(member)
             if SHOP.job == "checkout_cart":  # the copies check out one filled cart
                 SHOP.fill_cart(session, items)
+            # The order is built once (a basket made and filled); only its submission is
+            # sent many times at once, as a customer's double click would.
+            prepared = SHOP.prepare(session, items)
         except FlowError as exc:
             _failed("race", exc)
             return
 
         def copy(index: int) -> Placed | FlowError:
             try:
-                return SHOP.check_out(session, items, key=key, name=m.RACE_CHECKOUT)
+                return SHOP.submit(session, prepared, key=key, name=m.RACE_CHECKOUT)
             except FlowError as exc:
                 return exc
 
@@ -454,17 +495,29 @@ class RaceUser(_ShopUser):
         intents = sorted({p.payment_intent_id for p in placed if p.payment_intent_id})
         for intent_id in intents:
             LEDGER.add(kind="intent", scenario="race", payment_intent=intent_id, key=key)
-        if not intents:
-            _placed(placed[0], "race", key=key)
+        sessions = sorted({p.checkout_session_id for p in placed if p.checkout_session_id})
+        if intents:
+            intent_id = intents[0]
+            status = self.stripe.confirm(intent_id, "pm_card_visa")
+            paid = self.stripe.retrieve(intent_id)
+            event = render_event("payment_intent.succeeded")
+        elif sessions:
+            # Copies of one checkout must make one session; each other one is a second order.
+            for session_id in sessions:
+                LEDGER.add(kind="checkout_session", scenario="race", checkout_session=session_id)
+            found, status = self.stripe.complete_session(sessions[0], "pm_card_visa")
+            if found is None:
+                return
+            intent_id = found
+            LEDGER.add(kind="intent", scenario="race", payment_intent=intent_id, key=key)
+            paid = self.stripe.retrieve_session(sessions[0])
+            event = render_event("checkout.session.completed")
+        else:
             return
-        intent_id = intents[0]
-        status = self.stripe.confirm(intent_id, "pm_card_visa")
         LEDGER.add(kind="confirmed", payment_intent=intent_id, method="pm_card_visa", status=status)
-        intent = self.stripe.retrieve(intent_id)
-        if not intent or intent.get("status") != "succeeded":
+        if not paid or status != "succeeded":
             return
-        event = render_event("payment_intent.succeeded")
-        event["data"]["object"] = intent
+        event["data"]["object"] = paid
         payload = encode_event(event)
         self._together(
             fanout, lambda i: self.send_event(payload, event["id"], m.RACE_WEBHOOK_SAME_ID)

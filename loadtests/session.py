@@ -243,8 +243,8 @@ def _judge_invariants(
     intents = invariants.intents_of(run.ledger)
     if not intents and any(e.get("kind") == "checkout_session" for e in run.ledger):
         result.no_invariants = (
-            "the app's checkout answers Checkout Sessions, not PaymentIntents: the load "
-            "invariants count PaymentIntents (a Checkout Session is not paid under load)"
+            "the app's checkout answers Checkout Sessions and none was paid: only the "
+            "sandbox pays one without a browser, and the invariants count PaymentIntents"
         )
         return
     try:

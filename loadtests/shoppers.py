@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from golive.client.app import AppClient, Placed
-from golive.client.runner import Extras
+from golive.client.runner import Extras, Prepared
 from golive.client.session import UserSession
 from golive.loadtests import metrics as m
 from golive.profile.auth import Auth
@@ -223,12 +223,23 @@ class Shop:
     def check_out(
         self, session: UserSession, items: list[dict[str, Any]], *, key: str, name: str
     ) -> Placed:
-        """The checkout job alone (the race sends it many times with one key)."""
+        """The checkout job: the steps that build the order (a basket made and filled) count
+        as cart_add, the submitting step and after as `name`."""
+        return self.submit(session, self.prepare(session, items), key=key, name=name)
+
+    def prepare(self, session: UserSession, items: list[dict[str, Any]]) -> Prepared:
+        """The checkout job's flow up to its submission (nothing for a one-request one)."""
         assert self.job is not None
         inputs = {"items": items} if self.job == "checkout" else {}
+        with counted(session, m.CART_ADD):
+            return self.app.prepare(self.job, session, inputs)[1]
+
+    def submit(self, session: UserSession, prepared: Prepared, *, key: str, name: str) -> Placed:
+        """Submit a prepared checkout (the race sends this many times with one key)."""
+        assert self.job is not None
         extras = Extras(submit_headers={"Idempotency-Key": key})
         with counted(session, name):
-            run = self.app.run(self.job, session, inputs, extras=extras)
+            run = self.app.finish(self.job, session, prepared, extras=extras)
         return Placed(session.name, None, None, "", run.variables, run.steps)
 
     def read_order(self, session: UserSession, placed: Placed) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from golive import httpclient
 from golive.client.errors import FlowError, FlowRun, StepRecord
-from golive.client.runner import Extras, run_flow
+from golive.client.runner import Extras, Prepared, finish, prepare
 from golive.client.session import UserSession
 from golive.profile.flows import JOB_OUTPUTS, Jobs
 from golive.redact import DEFAULT, Redactor, excerpt
@@ -166,15 +166,40 @@ class AppClient:
         extras: Extras | None = None,
     ) -> FlowRun:
         """Run the job's flow as `user`; MissingJob, or FlowError from the flow."""
+        session, prepared = self.prepare(job, user, inputs, extras=extras)
+        return self.finish(job, session, prepared, extras=extras)
+
+    def prepare(
+        self,
+        job: str,
+        user: str | UserSession,
+        inputs: dict[str, Any] | None = None,
+        *,
+        extras: Extras | None = None,
+    ) -> tuple[UserSession, Prepared]:
+        """The job's flow up to its submitting step (a basket made and filled), for
+        `finish` to submit once or, in a race, many times at once."""
         flow = self.flow_for(job)
         if flow is None:
             raise MissingJob(job)
         session = self.session(user) if isinstance(user, str) else user
-        run = run_flow(session, flow, dict(inputs or {}), extras=extras)
+        return session, prepare(session, flow, dict(inputs or {}), extras=extras)
+
+    def finish(
+        self,
+        job: str,
+        session: UserSession,
+        prepared: Prepared,
+        *,
+        extras: Extras | None = None,
+    ) -> FlowRun:
+        """Submit a prepared job's flow; FlowError when it captured none of what the job
+        must give golive."""
+        run = finish(session, prepared, extras=extras)
         for wanted in JOB_OUTPUTS.get(job, ()):
             if not any(name in run.variables for name in wanted):
                 raise FlowError(
-                    flow,
+                    prepared.flow,
                     run.steps[-1].step if run.steps else "-",
                     f"the `{job}` job's flow captured none of {', '.join(wanted)}",
                     steps=run.steps,

@@ -33,6 +33,17 @@ class Extras:
     submit_headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Prepared:
+    """A flow run up to its submitting step: what `finish` needs to send that step (and
+    the rest), as often as the caller likes — a race replays only the submission."""
+
+    flow: str
+    scope: dict[str, Any]
+    run: FlowRun
+    start: int
+
+
 def run_flow(
     session: UserSession,
     name: str,
@@ -42,9 +53,21 @@ def run_flow(
     logging_in: bool = False,
 ) -> FlowRun:
     """Run flow `name` as the session's user; FlowRun, or FlowError at the first problem."""
+    prepared = prepare(session, name, inputs, extras=extras, logging_in=logging_in)
+    return finish(session, prepared, extras=extras, logging_in=logging_in)
+
+
+def prepare(
+    session: UserSession,
+    name: str,
+    inputs: dict[str, Any],
+    *,
+    extras: Extras | None = None,
+    logging_in: bool = False,
+) -> Prepared:
+    """Run the flow's steps before its submitting one (none for a one-step checkout)."""
     flow = session.flows[name]
     extras = extras or Extras()
-    run = FlowRun(name)
     scope: dict[str, Any] = {**flow.vars, **inputs, **session.scope()}
     try:
         if "items" in scope:
@@ -52,7 +75,41 @@ def run_flow(
     except templates.TemplateError as exc:
         raise FlowError(name, "item", str(exc), kind="template") from None
     submit = flow.submit_index()
-    for index, step in enumerate(flow.steps):
+    start = submit if submit is not None else len(flow.steps)
+    run = FlowRun(name)
+    _steps(session, run, flow, scope, range(start), submit, extras, logging_in)
+    return Prepared(name, scope, run, start)
+
+
+def finish(
+    session: UserSession,
+    prepared: Prepared,
+    *,
+    extras: Extras | None = None,
+    logging_in: bool = False,
+) -> FlowRun:
+    """The rest of a prepared flow, from its submitting step, on a copy of its variables."""
+    flow = session.flows[prepared.flow]
+    scope = dict(prepared.scope)
+    run = FlowRun(prepared.flow, dict(prepared.run.variables), list(prepared.run.steps))
+    steps = range(prepared.start, len(flow.steps))
+    _steps(session, run, flow, scope, steps, flow.submit_index(), extras or Extras(), logging_in)
+    return run
+
+
+def _steps(
+    session: UserSession,
+    run: FlowRun,
+    flow: Flow,
+    scope: dict[str, Any],
+    indexes: range,
+    submit: int | None,
+    extras: Extras,
+    logging_in: bool,
+) -> None:
+    name = run.flow
+    for index in indexes:
+        step = flow.steps[index]
         for element in _elements(run, step, scope):
             local = dict(scope)
             if step.for_each is not None:
@@ -79,7 +136,6 @@ def run_flow(
                         kind="capture",
                     ) from None
                 run.variables[variable] = scope[variable]
-    return run
 
 
 def _lines(flow: Flow, scope: dict[str, Any], extras: Extras) -> list[Any]:

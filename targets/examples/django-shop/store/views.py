@@ -282,9 +282,41 @@ def checkout(request: HttpRequest, ref: str) -> HttpResponse:
         if earlier is not None:
             return _replay(request, earlier, ref)
 
+    try:
+        purchase = _new_purchase(request, ref, request_key)
+    except _AlreadyCheckedOut as done:
+        return _replay(request, done.purchase, ref)
+    log.info(
+        "purchase %s pending for user=%s: subtotal=%d tax=%d total=%d",
+        purchase.ref,
+        request.user.pk,
+        purchase.subtotal_cents,
+        purchase.tax_cents,
+        purchase.total_cents,
+    )
+    return _open_session(request, purchase, status=201)
+
+
+class _AlreadyCheckedOut(Exception):
+    """The same Idempotency-Key sent again while the first was checking out (a double
+    click): the basket's lock made it wait, and the first one's purchase answers."""
+
+    def __init__(self, purchase: Purchase) -> None:
+        self.purchase = purchase
+
+
+def _new_purchase(request: HttpRequest, ref: str, request_key: str | None) -> Purchase:
+    """The basket, locked and priced, becomes a pending Purchase (and is checked out)."""
     with transaction.atomic():
         basket = _own_basket(request, ref, lock=True)
         if basket.state != Basket.State.OPEN:
+            earlier = (
+                Purchase.objects.filter(owner=request.user, request_key=request_key).first()
+                if request_key
+                else None
+            )
+            if earlier is not None:
+                raise _AlreadyCheckedOut(earlier)
             raise ApiError(409, "this basket has already been checked out")
         lines = list(basket.lines.select_related("product").order_by("id"))
         if not lines:
@@ -311,7 +343,7 @@ def checkout(request: HttpRequest, ref: str) -> HttpResponse:
             earlier = Purchase.objects.filter(owner=request.user, request_key=request_key).first()
             if earlier is None:
                 raise
-            return _replay(request, earlier, ref)
+            raise _AlreadyCheckedOut(earlier) from None
         PurchaseLine.objects.bulk_create(
             PurchaseLine(
                 purchase=purchase,
@@ -324,15 +356,7 @@ def checkout(request: HttpRequest, ref: str) -> HttpResponse:
         )
         basket.state = Basket.State.CHECKED_OUT
         basket.save(update_fields=["state"])
-    log.info(
-        "purchase %s pending for user=%s: subtotal=%d tax=%d total=%d",
-        purchase.ref,
-        request.user.pk,
-        purchase.subtotal_cents,
-        purchase.tax_cents,
-        purchase.total_cents,
-    )
-    return _open_session(request, purchase, status=201)
+    return purchase
 
 
 def _replay(request: HttpRequest, purchase: Purchase, ref: str) -> HttpResponse:

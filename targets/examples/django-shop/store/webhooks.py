@@ -95,7 +95,15 @@ def _id(value: Any) -> str | None:
 def _purchase_for_intent(payment_intent_id: str) -> Purchase | None:
     purchase = _locked(payment_intent_id=payment_intent_id)
     if purchase is None:
-        intent = payments.retrieve_payment_intent(payment_intent_id)
+        try:
+            intent = payments.retrieve_payment_intent(payment_intent_id)
+        except stripe.InvalidRequestError as exc:
+            if getattr(exc, "code", None) == "resource_missing":
+                # Not a payment of this account (or long gone): nothing of ours to change.
+                # Answered 200: a retry would find it missing again. Outages still raise.
+                log.warning("payment intent %s: unknown to Stripe; nothing done", payment_intent_id)
+                return None
+            raise
         ref = (intent.get("metadata") or {}).get("purchase_ref")
         if ref:
             purchase = _locked(ref=ref)
