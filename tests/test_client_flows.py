@@ -243,3 +243,31 @@ def test_names_that_do_not_exist_are_refused_with_the_line(
     message = str(refused.value)
     assert words in message, message
     assert f"target.yaml:{line}:" in message, message
+
+
+def test_a_prepared_checkout_is_built_once_and_submitted_as_often_as_asked(
+    tmp_path: Path,
+) -> None:
+    with authapp.running() as app:
+        client = _client(
+            tmp_path,
+            app,
+            """
+            users: {ada: {token: t-ada}}
+            auth: {header: {scheme: Token}}
+            """
+            + CHECKOUT.replace("PREFIX", "token"),
+        )
+        session, prepared = client.prepare(
+            "checkout", "ada", {"items": [{"id": "A", "quantity": 1}]}
+        )
+        first = client.finish("checkout", session, prepared)
+        second = client.finish("checkout", session, prepared)
+        client.close()
+        carts = list(app.state.carts.values())
+    # One cart made and filled; its submission sent twice (a double click on "Pay").
+    assert len(carts) == 1 and len(carts[0]["lines"]) == 1
+    assert first.variables["cart"] == second.variables["cart"]
+    submitted = [p for m, p, h in app.state.requests if p.endswith("/checkout")]
+    assert len(submitted) == 2
+    assert [s.path.rsplit("/", 1)[-1] for s in second.steps] == ["carts", "lines", "checkout"]
