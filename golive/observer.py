@@ -119,7 +119,6 @@ class HttpSource(_Strict):
 class OrderSpec(_Strict):
     user: UserName = Field(description="The user who buys (a name under `users:`)")
     cart: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=1)],
         min_length=1,
         description="What they buy, through the `checkout` flow",
     )

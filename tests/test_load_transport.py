@@ -54,6 +54,7 @@ flows:
       capture: {status: state}
 load:
   users: [shoppers, ada]
+  carts: [[{id: A, quantity: 1}]]
 """
 
 

@@ -110,6 +110,9 @@ def test_a_misspelled_metric_name_is_a_validation_error_naming_file_line_item(
         assert "'webhok_ack_ms'" in done.stderr and "webhook_ack_ms" in done.stderr
 
 
+CARTS = [[{"id": "A", "quantity": 1}]]
+
+
 def test_the_load_block_is_validated_with_its_line(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
     text = profile.read_text()
@@ -120,8 +123,10 @@ def test_the_load_block_is_validated_with_its_line(tmp_path: Path) -> None:
     assert f"{profile}:{line}: load.quota_per_min" in done.stderr
     assert golive("validate", "--target", str(profile)).returncode == 2
     with pytest.raises(ValidationError):
-        LoadModel.model_validate({"users": []})  # nobody to buy
-    assert LoadModel.model_validate({"users": "shoppers"}).users == ["shoppers"]
+        LoadModel.model_validate({"users": [], "carts": CARTS})  # nobody to buy
+    with pytest.raises(ValidationError):
+        LoadModel.model_validate({"users": "shoppers"})  # no carts: the item ids are the app's
+    assert LoadModel.model_validate({"users": "shoppers", "carts": CARTS}).users == ["shoppers"]
 
 
 def test_load_users_must_be_users_of_the_profile_with_the_line(tmp_path: Path) -> None:

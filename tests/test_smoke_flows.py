@@ -127,8 +127,18 @@ def test_the_demo_block_is_valid_and_its_smoke_cart_is_a_small_amount() -> None:
     assert multi.subtotal == 3824 and multi.total == 3824 + 382 + 277
 
 
-def test_only_a_customer_is_required_and_the_defaults_name_no_shop() -> None:
-    spec = Smoke.model_validate({"customer": "x"})
+CARTS = {
+    "items": [{"id": "A", "quantity": 1}],
+    "full_items": [{"id": "A", "quantity": 1}],
+    "multi_items": [{"id": "A", "quantity": 2}, {"id": "B", "quantity": 1}],
+}
+
+
+def test_a_customer_and_the_carts_are_required_and_the_defaults_name_no_shop() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Smoke.model_validate({"customer": "x"})  # the item ids are the app's: no default cart
+    assert "items" in str(raised.value)
+    spec = Smoke.model_validate({"customer": "x", **CARTS})
     assert spec.order.line_id == "id" and spec.order.paid == ["paid"]
     assert spec.refund.via == "target" and spec.state_var == "state"
     assert spec.deadlines.webhook_s == 15 and spec.deadlines.cart_s == 5

@@ -80,7 +80,6 @@ class LoadModel(_Strict):
         description="Non-loopback hosts a load test may send to (a staging app); loopback always",
     )
     carts: list[list[CartLine]] = Field(
-        default_factory=lambda: [[CartLine(id=1, quantity=1)]],
         min_length=1,
         description="The carts the storm customers buy, one picked per checkout",
     )

@@ -77,12 +77,10 @@ class CartLine(_Strict):
 
 class Carts(_Strict):
     single: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=1)],
         min_length=1,
         description="A cart of one line",
     )
     multi: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=2), CartLine(id=2, quantity=1)],
         min_length=2,
         description="A cart of several lines",
     )
@@ -101,7 +99,7 @@ class Pricing(_Strict):
     menu_price_field: str = Field("price", description="Unit price (cents) in the menu")
     prices: dict[str, int] | None = Field(None, description="Static unit prices in cents")
     rules: Rules = Field(description="How the total must be computed from the unit prices")
-    carts: Carts = Field(default_factory=Carts, description="The carts the price checks buy")
+    carts: Carts = Field(description="The carts the price checks buy (the app's own item ids)")
     currency: str = Field("usd", description="Currency of the totals")
 
     @model_validator(mode="after")

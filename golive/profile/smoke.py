@@ -85,17 +85,14 @@ class Smoke(_Strict):
     state_var: str = Field("state", description="The users' variable naming their state")
     currency: str = Field("usd", description="The currency the flows expect")
     items: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=1)],
         min_length=1,
         description="The smoke cart (a small amount)",
     )
     full_items: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=1)],
         min_length=1,
         description="The full-checkout cart",
     )
     multi_items: list[CartLine] = Field(
-        default_factory=lambda: [CartLine(id=1, quantity=2), CartLine(id=2, quantity=1)],
         min_length=2,
         description="The multi-item (and state-tax) cart",
     )
