@@ -271,3 +271,18 @@ def test_a_prepared_checkout_is_built_once_and_submitted_as_often_as_asked(
     submitted = [p for m, p, h in app.state.requests if p.endswith("/checkout")]
     assert len(submitted) == 2
     assert [s.path.rsplit("/", 1)[-1] for s in second.steps] == ["carts", "lines", "checkout"]
+
+
+def test_validate_exits_2_naming_the_line_of_a_user_that_does_not_exist(tmp_path: Path) -> None:
+    from gatekit import golive_here
+
+    path = tmp_path / "target.yaml"
+    path.write_text(
+        "name: t\nmode: test\nusers: {ada: {token: t}}\n"
+        "pricing:\n  customers: {in_state: ada, out_of_state: bobb}\n"
+        "  prices: {A: 100}\n  rules: {platform_fee_bps: 0, tax_bps: {default: 0}}\n"
+        "  carts: {single: [{id: A, quantity: 1}], multi: [{id: A, quantity: 2}, {id: A, quantity: 1}]}\n"
+    )
+    done = golive_here("validate", "--target", str(path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{path}:5:" in done.stderr and "no user named 'bobb'" in done.stderr

@@ -370,3 +370,34 @@ flows:
     # request counts as the failed order_read.
     assert result["stopped"] == [True, 404]
     assert result["counted"][-1] == ["order_read", False]
+
+
+def test_a_pool_made_by_signup_signs_each_member_up_once_before_it_first_buys(
+    tmp_path: Path,
+) -> None:
+    text = (
+        PROFILE.replace(
+            '  shoppers: {pool: {count: 3, vars: {token: "tok_{n:02d}"}}}',
+            '  shoppers: {pool: {count: 2, signup: true, vars: {token: "tok_{n:02d}"}}}',
+        )
+        .replace(
+            "  read_order:\n",
+            "  signup:\n"
+            '    - request: {method: POST, path: /signup, json: {token: "{user.token}"}}\n'
+            "      auth: false\n"
+            "  read_order:\n",
+        )
+        .replace("  users: [shoppers, ada]", "  users: [shoppers]")
+    )
+    locust = Locust()
+    shop = _shop(tmp_path, locust, text)
+    members = shoppers.Members(
+        shoppers.members_of(_profile(tmp_path, text).model, ["shoppers"], tmp_path), 20
+    ).members
+    for member in (members[0], members[0], members[1]):
+        shop.buy(member, [{"id": "A", "quantity": 1}], key=f"k{len(locust.sent)}", name="checkout")
+    signups = [s for s in locust.sent if s["url"] == "/signup"]
+    assert [s["json"] for s in signups] == [{"token": "tok_01"}, {"token": "tok_02"}]
+    assert all("Authorization" not in (s.get("headers") or {}) for s in signups)
+    first_buy = next(i for i, s in enumerate(locust.sent) if s["url"] == "/cart/lines")
+    assert locust.sent.index(signups[0]) < first_buy  # signed up before it first bought
