@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 PASSWORDS = {"ada": "pw-ada", "bob": "pw-bob"}
 TOKENS = {"t-ada": "ada", "t-bob": "bob"}
+SESSION_IDS = {"s-ada": "ada"}  # a session cookie the user already has (`auth.cookie`)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class State:
     jwts: dict[str, str] = field(default_factory=dict)
     carts: dict[str, dict[str, Any]] = field(default_factory=dict)
     logins: int = 0
+    issued: set[str] = field(default_factory=set)  # CSRF tokens handed out by /field/token
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,7 +75,7 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
 
         def _user(self, scheme: str) -> str | None:
             auth = self.headers.get("Authorization", "")
-            if scheme == "token" and auth.startswith("Token "):
+            if scheme in ("token", "field") and auth.startswith("Token "):
                 return TOKENS.get(auth[6:])
             if scheme == "basic" and auth.startswith("Basic "):
                 user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
@@ -82,6 +84,8 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
                 return state.jwts.get(auth[7:])
             if scheme == "session":
                 return state.sessions.get(self._cookies().get("sessionid", ""))
+            if scheme == "cookie":
+                return SESSION_IDS.get(self._cookies().get("sid", ""))
             return None
 
         def do_GET(self) -> None:
@@ -123,7 +127,7 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
                 state.jwts[access] = body["email"].split("@")[0]
                 state.logins += 1
                 return self._answer(200, {"data": {"access": access}})
-            match = re.fullmatch(r"/(token|basic|jwt|session)(/.*)", self.path)
+            match = re.fullmatch(r"/(token|basic|jwt|session|cookie|field)(/.*)", self.path)
             if not match:
                 return self._answer(404, {"error": "no route"})
             scheme, rest = match.groups()
@@ -133,6 +137,15 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
             csrf_ok = self.headers.get("X-CSRFToken") == self._cookies().get("csrftoken")
             if scheme == "session" and method == "POST" and not csrf_ok:
                 return self._answer(403, {"error": "csrf"})
+            if scheme == "field" and rest == "/token":  # a CSRF token in a header and a page
+                token = secrets.token_hex(6)
+                state.issued.add(token)
+                page = f'<form><input name="csrf_token" value="{token}"></form>'
+                return self._answer(200, html=page, headers={"X-CSRF-Token": token})
+            if scheme == "field" and method == "POST":  # the token must come back as a field
+                sent = json_body.get("csrf_token") if isinstance(json_body, dict) else None
+                if (sent or form.get("csrf_token")) not in state.issued:
+                    return self._answer(403, {"error": "csrf"})
             if rest == "/me":
                 return self._answer(200, {"user": user})
             if rest == "/carts" and method == "POST":

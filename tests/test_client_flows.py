@@ -286,3 +286,57 @@ def test_validate_exits_2_naming_the_line_of_a_user_that_does_not_exist(tmp_path
     done = golive_here("validate", "--target", str(path))
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{path}:5:" in done.stderr and "no user named 'bobb'" in done.stderr
+
+
+def test_a_preset_session_cookie_is_sent_and_a_regex_captures(tmp_path: Path) -> None:
+    text = """
+        users: {ada: {sid: s-ada}, eve: {sid: s-nobody}}
+        auth: {cookie: {name: sid, value: "{user.sid}"}}
+        flows:
+          me:
+            - request: {path: /cookie/me}
+              capture: {who: {regex: '"user": "(\\w+)"'}}
+        """
+    with authapp.running() as app:
+        client = _client(tmp_path, app, text)
+        assert client.run("me", "ada").variables["who"] == "ada"
+        with pytest.raises(FlowError) as refused:
+            client.run("me", "eve")
+        client.close()
+    assert refused.value.status == 401 and refused.value.setup_problem
+
+
+@pytest.mark.parametrize("source", ["header", "form_field"])
+def test_a_csrf_token_from_a_header_or_a_page_goes_back_as_a_field(
+    tmp_path: Path, source: str
+) -> None:
+    name = "X-CSRF-Token" if source == "header" else "csrf_token"
+    text = f"""
+        users: {{ada: {{token: t-ada}}}}
+        auth:
+          header: {{scheme: Token}}
+          csrf: {{from: {{{source}: {name}}}, send: {{field: csrf_token}}}}
+        flows:
+          post_json:
+            - request: {{path: /field/token}}
+            - request: {{method: POST, path: /field/carts, json: {{note: x}}}}
+              expect: {{status: 201}}
+          post_form:
+            - request: {{path: /field/token}}
+            - request: {{method: POST, path: /field/carts, form: {{note: x}}}}
+              expect: {{status: 201}}
+          without_token:
+            - request: {{method: POST, path: /field/carts, json: {{note: x}}}}
+              expect: {{status: 201}}
+        """
+    with authapp.running() as app:
+        client = _client(tmp_path, app, text)
+        client.run("post_json", "ada")
+        client.run("post_form", "ada")
+        fresh = client.open_session("ada", client.user_vars("ada"))
+        with pytest.raises(FlowError) as refused:  # the control: no token seen, refused
+            client.run("without_token", fresh)
+        fresh.close()
+        client.close()
+    assert refused.value.status == 403
+    assert len(app.state.carts) == 2
