@@ -111,6 +111,8 @@ def prepare(request: GateRequest) -> Prepared:
     book, waiver_book = _signoffs(target_profile, the_checklist, deferred=True)
     now = request.now or utcnow()
     redactor = Redactor(target_profile.secrets())
+    for credential in profile.credentials(target_profile.model, target_profile.base_dir):
+        redactor.add_secret(credential, profile.CREDENTIAL_MIN_LENGTH)
     workdir = Path(tempfile.mkdtemp(prefix="golive-"))
     try:
         target = Target(profile=target_profile, redactor=redactor, now=now, workdir=workdir)
@@ -135,6 +137,8 @@ def boot(prepared: Prepared) -> None:
             profile.reload_env(target_profile)  # setup may have written the env file
             for secret in target_profile.secrets():
                 target.redactor.add_secret(secret)
+            for credential in profile.credentials(target_profile.model, target_profile.base_dir):
+                target.redactor.add_secret(credential, profile.CREDENTIAL_MIN_LENGTH)
             # …and the sign-offs: the demo's are dated relative to the run.
             prepared.attestations, prepared.waivers = _signoffs(
                 target_profile, prepared.checklist, deferred=False

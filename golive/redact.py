@@ -115,9 +115,10 @@ class Redactor:
         for secret in secrets:
             self.add_secret(secret)
 
-    def add_secret(self, value: str | None) -> None:
-        # Very short values would redact ordinary words; keys are never that short.
-        if value and len(value) >= 8 and value not in self._secrets:
+    def add_secret(self, value: str | None, min_length: int = 8) -> None:
+        # Very short values would redact ordinary words; keys are never that short (a
+        # user's password may be: golive adds those with a lower bound).
+        if value and len(value) >= min_length and value not in self._secrets:
             self._secrets.add(value)
             longest_first = sorted(self._secrets, key=len, reverse=True)
             self._secret_pattern = re.compile("|".join(map(re.escape, longest_first)))

@@ -340,3 +340,41 @@ def test_a_csrf_token_from_a_header_or_a_page_goes_back_as_a_field(
         client.close()
     assert refused.value.status == 403
     assert len(app.state.carts) == 2
+
+
+def test_credentials_and_what_a_login_captured_are_masked_in_evidence(tmp_path: Path) -> None:
+    from golive.profile import CREDENTIAL_MIN_LENGTH, credentials
+    from golive.redact import Redactor
+
+    text = """
+        users:
+          ada: {email: ada@example.com, password: pw-ada}
+          eve: {email: eve@example.com, password: canary-pw-7Qz}
+          pool: {pool: {count: 2, vars: {email: "p{n}@example.com", password: "canary-pool-{n}"}}}
+        auth:
+          login: {flow: login}
+          header: {value: "{access}"}
+        flows:
+          login:
+            - request: {method: POST, path: /auth/token,
+                        json: {email: "{user.email}", password: "{user.password}"}}
+              capture: {access: data.access}
+          me: [{request: {path: /jwt/me}, capture: {who: user}}]
+        """
+    loaded = _load(tmp_path, text)
+    found = credentials(loaded.model, tmp_path)
+    assert {"pw-ada", "canary-pw-7Qz", "canary-pool-1", "canary-pool-2"} <= set(found)
+    assert "ada@example.com" not in found  # an email is not a credential
+    redactor = Redactor()
+    for value in found:
+        redactor.add_secret(value, CREDENTIAL_MIN_LENGTH)
+    with authapp.running() as app:
+        client = AppClient(loaded.model, app.base_url, base_dir=tmp_path, redactor=redactor)
+        client.run("me", "ada")
+        token = client.session("ada").session_vars["access"]
+        with pytest.raises(FlowError) as failed:
+            client.run("me", "eve")  # a wrong password: the login's request is the evidence
+        client.close()
+    shown = str(redactor.value(failed.value.evidence()))
+    assert "/auth/token" in shown and "canary-pw-7Qz" not in shown
+    assert token not in redactor.text(f"Bearer {token}")  # the JWT the login captured

@@ -14,9 +14,10 @@ from golive.client.errors import FlowError, FlowRun, StepRecord
 from golive.client.runner import Extras, Prepared, finish, prepare
 from golive.client.session import UserSession
 from golive.profile.flows import JOB_OUTPUTS, Jobs
-from golive.redact import DEFAULT, Redactor, excerpt
+from golive.redact import Redactor, excerpt
 
 TIMEOUT_S = 15
+CREDENTIAL_MIN_LENGTH = 6  # as golive.profile.CREDENTIAL_MIN_LENGTH (no import cycle)
 
 
 class MissingJob(LookupError):
@@ -90,13 +91,13 @@ class AppClient:
         base_url: str,
         *,
         base_dir: Path,
-        redactor: Redactor = DEFAULT,
+        redactor: Redactor | None = None,
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.model = model  # golive.profile.ProfileModel
         self.base_url = base_url
         self.base_dir = base_dir
-        self.redactor = redactor
+        self.redactor = redactor if redactor is not None else Redactor()
         self.timeout = timeout
         self._sessions: dict[str, UserSession] = {}
 
@@ -144,7 +145,14 @@ class AppClient:
             transport=transport,
             excerpt=lambda text, limit: excerpt(self.redactor, text, limit),
             close=closer,
+            on_login=self._mask,
         )
+
+    def _mask(self, captured: dict[str, Any]) -> None:
+        """What a login captured (a session cookie, a JWT) never shows in evidence."""
+        for value in captured.values():
+            if isinstance(value, str):
+                self.redactor.add_secret(value, CREDENTIAL_MIN_LENGTH)
 
     # -- jobs -----------------------------------------------------------------------------------
 

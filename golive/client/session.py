@@ -32,6 +32,7 @@ class UserSession:
         transport: Any,
         excerpt: Callable[[str, int], str] = lambda text, limit: text[:limit],
         close: Callable[[], None] | None = None,
+        on_login: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.name = name
         self.user = dict(variables)
@@ -43,6 +44,7 @@ class UserSession:
         self._logged_in = False
         self._csrf_seen: str | None = None  # from an answer's header or page
         self._close = close
+        self._on_login = on_login  # told what a login captured (the run masks it)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -136,6 +138,8 @@ class UserSession:
             raise LoginError(self.name, exc) from None
         self.session_vars.update(run.variables)
         self._logged_in = True
+        if self._on_login is not None:
+            self._on_login(run.variables)
 
     # -- CSRF ------------------------------------------------------------------------------------
 

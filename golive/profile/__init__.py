@@ -374,6 +374,27 @@ class Profile:
         return [v for k, v in self.env.items() if v and (k in named or _looks_secret(k, v))]
 
 
+# Users' credentials can be short (a test account's password): masked from this length on.
+CREDENTIAL_MIN_LENGTH = 6
+_CREDENTIAL_MARKERS = ("PASS", "SECRET", "TOKEN", "KEY", "SESSION", "SID", "COOKIE", "AUTH")
+
+
+def credentials(model: ProfileModel, base_dir: Path) -> list[str]:
+    """The users' variables named like credentials (password, token, session, …), pool
+    members included: they must never appear in output either."""
+    found: list[str] = []
+    for user in model.users.values():
+        try:
+            members = user.pool.members(base_dir) if user.pool else [user.variables()]
+        except (OSError, ValueError):
+            continue  # a pool's file a setup command writes: read again after the setup
+        for variables in members:
+            for name, value in variables.items():
+                if isinstance(value, str) and any(m in name.upper() for m in _CREDENTIAL_MARKERS):
+                    found.append(value)
+    return found
+
+
 def _looks_secret(key: str, value: str) -> bool:
     key = key.upper()
     markers = ("SECRET", "KEY", "TOKEN", "PASSWORD", "DATABASE_URL", "DSN")
