@@ -257,46 +257,42 @@ class _Stripe:
 
     def confirm(self, intent_id: str, method: str) -> str | None:
         """The intent's status after confirming; a decline is an expected answer."""
-        if self.session is None:
-            return None
-        with self.session.post(
+        body, declined = self._pay(
             f"/v1/payment_intents/{intent_id}/confirm",
+            method,
             data=f"payment_method={method}",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             auth=self.auth,
-            name=m.STRIPE_CONFIRM,
-            catch_response=True,
-        ) as response:
-            body = _json(response) or {}
-            declined = response.status_code == 402 and "chargeDeclined" in method
-            _expect(response, response.status_code == 200 or declined)
-            if declined:
-                return "requires_payment_method"
-            return body.get("status") if isinstance(body, dict) else None
+        )
+        if declined:
+            return "requires_payment_method"
+        return body.get("status")
 
     def complete_session(self, session_id: str, method: str) -> tuple[str | None, str | None]:
         """Pay a Checkout Session as its hosted page would (the sandbox's admin route):
         (its PaymentIntent, the intent's status); a decline is an expected answer."""
-        if self.session is None:
-            return None, None
-        with self.session.post(
+        body, declined = self._pay(
             f"/_golive/checkout/sessions/{session_id}/complete",
+            method,
             json={"payment_method": method},
-            name=m.STRIPE_CONFIRM,
-            catch_response=True,
+        )
+        if declined:
+            intent = (body.get("error") or {}).get("payment_intent") or {}
+            return intent.get("id"), "requires_payment_method"
+        paid = body.get("payment_status") == "paid"
+        return body.get("payment_intent"), "succeeded" if paid else body.get("payment_status")
+
+    def _pay(self, path: str, method: str, **request: Any) -> tuple[dict[str, Any], bool]:
+        """POST a payment attempt: (the answer's object, declined as the test card means)."""
+        if self.session is None:
+            return {}, False
+        with self.session.post(
+            path, name=m.STRIPE_CONFIRM, catch_response=True, **request
         ) as response:
-            body = _json(response) or {}
+            body = _json(response)
             declined = response.status_code == 402 and "chargeDeclined" in method
             _expect(response, response.status_code == 200 or declined)
-            if declined:
-                error = body.get("error") if isinstance(body, dict) else None
-                intent = (error or {}).get("payment_intent") or {}
-                return intent.get("id"), "requires_payment_method"
-            if not isinstance(body, dict):
-                return None, None
-            return body.get("payment_intent"), "succeeded" if body.get(
-                "payment_status"
-            ) == "paid" else body.get("payment_status")
+            return (body if isinstance(body, dict) else {}), declined
 
     def retrieve_session(self, session_id: str) -> dict[str, Any] | None:
         return self._get(f"/v1/checkout/sessions/{session_id}")
