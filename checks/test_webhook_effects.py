@@ -31,7 +31,11 @@ from urllib.parse import urlsplit
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive.backends import CheckoutCompletionError, complete_checkout_session
+from golive.backends import (
+    CheckoutCompletionError,
+    complete_checkout_session,
+    pay_payment_intent,
+)
 from golive.client import stripe_api
 from golive.client.errors import FlowError
 from golive.context import CheckContext
@@ -78,12 +82,19 @@ class Order:
     metadata: dict[str, Any]
     checkout_status: int
     session: dict[str, Any] | None = None  # the Checkout Session, paid in the backend
+    intent: dict[str, Any] | None = None  # the PaymentIntent, paid in the backend (sandbox)
 
     def event(self, *, amount: int | None = None, event_id: str | None = None) -> dict:
         """`payment_intent.succeeded` for this PaymentIntent, or `checkout.session.completed`
         for its session (fresh event id by default)."""
         if self.session is not None:
             return self.session_event(self.session, event_id=event_id)
+        if self.intent is not None:  # the payment really happened: the event carries it
+            event = render_event(EVENT, {"payment_intent_id": self.payment_intent})
+            if event_id:
+                event["id"] = event_id
+            event["data"]["object"] = dict(self.intent)
+            return event
         charged = self.amount if amount is None else amount
         values: dict[str, Any] = {
             "payment_intent_id": self.payment_intent,
@@ -159,8 +170,11 @@ class Effects:
 
     # -- orders ------------------------------------------------------------------------
 
-    def pending_order(self, purpose: str) -> Order:
-        """A fresh order awaiting payment; an error when the observer cannot see it."""
+    def pending_order(self, purpose: str, *, mismatch: bool = False) -> Order:
+        """A fresh order awaiting payment, whose payment golive then makes for real in the
+        sandbox without telling the app (so an app that re-fetches the PaymentIntent or
+        Session finds it paid); with `mismatch`, a PaymentIntent's amount is first changed
+        by MISMATCH_CENTS. An error when the observer cannot see the order."""
         spec = self.model.order
         assert spec is not None
         items = [{"id": line.id, "quantity": line.quantity} for line in spec.cart]
@@ -192,6 +206,8 @@ class Effects:
             placed.status or 0,
             session,
         )
+        if session is None and self.backend.kind == "sandbox":
+            order.intent = self._paid_intent(client, order, purpose, mismatch=mismatch)
         counts = self.counts(order)
         self.ctx.record(
             purpose=purpose, payment_intent=order.payment_intent, amount=order.amount, before=counts
@@ -221,6 +237,20 @@ class Effects:
             return complete_checkout_session(self.backend, session_id, deliver=False)
         except CheckoutCompletionError as exc:
             self.ctx.error(f"the sandbox would not pay the {purpose} order's session: {exc}")
+
+    def _paid_intent(
+        self, client: stripe.StripeClient, order: Order, purpose: str, *, mismatch: bool
+    ) -> dict[str, Any]:
+        """The order's PaymentIntent paid quietly with a test card (its events sent to no
+        endpoint): with `mismatch`, for another amount than the order's."""
+        try:
+            if mismatch:
+                client.v1.payment_intents.update(
+                    order.payment_intent, params={"amount": wrong_amount(order.amount)}
+                )
+            return pay_payment_intent(self.backend, order.payment_intent, deliver=False)
+        except (stripe.StripeError, CheckoutCompletionError) as exc:
+            self.ctx.error(f"the sandbox would not pay the {purpose} order's intent: {exc}")
 
     def mismatched_session(self, order: Order, amount: int) -> dict[str, Any]:
         """A second real session naming the same order (its metadata and reference) for
@@ -408,21 +438,25 @@ def test_duplicate_one_order(ctx: CheckContext) -> None:
         ctx.fail("; ".join(problems) + " — expected exactly one of each")
 
 
+def wrong_amount(amount: int) -> int:
+    return amount - MISMATCH_CENTS if amount > MISMATCH_CENTS else amount + MISMATCH_CENTS
+
+
 @check("webhook.amount-mismatch", needs=NEEDS)
 def test_amount_mismatch(ctx: CheckContext) -> None:
     """A correctly signed payment whose amount differs from the order's total marks
-    nothing paid; the right amount then does."""
+    nothing paid; the right amount then does. In the sandbox the wrong payment is real (a
+    PaymentIntent updated before it is paid, or a second session naming the order), so an
+    app that re-fetches the payment from Stripe sees the same wrong amount."""
     effects = Effects(ctx)
     try:
-        order = effects.pending_order("amount-mismatch")
-        wrong = (
-            order.amount - MISMATCH_CENTS
-            if order.amount > MISMATCH_CENTS
-            else order.amount + MISMATCH_CENTS
-        )
+        order = effects.pending_order("amount-mismatch", mismatch=True)
+        wrong = wrong_amount(order.amount)
         if order.session is not None:
             other = effects.mismatched_session(order, wrong)
             mismatched = effects.send(effects.signed(Order.session_event(other)))
+        elif order.intent is not None:
+            mismatched = effects.send(effects.signed(order.event()))
         else:
             mismatched = effects.send(effects.signed(order.event(amount=wrong)))
         ctx.record(
@@ -431,15 +465,17 @@ def test_amount_mismatch(ctx: CheckContext) -> None:
         )
         seen = effects.watch(order, _any_paid, "the mismatched payment")
         mismatch_paid = _any_paid(seen.counts)
-        control = effects.send(effects.signed(order.event()))
-        ctx.record(control=f"signed payment of {order.amount}", **_delivery(control))
+        # A PaymentIntent paid for the wrong amount stays so: the control is a new order.
+        right = effects.pending_order("amount-control") if order.intent is not None else order
+        control = effects.send(effects.signed(right.event()))
+        ctx.record(control=f"signed payment of {right.amount}", **_delivery(control))
         if not mismatch_paid:
-            effects.wait_paid(order, "the payment of the right amount")
+            effects.wait_paid(right, "the payment of the right amount")
     finally:
         effects.close()
     if mismatch_paid:
         ctx.fail(
-            f"a signed payment_intent.succeeded for {wrong} marked the order of PaymentIntent "
+            f"a signed payment of {wrong} marked the order of PaymentIntent "
             f"{order.payment_intent} paid although its total is {order.amount} (observer saw "
             f"{seen.counts}): the webhook does not compare the amount with the order"
         )

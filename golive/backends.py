@@ -114,15 +114,37 @@ def complete_checkout_session(
     `checkout.session.completed` reach the app's webhook endpoint as they would on Stripe
     (`deliver=False`: recorded, sent to no endpoint).
     """
+    path = f"/_golive/checkout/sessions/{quote(session_id, safe='')}/complete"
+    what = "complete a Checkout Session without a browser"
+    return _admin_payment(backend, path, payment_method, deliver, what)
+
+
+def pay_payment_intent(
+    backend: Backend,
+    intent_id: str,
+    payment_method: str = "pm_card_visa",
+    *,
+    deliver: bool = True,
+) -> dict[str, Any]:
+    """Pay PaymentIntent `intent_id` with a test card as its customer would (3-D Secure
+    passed); returns the intent. `deliver=False`: its events are recorded and sent to no
+    endpoint — golive then sends the app its own signed copies of a real payment."""
+    path = f"/_golive/payment_intents/{quote(intent_id, safe='')}/pay"
+    return _admin_payment(backend, path, payment_method, deliver, "pay a PaymentIntent quietly")
+
+
+def _admin_payment(
+    backend: Backend, path: str, payment_method: str, deliver: bool, what: str
+) -> dict[str, Any]:
     if backend.kind != "sandbox":
         raise BackendError(
-            f"backend {backend.kind}: only the sandbox can complete a Checkout Session "
-            "without a browser; on this backend a customer must pay on the session's url",
-            hint="use backend: sandbox for checks that complete Checkout Sessions",
+            f"backend {backend.kind}: only the sandbox can {what}",
+            hint="use backend: sandbox for checks that pay through golive's own steps",
         )
-    url = f"{backend.api_base}/_golive/checkout/sessions/{quote(session_id, safe='')}/complete"
     with httpclient.client() as web:
-        response = web.post(url, json={"payment_method": payment_method, "deliver": deliver})
+        response = web.post(
+            backend.api_base + path, json={"payment_method": payment_method, "deliver": deliver}
+        )
     try:
         body = response.json()
     except ValueError:

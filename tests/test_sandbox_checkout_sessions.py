@@ -19,6 +19,7 @@ from golive.backends import (
     BackendError,
     CheckoutCompletionError,
     complete_checkout_session,
+    pay_payment_intent,
 )
 from golive.sandbox import Sandbox
 
@@ -442,6 +443,28 @@ def test_a_quiet_completion_records_the_events_and_sends_none(sandbox, stripe_cl
     sent = [d["body"].decode() for d in receiver.received]
     assert not any(quiet.id in body for body in sent)
     assert any(loud.id in body for body in sent)
+
+
+def test_a_payment_intent_paid_quietly_is_succeeded_and_sent_to_no_endpoint(
+    sandbox, stripe_client, receiver
+):
+    stripe_client.v1.webhook_endpoints.create(
+        params={"url": receiver.url, "enabled_events": ["payment_intent.succeeded"]}
+    )
+    quiet = stripe_client.v1.payment_intents.create(params={"amount": 1234, "currency": "usd"})
+    paid = pay_payment_intent(backend_of(sandbox), quiet.id, deliver=False)
+    assert (paid["id"], paid["status"], paid["amount"]) == (quiet.id, "succeeded", 1234)
+    assert stripe_client.v1.payment_intents.retrieve(quiet.id).status == "succeeded"
+    listed = stripe_client.v1.events.list(params={"type": "payment_intent.succeeded"})
+    assert quiet.id in [e.data.object.id for e in listed.data]
+    loud = stripe_client.v1.payment_intents.create(params={"amount": 99, "currency": "usd"})
+    pay_payment_intent(backend_of(sandbox), loud.id)  # the control: a normal payment is sent
+    wait_for(lambda: any(loud.id.encode() in d["body"] for d in receiver.received), "loud")
+    assert not any(quiet.id.encode() in d["body"] for d in receiver.received)
+    with pytest.raises(CheckoutCompletionError) as declined:
+        card = stripe_client.v1.payment_intents.create(params={"amount": 500, "currency": "usd"})
+        pay_payment_intent(backend_of(sandbox), card.id, "pm_card_chargeDeclined", deliver=False)
+    assert declined.value.status == 402
 
 
 # -- idempotency and the object cap --------------------------------------------------------

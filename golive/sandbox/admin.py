@@ -4,6 +4,8 @@ GET  /_golive/health                                  liveness, version, counts
 POST /_golive/account                                 set account fields (JSON or form, deep merge)
 POST /_golive/reset                                   forget every object, key and account change
 POST /_golive/payment_intents/{id}/complete_action    the customer passes 3-D Secure
+POST /_golive/payment_intents/{id}/pay                the customer pays it with a test card
+                                                      ({"payment_method", "deliver": false})
 POST /_golive/payment_intents/{id}/fail_action        the customer fails 3-D Secure
 GET  /_golive/payment_intents/{id}/authenticate       next_action's URL: passes (?result=fail fails)
                                                       and redirects to the return_url if there is one
@@ -39,7 +41,13 @@ from golive.sandbox import params as p
 from golive.sandbox.endpoint import dumps
 from golive.sandbox.errors import StripeError, invalid_request
 from golive.sandbox.ids import request_id
-from golive.sandbox.resources import account, checkout_sessions, payment_attempts, payment_intents
+from golive.sandbox.resources import (
+    account,
+    checkout_sessions,
+    payment_attempts,
+    payment_intents,
+    payment_methods,
+)
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -117,6 +125,27 @@ def admin_routes(state: SandboxState) -> list[Route]:
     async def complete_action(request: Request) -> Response:
         pi = payment_intents.get(state, request.path_params["id"])
         return json_response(payment_attempts.complete_action(state, pi))
+
+    async def pay_intent(request: Request) -> Response:
+        # The customer pays the PaymentIntent (3-D Secure passed), as on a payment page;
+        # deliver=false: its events are recorded and sent to no endpoint, for golive to
+        # send the app its own signed copies of a payment that really happened.
+        body = await _body(request)
+        p.check_known(body, {"payment_method": None, "deliver": None})
+        pi = payment_intents.get(state, request.path_params["id"])
+        pm = payment_methods.resolve(
+            state,
+            p.string(body.get("payment_method", "pm_card_visa"), "payment_method"),
+            "payment_method",
+        )
+        state.quiet = body.get("deliver", True) in (False, "false")
+        try:
+            payment_intents.confirm_with(state, pi, pm, None, on_a_page=True)
+            if pi["status"] == "requires_action":
+                payment_attempts.complete_action(state, pi)
+        finally:
+            state.quiet = False
+        return json_response(pi)
 
     async def fail_action(request: Request) -> Response:
         pi = payment_intents.get(state, request.path_params["id"])
@@ -233,6 +262,7 @@ def admin_routes(state: SandboxState) -> list[Route]:
         Route(PREFIX + "/reset", _admin(state, reset), methods=["POST"]),
         Route(pi_path + "/complete_action", _admin(state, complete_action), methods=["POST"]),
         Route(pi_path + "/fail_action", _admin(state, fail_action), methods=["POST"]),
+        Route(pi_path + "/pay", _admin(state, pay_intent), methods=["POST"]),
         Route(pi_path + "/authenticate", _admin(state, authenticate), methods=["GET"]),
         Route(
             PREFIX + "/checkout/sessions/{id}/complete",

@@ -279,12 +279,18 @@ def confirm(call: Call) -> dict[str, Any]:
 
 
 def confirm_with(
-    state: SandboxState, pi: dict[str, Any], pm: dict[str, Any], request: dict[str, Any] | None
+    state: SandboxState,
+    pi: dict[str, Any],
+    pm: dict[str, Any],
+    request: dict[str, Any] | None,
+    *,
+    on_a_page: bool = False,
 ) -> None:
     """Confirm `pi` with `pm` as `POST …/confirm` with only `payment_method` would (a decline
-    raises the card error): a customer paying on Checkout's page."""
+    raises the card error): a customer paying on Checkout's page. `on_a_page`: as the
+    app's own payment page would, which gives Stripe.js a return_url."""
     _check_confirmable(pi)
-    _check_return_url(pi, {})
+    _check_return_url(pi, {"return_url": "https://golive.invalid/paid"} if on_a_page else {})
     _check_card_allowed(pi, pm)
     pi["payment_method"] = pm["id"]
     pi["last_payment_error"] = None
