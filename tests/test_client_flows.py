@@ -378,3 +378,15 @@ def test_credentials_and_what_a_login_captured_are_masked_in_evidence(tmp_path: 
     shown = str(redactor.value(failed.value.evidence()))
     assert "/auth/token" in shown and "canary-pw-7Qz" not in shown
     assert token not in redactor.text(f"Bearer {token}")  # the JWT the login captured
+
+
+def test_a_pool_where_one_user_is_meant_is_refused_with_the_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as refused:
+        _load(
+            tmp_path,
+            "users: {many: {pool: {count: 2, vars: {token: 't{n}'}}}}\n"
+            "observer:\n  http: {path: '/x/{payment_intent}'}\n"
+            "  order: {user: many, cart: [{id: A, quantity: 1}]}\n",
+        )
+    assert "target.yaml:6:" in str(refused.value)
+    assert "'many' is a pool of users; name one user" in str(refused.value)

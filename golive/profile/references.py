@@ -160,7 +160,7 @@ def _check_family_names(model: Any, blocks: dict[str, Any], error: Any) -> None:
                 marks = _marks(info)
                 listed = _listed_mark(info.annotation)
                 if marks and isinstance(value, str):
-                    _one(value, known[marks[0].kind], here, marks[0].kind, error)
+                    _one(value, known[marks[0].kind], here, marks[0].kind, error, single=True)
                 elif listed is not None and isinstance(value, list):
                     for index, entry in enumerate(value):
                         if isinstance(entry, str):
@@ -213,10 +213,21 @@ def _listed_mark(annotation: Any) -> Ref | None:
     return None
 
 
-def _one(name: str, known: dict[str, Any], path: PathKey, kind: str, error: Any) -> None:
+def _one(
+    name: str,
+    known: dict[str, Any],
+    path: PathKey,
+    kind: str,
+    error: Any,
+    *,
+    single: bool = False,
+) -> None:
+    where = ".".join(str(p) for p in path)
     if name not in known:
-        where = ".".join(str(p) for p in path)
         error(path, f"{where}: no {kind} named {name!r} ({_known(known)})")
+    elif single and kind == "user" and getattr(known[name], "pool", None) is not None:
+        # One user is meant here (who buys, who probes); a pool is many (load.users).
+        error(path, f"{where}: {name!r} is a pool of users; name one user")
 
 
 def _known(names: dict[str, Any] | set[str]) -> str:
