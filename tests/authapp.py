@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.jsonhandler import JsonHandler
 
 PASSWORDS = {"ada": "pw-ada", "bob": "pw-bob"}
 TOKENS = {"t-ada": "ada", "t-bob": "bob"}
@@ -42,31 +43,7 @@ class AuthApp:
 
 
 def _handler(state: State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _answer(
-            self,
-            status: int,
-            body: Any = None,
-            headers: dict[str, str] | None = None,
-            html: str | None = None,
-        ) -> None:
-            data = html.encode() if html is not None else json.dumps(body or {}).encode()
-            self.send_response(status)
-            ctype = "text/html; charset=utf-8" if html is not None else "application/json"
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _cookies(self) -> dict[str, str]:
-            jar = SimpleCookie(self.headers.get("Cookie", ""))
-            return {k: v.value for k, v in jar.items()}
-
+    class Handler(JsonHandler):
         def _body(self) -> tuple[Any, dict[str, str]]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             if "json" in (self.headers.get("Content-Type") or ""):

@@ -22,11 +22,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.jsonhandler import JsonHandler
 
 PASSWORDS = {"ada": "pw-ada", "bob": "pw-bob", "carl": "pw-carl"}
 TOKENS = {"tk-ada": "ada", "tk-bob": "bob", "tk-carl": "carl"}
@@ -59,35 +60,15 @@ class SessionApp:
 
 
 def _handler(state: State) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _answer(
-            self,
-            status: int,
-            body: Any = None,
-            headers: dict[str, str] | None = None,
-            html: str | None = None,
-        ) -> None:
-            data = html.encode() if html is not None else json.dumps(body or {}).encode()
-            self.send_response(status)
-            ctype = "text/html; charset=utf-8" if html is not None else "application/json"
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
+    class Handler(JsonHandler):
+        def extra_headers(self) -> dict[str, str]:
+            headers = {}
             if "no-hsts" not in state.flaws:
-                self.send_header("Strict-Transport-Security", "max-age=31536000")
+                headers["Strict-Transport-Security"] = "max-age=31536000"
             if "cors-wildcard" in state.flaws and self.headers.get("Origin"):
-                self.send_header("Access-Control-Allow-Origin", "*")
-                self.send_header("Access-Control-Allow-Credentials", "true")
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _cookies(self) -> dict[str, str]:
-            jar = SimpleCookie(self.headers.get("Cookie", ""))
-            return {k: v.value for k, v in jar.items()}
+                headers["Access-Control-Allow-Origin"] = "*"
+                headers["Access-Control-Allow-Credentials"] = "true"
+            return headers
 
         def _raw(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
