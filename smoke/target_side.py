@@ -59,6 +59,3 @@ class TargetSide:
             allow_hosts=(self.host,),
             redactor=self.redactor,
         )
-
-    def close(self) -> None:
-        """The client belongs to the run (closed with it)."""

@@ -4,12 +4,14 @@ Checkout Session)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from golive import httpclient
+from golive import httpclient, profile
+from golive.client.captures import CaptureError, intent_from_client_secret
 from golive.client.errors import FlowError, FlowRun, StepRecord
 from golive.client.runner import Extras, Prepared, finish, prepare
 from golive.client.session import UserSession
@@ -17,7 +19,6 @@ from golive.profile.flows import JOB_OUTPUTS, Jobs
 from golive.redact import Redactor, excerpt
 
 TIMEOUT_S = 15
-CREDENTIAL_MIN_LENGTH = 6  # as golive.profile.CREDENTIAL_MIN_LENGTH (no import cycle)
 
 
 class MissingJob(LookupError):
@@ -48,8 +49,8 @@ class Placed:
     def payment_intent_id(self) -> str | None:
         value = self.variables.get("payment_intent_id")
         if not value and self.variables.get("client_secret"):
-            text = str(self.variables["client_secret"])
-            value = text.split("_secret_", 1)[0] if "_secret_" in text else None
+            with contextlib.suppress(CaptureError):
+                value = intent_from_client_secret(self.variables["client_secret"])
         return str(value) if value else None
 
     @property
@@ -152,7 +153,7 @@ class AppClient:
         """What a login captured (a session cookie, a JWT) never shows in evidence."""
         for value in captured.values():
             if isinstance(value, str):
-                self.redactor.add_secret(value, CREDENTIAL_MIN_LENGTH)
+                self.redactor.add_secret(value, profile.CREDENTIAL_MIN_LENGTH)
 
     # -- jobs -----------------------------------------------------------------------------------
 
