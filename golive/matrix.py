@@ -1,6 +1,7 @@
-"""The detection matrix: the gate run against the reference shop once per flaw.
+"""The detection matrix: the gate run against a target once per flaw.
 
-    python -m golive.matrix [--jobs N] [--flaw NAME …] [--sections-only] [--write README.md]
+    python -m golive.matrix [--subject shop|django-example] [--jobs N] [--flaw NAME …]
+                            [--sections-only] [--write README.md] [--record FILE]
 
 Each flaw of `shop/catalogue.yaml` switches off one protection; the gate (pre-deploy and
 staging phases) runs on a private copy of the demo target with that flaw on, and the
@@ -12,9 +13,17 @@ no flaw fails an item of another section (about 10 minutes on 2 cores). `--secti
 runs each flaw on the sections its catalogued items are in, and the correct shop on
 everything: the shape golive's own tests use (tests/test_matrix.py).
 
-`--write FILE` replaces the table between the `<!-- matrix:begin -->` and
-`<!-- matrix:end -->` markers of FILE (the README) with the results of this run.
-Exit code 0 when every flaw is caught exactly, 1 otherwise.
+`--write FILE` replaces the table between the subject's markers of FILE (the README) with
+the results of this run, and `--record FILE` keeps the run itself (JSON: every flaw's failing
+and erroring items, when and on which commit): the README's table is drawn from that record,
+and tests/test_matrix.py holds the two together, so the table always shows a real run.
+
+Two subjects: `shop` (the reference shop behind the demo, shop/catalogue.yaml, SHOP_FLAWS;
+judged exactly: the catalogued items and nothing else fail) and `django-example` (the blind
+detection set of targets/examples/django-shop/flaws.yaml, TEA_SHOP_FLAWS; flaws written
+without reading golive's checks, judged by inclusion: the items each flaw breaks must fail,
+other failures are shown).
+Exit code 0 when every flaw is caught, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import argparse
 import functools
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +42,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -44,7 +56,6 @@ CHECKLIST = resources.CHECKLIST
 # The demo's sign-offs move with the run's time; a fixed one keeps the reports comparable.
 NOW = "2026-11-26T12:00:00Z"
 PHASES = ("pre-deploy", "staging")
-BEGIN, END = "<!-- matrix:begin -->", "<!-- matrix:end -->"
 CORRECT = "(none: the correct shop)"
 GATE_TIMEOUT_S = 600
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the checklist is 2,000 lines
@@ -54,11 +65,14 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the checklist is 2,00
 class Catalogue:
     flaws: dict[str, dict]
     undetectable: dict[str, str]
+    # exact: a flaw's catalogued items and nothing else fail (the shop, whose flaws were
+    # written with the checks); includes: its items must fail, others may (a blind set).
+    judge: str = "exact"
 
     @classmethod
     def load(cls, path: Path = CATALOGUE) -> Catalogue:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return cls(data["flaws"], data.get("undetectable") or {})
+        return cls(data["flaws"], data.get("undetectable") or {}, data.get("judge", "exact"))
 
     def expected(self, flaw: str | None) -> set[str]:
         return set(self.flaws[flaw]["fails"]) if flaw else set()
@@ -74,6 +88,59 @@ class Catalogue:
 def _section_order() -> list[str]:
     data = yaml.load(CHECKLIST.read_text(encoding="utf-8"), Loader=_LOADER)
     return [section["id"] for section in data["sections"]]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A target the matrix runs: a folder copied fresh for every gate, the profile inside
+    it, the flaw catalogue and the environment variable that switches flaws on."""
+
+    name: str
+    source: Path
+    profile: str
+    catalogue: Path
+    flaws_env: str
+    record: Path
+    correct: str = CORRECT
+    # Makes a copy private to one run (e.g. its own database), given the copy and a tag.
+    private: Callable[[Path, str], None] | None = None
+
+    @property
+    def markers(self) -> tuple[str, str]:
+        tag = "" if self.name == "shop" else f":{self.name}"
+        return f"<!-- matrix{tag}:begin -->", f"<!-- matrix{tag}:end -->"
+
+
+def _private_database(copy: Path, tag: str) -> None:
+    env = copy / "golive" / "example.env"
+    name = "golive_matrix_" + re.sub(r"\W", "_", tag)[:40]
+    text = env.read_text(encoding="utf-8")
+    env.write_text(re.sub(r"(DATABASE_URL=postgresql://[^/]+/)\w+", rf"\1{name}", text))
+
+
+DJANGO_EXAMPLE = resources.EXAMPLES_DIR / "django-shop"
+SUBJECTS = {
+    "shop": Subject(
+        "shop",
+        DEMO,
+        "target.yaml",
+        CATALOGUE,
+        "SHOP_FLAWS",
+        resources.SHOP_SOURCE / "matrix-record.json",
+    ),
+    "django-example": Subject(
+        "django-example",
+        DJANGO_EXAMPLE,
+        "golive/target.yaml",
+        DJANGO_EXAMPLE / "flaws.yaml",
+        "TEA_SHOP_FLAWS",
+        DJANGO_EXAMPLE / "matrix-record.json",
+        correct="(none: the correct Django shop)",
+        private=_private_database,
+    ),
+}
+SHOP = SUBJECTS["shop"]
+BEGIN, END = SHOP.markers
 
 
 def automated_items(checklist: Path = CHECKLIST) -> dict[str, list[str]]:
@@ -97,6 +164,7 @@ class FlawRun:
     expected: set[str] = field(default_factory=set)
     out: Path | None = None  # the report folder
     profile: Path | None = None  # the demo copy's target.yaml
+    judge: str = "exact"
 
     @property
     def failing(self) -> set[str]:
@@ -118,7 +186,29 @@ class FlawRun:
 
     @property
     def caught(self) -> bool:
+        if self.judge == "includes":
+            finished = self.returncode == (1 if self.flaw else 0)
+            return finished and not self.missed and not (self.errors & self.expected)
         return self.returncode in (0, 1) and not (self.missed or self.extra or self.errors)
+
+    def as_record(self) -> dict:
+        return {
+            "flaw": self.flaw,
+            "returncode": self.returncode,
+            "seconds": round(self.seconds, 1),
+            "expected": sorted(self.expected),
+            "failing": sorted(self.failing),
+            "errors": sorted(self.errors),
+            "caught": self.caught,
+        }
+
+    @classmethod
+    def from_record(cls, entry: dict, judge: str = "exact") -> FlawRun:
+        outcomes = {item: "fail" for item in entry["failing"]}
+        outcomes.update({item: "error" for item in entry["errors"]})
+        run = cls(entry["flaw"], entry["returncode"], outcomes, entry["seconds"], judge=judge)
+        run.expected = set(entry["expected"])
+        return run
 
 
 def run_flaw(
@@ -129,13 +219,17 @@ def run_flaw(
     now: str | None = NOW,
     extra_args: tuple[str, ...] = (),
     runner: Runner | None = None,
+    subject: Subject = SHOP,
 ) -> FlawRun:
-    """The gate on a fresh copy of the demo with `flaw` on (None: the correct shop), on
-    the given sections only (None: every section of the phases); `now=None` judges as of
-    the wall clock. `runner(args, env)` runs `golive ARGS` (default: `python -m golive.cli`
-    as a subprocess)."""
-    target = workdir / "demo"
-    shutil.copytree(DEMO, target, ignore=shutil.ignore_patterns(".build"))
+    """The gate on a fresh copy of the subject (the demo by default) with `flaw` on (None:
+    the correct shop), on the given sections only (None: every section of the phases);
+    `now=None` judges as of the wall clock. `runner(args, env)` runs `golive ARGS` (default:
+    `python -m golive.cli` as a subprocess)."""
+    copy = workdir / subject.source.name
+    shutil.copytree(subject.source, copy, ignore=shutil.ignore_patterns(".build", "__pycache__"))
+    if subject.private:
+        subject.private(copy, f"{flaw or 'correct'}_{os.getpid()}")
+    target = copy / subject.profile
     out = workdir / "out"
     phases = [arg for phase in PHASES for arg in ("--phase", phase)]
     selection = [arg for section in sections or () for arg in ("--section", section)]
@@ -150,7 +244,7 @@ def run_flaw(
         *selection,
         *extra_args,
     ]
-    env = {**os.environ, "SHOP_FLAWS": flaw or ""}
+    env = {**os.environ, subject.flaws_env: flaw or ""}
     started = time.monotonic()
     done = (runner or _subprocess)(args, env)
     seconds = time.monotonic() - started
@@ -166,7 +260,7 @@ def run_flaw(
         seconds,
         done.stdout + done.stderr,
         out=out,
-        profile=target / "target.yaml",
+        profile=target,
     )
 
 
@@ -185,14 +279,20 @@ def _subprocess(args: list[str], env: dict[str, str]) -> subprocess.CompletedPro
 
 
 def run_all(
-    flaws: list[str | None], jobs: int, catalogue: Catalogue, *, sections_only: bool = False
+    flaws: list[str | None],
+    jobs: int,
+    catalogue: Catalogue,
+    *,
+    sections_only: bool = False,
+    subject: Subject = SHOP,
 ) -> list[FlawRun]:
     def one(flaw: str | None) -> FlawRun:
         sections = catalogue.sections(flaw) if sections_only and flaw else None
         with tempfile.TemporaryDirectory(prefix="golive-matrix-") as tmp:
-            run = run_flaw(flaw, Path(tmp), sections=sections)
+            run = run_flaw(flaw, Path(tmp), sections=sections, subject=subject)
         run.expected = catalogue.expected(flaw)
-        label = flaw or "correct shop"
+        run.judge = catalogue.judge
+        label = flaw or "correct target"
         status = "caught" if run.caught else "NOT CAUGHT"
         print(f"  {label:<40} {status:<10} {run.seconds:5.1f} s", file=sys.stderr, flush=True)
         return run
@@ -208,21 +308,58 @@ def _items(ids: set[str]) -> str:
     return ", ".join(f"`{i}`" for i in sorted(ids)) or "—"
 
 
-def table(runs: list[FlawRun], catalogue: Catalogue) -> str:
-    """Markdown: one row per flaw, what it is, which items fail, and whether it is caught."""
+def table(runs: list[FlawRun], catalogue: Catalogue, correct: str = CORRECT) -> str:
+    """Markdown: one row per flaw, what it is, which items failed in the run, and whether it
+    is caught."""
     lines = [
         "| flaw | realized by | items that fail | caught |",
         "|---|---|---|---|",
     ]
     for run in runs:
-        if run.flaw is None:
-            realized, failing = "—", _items(run.failing) if run.failing else "none"
-        else:
-            realized = catalogue.flaws[run.flaw]["realized_by"]
-            failing = _items(run.expected)
+        realized = catalogue.flaws[run.flaw]["realized_by"] if run.flaw else "—"
+        failing = _items(run.failing) if run.failing else "none"
         mark = "✓" if run.caught else "✗ " + _problems(run)
-        lines.append(f"| `{run.flaw or CORRECT}` | {realized} | {failing} | {mark} |")
+        if run.caught and run.judge == "includes" and run.extra:
+            mark += " (also failed: " + ", ".join(sorted(run.extra)) + ")"
+        lines.append(f"| `{run.flaw or correct}` | {realized} | {failing} | {mark} |")
     return "\n".join(lines)
+
+
+def score(runs: list[FlawRun]) -> str:
+    flawed = [run for run in runs if run.flaw]
+    return f"{sum(run.caught for run in flawed)} of {len(flawed)} flaws caught"
+
+
+def record(runs: list[FlawRun], subject: Subject, path: Path) -> None:
+    """Keeps the run the README's table is drawn from."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    data = {
+        "subject": subject.name,
+        "command": f"python -m golive.matrix --subject {subject.name}",
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "golive_commit": commit or "unknown",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "score": score(runs),
+        "runs": [run.as_record() for run in runs],
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def recorded_runs(subject: Subject, judge: str = "exact") -> list[FlawRun]:
+    data = json.loads(subject.record.read_text(encoding="utf-8"))
+    return [FlawRun.from_record(entry, judge) for entry in data["runs"]]
+
+
+def render(runs: list[FlawRun], catalogue: Catalogue, subject: Subject) -> str:
+    """The text between the subject's README markers."""
+    text = table(runs, catalogue, subject.correct)
+    if subject.name != "shop":
+        text += f"\n\n{score(runs)}."
+    if catalogue.undetectable:
+        text += "\n\nAutomated items no flaw can show:\n\n" + undetectable_table(catalogue)
+    return text
 
 
 def undetectable_table(catalogue: Catalogue) -> str:
@@ -248,39 +385,58 @@ def _problems(run: FlawRun) -> str:
     return "; ".join(parts)
 
 
-def write_between_markers(path: Path, text: str) -> None:
+def write_between_markers(path: Path, text: str, markers: tuple[str, str] = (BEGIN, END)) -> None:
+    begin, end = markers
     content = path.read_text(encoding="utf-8")
-    if BEGIN not in content or END not in content:
-        raise SystemExit(f"{path}: no {BEGIN} … {END} markers to write the matrix between")
-    head, rest = content.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}", encoding="utf-8")
+    if begin not in content or end not in content:
+        raise SystemExit(f"{path}: no {begin} … {end} markers to write the matrix between")
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{tail}", encoding="utf-8")
+
+
+def shown(path: Path, markers: tuple[str, str] = (BEGIN, END)) -> str:
+    """The text a README shows between the markers."""
+    begin, end = markers
+    return path.read_text(encoding="utf-8").split(begin, 1)[1].split(end, 1)[0].strip()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m golive.matrix", description=__doc__)
     parser.add_argument("--jobs", type=int, default=2, help="gates run at once (default 2)")
     parser.add_argument("--flaw", action="append", help="only this flaw (repeatable)")
+    parser.add_argument("--subject", choices=sorted(SUBJECTS), default="shop")
     parser.add_argument("--write", type=Path, help="write the table into this markdown file")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        help="keep the run as JSON (default with --write and every flaw: the subject's record)",
+    )
     parser.add_argument(
         "--sections-only",
         action="store_true",
         help="run each flaw on its catalogued items' sections only (the tests' shape)",
     )
     args = parser.parse_args(argv)
-    catalogue = Catalogue.load()
+    subject = SUBJECTS[args.subject]
+    catalogue = Catalogue.load(subject.catalogue)
     unknown = sorted(set(args.flaw or ()) - catalogue.flaws.keys())
     if unknown:
         print(f"golive.matrix: unknown flaw(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
     flaws: list[str | None] = list(args.flaw or [None, *catalogue.flaws])
     print(f"running the gate {len(flaws)} times, {args.jobs} at once …", file=sys.stderr)
-    runs = run_all(flaws, max(1, args.jobs), catalogue, sections_only=args.sections_only)
-    text = table(runs, catalogue)
-    if catalogue.undetectable:
-        text += "\n\nAutomated items no flaw can show:\n\n" + undetectable_table(catalogue)
+    runs = run_all(
+        flaws, max(1, args.jobs), catalogue, sections_only=args.sections_only, subject=subject
+    )
+    text = render(runs, catalogue, subject)
+    complete = not args.flaw and not args.sections_only
+    record_to = args.record or (subject.record if args.write and complete else None)
+    if record_to:
+        record(runs, subject, record_to)
+        print(f"kept the run in {record_to}", file=sys.stderr)
     if args.write:
-        write_between_markers(args.write, text)
+        write_between_markers(args.write, text, subject.markers)
         print(f"wrote the matrix into {args.write}", file=sys.stderr)
     else:
         print(text)

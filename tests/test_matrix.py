@@ -2,8 +2,9 @@
 the gate's pre-deploy and staging phases on the sections of its catalogued items, fails
 exactly those items; the correct shop, on the whole default gate (the control run), fails
 none. Every automated item is caught by some flaw or says why none can show it. The
-README's table is what `python3 dev.py matrix` writes for a fully caught run; that command
-runs the complete matrix (every flaw on every section).
+README's table is drawn from the record of a real complete run (shop/matrix-record.json,
+written by `python3 dev.py matrix`, every flaw on every section), and the tests' own runs
+must agree with that record on their sections.
 
 The runs are shared (gatekit.SharedRuns): the check families' tests read their evidence
 from the same runs, and pytest-xdist spreads them over the workers (`-n 2` in CI)."""
@@ -32,19 +33,22 @@ def test_every_automated_item_is_caught_by_a_flaw_or_explained() -> None:
             assert (ROOT / test_file).is_file(), f"{item}: {test_file} does not exist"
 
 
-def test_the_readme_shows_the_matrix_of_a_fully_caught_run() -> None:
-    runs = []
-    for flaw in [None, *CATALOGUE.flaws]:
-        expected = CATALOGUE.expected(flaw)
-        outcomes = {item: "fail" for item in expected}
-        run = matrix.FlawRun(flaw, 1 if flaw else 0, outcomes, 0.0)
-        run.expected = expected
-        runs.append(run)
-    text = matrix.table(runs, CATALOGUE)
-    text += "\n\nAutomated items no flaw can show:\n\n" + matrix.undetectable_table(CATALOGUE)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = readme.split(matrix.BEGIN, 1)[1].split(matrix.END, 1)[0].strip()
-    assert shown == text, "README matrix is stale: run `python3 dev.py matrix`"
+RECORDED = matrix.recorded_runs(matrix.SHOP)
+
+
+def test_the_readme_shows_the_recorded_complete_run() -> None:
+    text = matrix.render(RECORDED, CATALOGUE, matrix.SHOP)
+    assert matrix.shown(ROOT / "README.md") == text, (
+        "README matrix is stale: run `python3 dev.py matrix`"
+    )
+
+
+def test_the_record_is_a_complete_caught_run_of_todays_catalogue() -> None:
+    # A catalogue change (a flaw added, an item moved) needs a new complete run.
+    assert [run.flaw for run in RECORDED] == [None, *CATALOGUE.flaws]
+    for run in RECORDED:
+        assert run.expected == CATALOGUE.expected(run.flaw), f"{run.flaw}: re-run the matrix"
+        assert run.caught, f"{run.flaw}: {matrix._problems(run)}"
 
 
 def test_a_run_that_misses_or_adds_an_item_is_not_caught() -> None:
@@ -94,7 +98,10 @@ def test_the_gate_fails_exactly_the_catalogued_items(shared_runs: SharedRuns, fl
     # Only the flaw's sections ran: every selected item belongs to one of them.
     sections = set(CATALOGUE.sections(flaw))
     assert {item.split(".")[0] for item in gate_run.outcomes()} == sections
-    _judge(gate_run, flaw)
+    run = _judge(gate_run, flaw)
+    # ... and it agrees with the recorded complete run on those sections.
+    recorded = next(r for r in RECORDED if r.flaw == flaw)
+    assert {i for i in recorded.failing if i.split(".")[0] in sections} == run.failing
 
 
 def test_the_correct_shop_fails_nothing_on_the_whole_default_gate(shared_runs: SharedRuns) -> None:
