@@ -11,6 +11,8 @@ from the same runs, and pytest-xdist spreads them over the workers (`-n 2` in CI
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from gatekit import ROOT, SharedRuns, checklist_items
 
@@ -33,11 +35,13 @@ def test_every_automated_item_is_caught_by_a_flaw_or_explained() -> None:
             assert (ROOT / test_file).is_file(), f"{item}: {test_file} does not exist"
 
 
-RECORDED = matrix.recorded_runs(matrix.SHOP)
+@functools.cache
+def recorded() -> list[matrix.FlawRun]:
+    return matrix.recorded_runs(matrix.SHOP)
 
 
 def test_the_readme_shows_the_recorded_complete_run() -> None:
-    text = matrix.render(RECORDED, CATALOGUE, matrix.SHOP)
+    text = matrix.render(recorded(), CATALOGUE, matrix.SHOP)
     assert matrix.shown(ROOT / "README.md") == text, (
         "README matrix is stale: run `python3 dev.py matrix`"
     )
@@ -45,8 +49,8 @@ def test_the_readme_shows_the_recorded_complete_run() -> None:
 
 def test_the_record_is_a_complete_caught_run_of_todays_catalogue() -> None:
     # A catalogue change (a flaw added, an item moved) needs a new complete run.
-    assert [run.flaw for run in RECORDED] == [None, *CATALOGUE.flaws]
-    for run in RECORDED:
+    assert [run.flaw for run in recorded()] == [None, *CATALOGUE.flaws]
+    for run in recorded():
         assert run.expected == CATALOGUE.expected(run.flaw), f"{run.flaw}: re-run the matrix"
         assert run.caught, f"{run.flaw}: {matrix._problems(run)}"
 
@@ -100,8 +104,8 @@ def test_the_gate_fails_exactly_the_catalogued_items(shared_runs: SharedRuns, fl
     assert {item.split(".")[0] for item in gate_run.outcomes()} == sections
     run = _judge(gate_run, flaw)
     # ... and it agrees with the recorded complete run on those sections.
-    recorded = next(r for r in RECORDED if r.flaw == flaw)
-    assert {i for i in recorded.failing if i.split(".")[0] in sections} == run.failing
+    record = next(r for r in recorded() if r.flaw == flaw)
+    assert {i for i in record.failing if i.split(".")[0] in sections} == run.failing
 
 
 def test_the_correct_shop_fails_nothing_on_the_whole_default_gate(shared_runs: SharedRuns) -> None:
@@ -113,3 +117,19 @@ def test_the_correct_shop_fails_nothing_on_the_whole_default_gate(shared_runs: S
         if item.get("automated") and item["phase"] in matrix.PHASES
     }
     assert default_phases <= set(run.outcomes)  # every automated item of the two phases ran
+
+
+def test_a_blind_set_is_judged_by_inclusion() -> None:
+    # A blind flaw must fail its items; other failures are shown, not counted against it.
+    run = matrix.FlawRun("blind", 1, {"a.x": "fail", "b.y": "fail"}, 0.0, judge="includes")
+    run.expected = {"a.x"}
+    assert run.caught
+    catalogue = matrix.Catalogue({"blind": {"realized_by": "app", "fails": ["a.x"]}}, {})
+    assert "(also failed: b.y)" in matrix.table([run], catalogue)
+    missed = matrix.FlawRun("blind", 1, {"b.y": "fail"}, 0.0, judge="includes")
+    missed.expected = {"a.x"}
+    assert not missed.caught
+    go = matrix.FlawRun("blind", 0, {"a.x": "fail"}, 0.0, judge="includes")
+    go.expected = {"a.x"}
+    assert not go.caught  # a GO is never a catch, whatever failed
+    assert matrix.score([run, missed, go]) == "1 of 3 flaws caught"
