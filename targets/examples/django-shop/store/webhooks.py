@@ -237,6 +237,8 @@ def _record_payment(purchase: Purchase, intent_id: str, charge_id: str, amount: 
 def intent_succeeded(intent_payload: Any) -> None:
     """payment_intent.succeeded: the money has arrived; book it and tell the customer.
     (The completed session, handled above, marks the purchase paid.)"""
+    if hasattr(intent_payload, "to_dict"):
+        intent_payload = intent_payload.to_dict()
     intent_id = intent_payload["id"]
     ref = (intent_payload.get("metadata") or {}).get("purchase_ref")
     purchase = _locked(ref=ref) if ref else _locked(payment_intent_id=intent_id)
