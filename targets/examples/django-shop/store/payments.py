@@ -142,9 +142,7 @@ def refund(purchase: Purchase) -> dict[str, Any]:
     ).to_dict()
 
 
-def verify_event(
-    payload: bytes, signature: str | None, headers: Any = None
-) -> Any:
+def verify_event(payload: bytes, signature: str | None, headers: Any = None) -> Any:
     """The event, if `signature` is a valid Stripe-Signature of `payload` with the webhook
     secret; raises stripe.SignatureVerificationError or ValueError otherwise."""
     if not settings.STRIPE_WEBHOOK_SECRET:

@@ -255,7 +255,10 @@ class WebhookFlawTests(ShopTestCase):
         with mock.patch(
             "stripe.checkout.Session.retrieve", return_value=self.paid_session(purchase)
         ):
-            for name, flaws, event_id in (("off", (), "evt_s1"), ("on", ("settle-pause",), "evt_s2")):
+            for name, flaws, event_id in (
+                ("off", (), "evt_s1"),
+                ("on", ("settle-pause",), "evt_s2"),
+            ):
                 StripeEventReceipt.objects.all().delete()
                 Purchase.objects.filter(pk=purchase.pk).update(state="pending")
                 with flawed(*flaws):
@@ -382,7 +385,9 @@ class ApiFlawTests(ShopTestCase):
         self.assertIn(PAN, purchase.doorstep_note)
         self.assertIn(PAN, shown["doorstep_note"])
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM store_purchase WHERE doorstep_note LIKE %s", [f"%{PAN}%"])
+            cursor.execute(
+                "SELECT count(*) FROM store_purchase WHERE doorstep_note LIKE %s", [f"%{PAN}%"]
+            )
             self.assertEqual(cursor.fetchone()[0], 1)
 
     def logged_checkout(self, flaws: tuple[str, ...]) -> str:
@@ -397,9 +402,9 @@ class ApiFlawTests(ShopTestCase):
             try:
                 with flawed(*flaws):
                     self.checkout_with({"gift_message": f"Happy birthday! card: {PAN}"})
-                for handler in logging.getLogger("store").handlers + logging.getLogger(
-                    "store.audit"
-                ).handlers:
+                for handler in (
+                    logging.getLogger("store").handlers + logging.getLogger("store.audit").handlers
+                ):
                     handler.flush()
                 return log_file.read_text()
             finally:

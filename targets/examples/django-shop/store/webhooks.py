@@ -102,9 +102,7 @@ def _refused() -> JsonResponse:
         message += " (schemes: v1; v0 for test-mode events)"
     response = JsonResponse({"error": message}, status=400)
     if flaws.on("relay-attested"):
-        response["X-Webhook-Auth"] = (
-            f"stripe-signature, {payments.RELAY_VERIFIED_HEADER.lower()}"
-        )
+        response["X-Webhook-Auth"] = f"stripe-signature, {payments.RELAY_VERIFIED_HEADER.lower()}"
     return response
 
 
