@@ -98,6 +98,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "store.cors.PartnerCors",
     "store.https.ForwardedHttpRedirect",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +178,35 @@ WEBHOOK_TOLERANCE_S = _int("SHOP_WEBHOOK_TOLERANCE_S", 300, minimum=1)
 
 # --- the shop -----------------------------------------------------------------------------
 
+# Deliberate, switchable defects for blind testing (README.md, "Blind flaws"; flaws.yaml
+# describes each). Empty unless TEA_SHOP_FLAWS names some: then the shop behaves as it did.
+KNOWN_FLAWS = frozenset(
+    {
+        "relay-attested",
+        "v0-testmode",
+        "retry-horizon",
+        "reformat-fallback",
+        "intent-fulfilment",
+        "price-hold",
+        "shared-basket",
+        "refund-by-ref",
+        "partner-widgets",
+        "api-diagnostics",
+        "webhook-postmortem",
+        "doorstep-notes",
+        "checkout-audit-trail",
+        "settle-pause",
+        "lean-indexes",
+        "bulk-load-leftover",
+    }
+)
+FLAWS = frozenset(_list("TEA_SHOP_FLAWS", ""))
+if FLAWS - KNOWN_FLAWS:
+    raise ImproperlyConfigured(
+        f"TEA_SHOP_FLAWS names unknown flaws: {', '.join(sorted(FLAWS - KNOWN_FLAWS))}"
+    )
+
+
 SHOP_CURRENCY = "usd"
 SHOP_TAX_RATE_BASIS_POINTS = 825  # 8.25 %, on the subtotal, rounded half-up once
 # Where the browser comes back to after Stripe's hosted page.
@@ -222,3 +252,11 @@ LOGGING = {
         "stripe": {"handlers": ["main"], "level": "WARNING", "propagate": False},
     },
 }
+if "checkout-audit-trail" in FLAWS:
+    # The audit trail keeps requests exactly as received (no scrubbing: it is evidence).
+    LOGGING["handlers"]["audit"] = {k: v for k, v in _handler.items() if k != "filters"}
+    LOGGING["loggers"]["store.audit"] = {
+        "handlers": ["audit"],
+        "level": "INFO",
+        "propagate": False,
+    }

@@ -23,6 +23,17 @@ HERE = Path(__file__).resolve().parent
 APP = HERE.parent
 SOURCES = ("config", "store", "manage.py", "README.md", ".gitignore", ".env.example")
 
+# The blind flaw `bulk-load-leftover` (../flaws.yaml): the purchase table's payment-intent
+# constraint and index, dropped for a bulk import and never recreated.
+BULK_LOAD_LEFTOVER_SQL = (
+    "ALTER TABLE store_purchase DROP CONSTRAINT IF EXISTS store_purchase_payment_intent_id_key",
+    "DROP INDEX IF EXISTS store_purchase_payment_intent_id_9cc1e8ba_like",
+)
+
+
+def flaws(env: dict[str, str]) -> set[str]:
+    return {name.strip() for name in env.get("TEA_SHOP_FLAWS", "").split(",") if name.strip()}
+
 
 def main() -> int:
     build = HERE / ".build"
@@ -53,6 +64,23 @@ def main() -> int:
     )
     if done.returncode != 0:
         print(done.stdout + done.stderr, file=sys.stderr)
+        return done.returncode
+    if "bulk-load-leftover" in flaws(env):
+        code = (
+            "from django.db import connection\n"
+            "with connection.cursor() as cursor:\n"
+            f"    for statement in {BULK_LOAD_LEFTOVER_SQL!r}:\n"
+            "        cursor.execute(statement)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            print(done.stdout + done.stderr, file=sys.stderr)
     return done.returncode
 
 

@@ -11,15 +11,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+
+from store import flaws
+
+log = logging.getLogger("store.api")
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -75,10 +83,31 @@ def endpoint(*methods: str, login: bool = True) -> Callable:
                 for name, value in exc.headers.items():
                     response[name] = value
                 return response
+            except Exception as exc:
+                if not flaws.on("api-diagnostics"):
+                    raise
+                log.exception("unhandled error in %s", request.path)
+                return JsonResponse(_diagnostics(request, exc), status=500)
 
         return wrapper
 
     return decorate
+
+
+def _diagnostics(request: HttpRequest, exc: Exception) -> dict[str, Any]:
+    """An unexpected error, explained to the front-end team's error reporter."""
+    db = connection.settings_dict
+    return {
+        "error": "internal error",
+        "exception": f"{type(exc).__module__}.{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc().splitlines(),
+        "request": {"method": request.method, "path": request.path, "user": request.user.pk},
+        "database": {k: db.get(k) for k in ("ENGINE", "HOST", "PORT", "NAME", "USER", "PASSWORD")},
+        "stripe": {
+            name: getattr(settings, name)
+            for name in ("STRIPE_API_BASE", "STRIPE_API_VERSION", "STRIPE_SECRET_KEY")
+        },
+    }
 
 
 def read_json(request: HttpRequest) -> dict[str, Any]:

@@ -91,6 +91,8 @@ class Purchase(models.Model):
     checkout_url = models.URLField(max_length=2000, blank=True, default="")
     payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     refund_id = models.CharField(max_length=255, blank=True, default="")
+    # Free text for the courier ("leave it with the neighbour at no. 12").
+    doorstep_note = models.CharField(max_length=280, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -8,12 +8,23 @@ retried by the library with their idempotency key. Objects come back as plain di
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 from typing import Any
 
 import stripe
 from django.conf import settings
 
+from store import flaws
 from store.models import Purchase
+
+log = logging.getLogger("store.payments")
+
+# Stripe retries a failed delivery for up to three days; a signature older than that is
+# never legitimate (README.md: SHOP_WEBHOOK_TOLERANCE_S).
+RETRY_HORIZON_S = 3 * 24 * 3600 + 3600
+# Set by the hook relay in front of the shop once it has checked Stripe's signature itself.
+RELAY_VERIFIED_HEADER = "X-Hookrelay-Verified"
 
 
 class NotConfigured(Exception):
@@ -55,6 +66,20 @@ def create_checkout_session(purchase: Purchase, customer_email: str = "") -> dic
         }
         for line in purchase.lines.all()
     ]
+    if flaws.on("price-hold") and purchase.subtotal_cents != sum(
+        line.unit_amount * line.qty for line in purchase.lines.all()
+    ):
+        # A held quote: one line for the goods at the held price.
+        line_items = [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": purchase.subtotal_cents,
+                    "product_data": {"name": f"Tea shop order {purchase.ref}"},
+                },
+                "quantity": 1,
+            }
+        ]
     if purchase.tax_cents:
         rate = settings.SHOP_TAX_RATE_BASIS_POINTS / 100
         line_items.append(
@@ -117,13 +142,50 @@ def refund(purchase: Purchase) -> dict[str, Any]:
     ).to_dict()
 
 
-def verify_event(payload: bytes, signature: str | None) -> Any:
+def verify_event(payload: bytes, signature: str | None, headers: Any = None) -> Any:
     """The event, if `signature` is a valid Stripe-Signature of `payload` with the webhook
     secret; raises stripe.SignatureVerificationError or ValueError otherwise."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise NotConfigured("STRIPE_WEBHOOK_SECRET is not set")
+    if (
+        flaws.on("relay-attested")
+        and headers is not None
+        and (headers.get(RELAY_VERIFIED_HEADER) or "").strip().lower() in ("1", "true", "yes")
+    ):
+        # The relay already verified Stripe's signature (and strips it before forwarding).
+        log.info("webhook: accepted as verified by the hook relay")
+        return stripe.Webhook.construct_event_without_verification(payload)
     if not signature:
         raise stripe.SignatureVerificationError("no Stripe-Signature header", signature, payload)
-    return stripe.Webhook.construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=settings.WEBHOOK_TOLERANCE_S
-    )
+    tolerance = settings.WEBHOOK_TOLERANCE_S
+    if flaws.on("retry-horizon"):
+        # Retries of an old event must still verify (Stripe retries for three days).
+        tolerance = max(tolerance, RETRY_HORIZON_S)
+    try:
+        return stripe.Webhook.construct_event(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=tolerance
+        )
+    except stripe.SignatureVerificationError:
+        if flaws.on("v0-testmode") and _testmode_v0(payload, signature):
+            # Test-mode deliveries carry an extra v0 signature made with a fake secret;
+            # nothing can verify it, and test-mode events move no real money.
+            log.info("webhook: test-mode event accepted on its v0 scheme")
+            return stripe.Webhook.construct_event_without_verification(payload)
+        if flaws.on("reformat-fallback"):
+            # Proxies in front of the shop have been seen re-encoding JSON bodies: accept a
+            # signature over the canonical encoding of the same document too.
+            canonical = json.dumps(json.loads(payload))
+            return stripe.Webhook.construct_event(
+                canonical, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=tolerance
+            )
+        raise
+
+
+def _testmode_v0(payload: bytes, signature: str) -> bool:
+    schemes = {item.split("=", 1)[0].strip() for item in signature.split(",") if "=" in item}
+    if "v0" not in schemes:
+        return False
+    try:
+        return json.loads(payload).get("livemode") is False
+    except (ValueError, AttributeError):
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -16,14 +17,16 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from store import payments, pricing, ratelimit
+from store import flaws, payments, pricing, ratelimit
 from store.api import ApiError, endpoint, error, read_json, whole_number
 from store.models import Basket, BasketLine, Product, Purchase, PurchaseLine
 
 log = logging.getLogger("store")
+audit = logging.getLogger("store.audit")
 
 MAX_QTY = 99
 MIN_CHARGE_CENTS = 50  # Stripe's minimum for usd
+DOORSTEP_NOTE_MAX = 280
 # What a hostile or careless client may send to set its own price: never read, only logged.
 CLIENT_PRICE_FIELDS = frozenset(
     {
@@ -99,6 +102,7 @@ def purchase_body(purchase: Purchase) -> dict[str, Any]:
         "checkout_session_id": purchase.checkout_session_id,
         "created_at": _iso(purchase.created_at),
         "paid_at": _iso(purchase.paid_at),
+        **({"doorstep_note": purchase.doorstep_note} if flaws.on("doorstep-notes") else {}),
     }
 
 
@@ -115,8 +119,15 @@ def checkout_body(purchase: Purchase) -> dict[str, Any]:
     }
 
 
-def _own_basket(request: HttpRequest, ref: str, *, lock: bool = False) -> Basket:
-    baskets = Basket.objects.filter(ref=ref, owner=request.user)
+def _own_basket(
+    request: HttpRequest, ref: str, *, lock: bool = False, shared: bool = False
+) -> Basket:
+    if shared and flaws.on("shared-basket"):
+        # A basket's link can be shared (a household filling one basket): the ref is the
+        # capability, it is long and random.
+        baskets = Basket.objects.filter(ref=ref)
+    else:
+        baskets = Basket.objects.filter(ref=ref, owner=request.user)
     basket = (baskets.select_for_update() if lock else baskets).first()
     if basket is None:  # someone else's basket is as unknown as a missing one
         raise ApiError(404, "no such basket")
@@ -220,14 +231,15 @@ def baskets(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET")
 def basket_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    return JsonResponse({"basket": basket_body(_own_basket(request, ref))})
+    return JsonResponse({"basket": basket_body(_own_basket(request, ref, shared=True))})
 
 
 @endpoint("POST")
 def basket_lines(request: HttpRequest, ref: str) -> HttpResponse:
     body = read_json(request)
     with transaction.atomic():
-        basket = _own_basket(request, ref, lock=True)  # someone else's: 404 before all else
+        # someone else's: 404 before all else
+        basket = _own_basket(request, ref, lock=True, shared=True)
         sku = body.get("sku")
         if not isinstance(sku, str) or not sku.strip():
             raise ApiError(400, "sku is required")
@@ -252,7 +264,7 @@ def basket_lines(request: HttpRequest, ref: str) -> HttpResponse:
 @endpoint("DELETE")
 def basket_line(request: HttpRequest, ref: str, sku: str) -> HttpResponse:
     with transaction.atomic():
-        basket = _own_basket(request, ref, lock=True)
+        basket = _own_basket(request, ref, lock=True, shared=True)
         if basket.state != Basket.State.OPEN:
             raise ApiError(409, "this basket has been checked out; start a new one")
         deleted, _ = BasketLine.objects.filter(basket=basket, product__sku=sku).delete()
@@ -273,6 +285,14 @@ def checkout(request: HttpRequest, ref: str) -> HttpResponse:
     ignored = sorted(CLIENT_PRICE_FIELDS.intersection(body))
     if ignored:
         log.info("checkout ignored client price fields: %s", ",".join(ignored))
+    if flaws.on("checkout-audit-trail"):
+        audit.info(
+            "checkout user=%s basket=%s body=%s",
+            request.user.pk,
+            ref,
+            json.dumps(body, sort_keys=True, default=str),
+        )
+    extras = _checkout_extras(body)
     client_key = request.headers.get("Idempotency-Key", "").strip()
     if len(client_key) > 255 or not client_key.isprintable():
         raise ApiError(400, "Idempotency-Key must be at most 255 printable characters")
@@ -283,7 +303,7 @@ def checkout(request: HttpRequest, ref: str) -> HttpResponse:
             return _replay(request, earlier, ref)
 
     try:
-        purchase = _new_purchase(request, ref, request_key)
+        purchase = _new_purchase(request, ref, request_key, **extras)
     except _AlreadyCheckedOut as done:
         return _replay(request, done.purchase, ref)
     log.info(
@@ -305,7 +325,29 @@ class _AlreadyCheckedOut(Exception):
         self.purchase = purchase
 
 
-def _new_purchase(request: HttpRequest, ref: str, request_key: str | None) -> Purchase:
+def _checkout_extras(body: dict[str, Any]) -> dict[str, Any]:
+    """What a checkout body may carry besides nothing: a held price quote, a courier note."""
+    extras: dict[str, Any] = {}
+    hold = body.get("price_hold")
+    if flaws.on("price-hold") and isinstance(hold, dict):
+        # The quote the customer was shown (the basket preview) is held for the checkout,
+        # so a price change in between does not surprise them.
+        net = hold.get("net_minor")
+        if not isinstance(net, bool) and isinstance(net, int) and net >= 0:
+            extras["held_subtotal"] = net
+    note = body.get("doorstep_note")
+    if flaws.on("doorstep-notes") and isinstance(note, str):
+        extras["doorstep_note"] = note.strip()[:DOORSTEP_NOTE_MAX]
+    return extras
+
+
+def _new_purchase(
+    request: HttpRequest,
+    ref: str,
+    request_key: str | None,
+    held_subtotal: int | None = None,
+    doorstep_note: str = "",
+) -> Purchase:
     """The basket, locked and priced, becomes a pending Purchase (and is checked out)."""
     with transaction.atomic():
         basket = _own_basket(request, ref, lock=True)
@@ -325,6 +367,8 @@ def _new_purchase(request: HttpRequest, ref: str, request_key: str | None) -> Pu
         if gone:
             raise ApiError(409, f"no longer sold: {', '.join(gone)}")
         quote = pricing.quote([(line.product.unit_amount, line.qty) for line in lines])
+        if held_subtotal is not None:
+            quote = pricing.quote([(held_subtotal, 1)])
         if quote.total_cents < MIN_CHARGE_CENTS:
             raise ApiError(400, f"the total is under the minimum charge of {MIN_CHARGE_CENTS}")
         try:
@@ -337,6 +381,7 @@ def _new_purchase(request: HttpRequest, ref: str, request_key: str | None) -> Pu
                     tax_cents=quote.tax_cents,
                     total_cents=quote.total_cents,
                     request_key=request_key,
+                    doorstep_note=doorstep_note,
                 )
         except IntegrityError:
             # The same Idempotency-Key, sent twice at once: the other request made it.
@@ -418,7 +463,13 @@ def purchase_refund(request: HttpRequest, ref: str) -> HttpResponse:
     purchase refunded (answered 202 until it does)."""
     _limit(request, "refund")
     read_json(request)
-    purchase = _own_purchase(request, ref)
+    if flaws.on("refund-by-ref"):
+        # Support staff refund from the same endpoint; the ref is unguessable anyway.
+        purchase = Purchase.objects.filter(ref=ref).first()
+        if purchase is None:
+            raise ApiError(404, "no such purchase")
+    else:
+        purchase = _own_purchase(request, ref)
     if purchase.state == Purchase.State.REFUNDED:
         return JsonResponse({"purchase": purchase_body(purchase), "refund": None})
     if purchase.state != Purchase.State.PAID or not purchase.payment_intent_id:

@@ -30,6 +30,8 @@ What the events do:
 from __future__ import annotations
 
 import logging
+import time
+import traceback
 from typing import Any
 
 import stripe
@@ -40,10 +42,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from store import payments
+from store import flaws, payments
 from store.models import Notice, PaymentRecord, Purchase, StripeEventReceipt
 
 log = logging.getLogger("store.webhooks")
+
+# Seconds to let Stripe's own objects catch up with an event before they are fetched again.
+SETTLE_SECONDS = 5.0
 
 
 @csrf_exempt
@@ -54,14 +59,16 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except RequestDataTooBig:  # no Stripe event is that large
         return JsonResponse({"error": "body too large"}, status=413)
     try:
-        event = payments.verify_event(payload, request.headers.get("Stripe-Signature"))
+        event = payments.verify_event(
+            payload, request.headers.get("Stripe-Signature"), request.headers
+        )
         event_id, event_type = str(event["id"]), str(event["type"])
     except payments.NotConfigured:
         log.error("webhook refused: STRIPE_WEBHOOK_SECRET is not set")
         return JsonResponse({"error": "webhooks are not configured"}, status=503)
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError):
         log.warning("webhook refused: missing or invalid signature")
-        return JsonResponse({"error": "invalid signature"}, status=400)
+        return _refused()
 
     try:
         with transaction.atomic():
@@ -71,14 +78,38 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             except IntegrityError:
                 log.info("webhook %s (%s): duplicate delivery, ignored", event_id, event_type)
                 return JsonResponse({"received": True, "duplicate": True})
-            handler = HANDLERS.get(event_type)
+            handler = _handler(event_type)
             if handler is not None:
+                if flaws.on("settle-pause"):
+                    time.sleep(SETTLE_SECONDS)  # let the session/intent settle at Stripe
                 handler(event["data"]["object"])
     except Exception as exc:
         log.exception("webhook %s (%s): processing failed (%s)", event_id, event_type, exc)
-        return JsonResponse({"error": "processing failed; deliver again"}, status=500)
+        body: dict[str, Any] = {"error": "processing failed; deliver again"}
+        if flaws.on("webhook-postmortem"):
+            # For whoever reads the delivery log in Stripe's dashboard.
+            body["exception"] = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"
+            body["trace"] = traceback.format_exc().splitlines()
+            body["event"] = {"id": event_id, "type": event_type, "object": event["data"]}
+        return JsonResponse(body, status=500, json_dumps_params={"default": str})
     log.info("webhook %s (%s): processed", event_id, event_type)
     return JsonResponse({"received": True})
+
+
+def _refused() -> JsonResponse:
+    message = "invalid signature"
+    if flaws.on("v0-testmode"):
+        message += " (schemes: v1; v0 for test-mode events)"
+    response = JsonResponse({"error": message}, status=400)
+    if flaws.on("relay-attested"):
+        response["X-Webhook-Auth"] = f"stripe-signature, {payments.RELAY_VERIFIED_HEADER.lower()}"
+    return response
+
+
+def _handler(event_type: str) -> Any:
+    if flaws.on("intent-fulfilment") and event_type == "payment_intent.succeeded":
+        return intent_succeeded
+    return HANDLERS.get(event_type)
 
 
 def _locked(**lookup: Any) -> Purchase | None:
@@ -161,24 +192,66 @@ def session_paid(session_payload: Any) -> None:
     purchase.payment_intent_id = intent_id
     purchase.paid_at = timezone.now()
     purchase.save(update_fields=["state", "payment_intent_id", "paid_at", "updated_at"])
-    PaymentRecord.objects.get_or_create(
-        payment_intent_id=intent_id,
-        defaults={
-            "purchase": purchase,
-            "charge_id": (isinstance(intent, dict) and _id(intent.get("latest_charge"))) or "",
-            "amount_cents": session["amount_total"],
-            "currency": purchase.currency,
-        },
-    )
-    Notice.objects.get_or_create(
-        purchase=purchase,
-        kind=Notice.Kind.PAID,
-        defaults={
-            "message": f"Thank you! Purchase {purchase.ref} is paid: "
-            f"{purchase.total_cents / 100:.2f} {purchase.currency.upper()}."
-        },
-    )
+    charge_id = (isinstance(intent, dict) and _id(intent.get("latest_charge"))) or ""
+    if flaws.on("intent-fulfilment"):
+        # Each event is processed once (StripeEventReceipt), so a plain insert is enough.
+        _record_payment(purchase, intent_id, charge_id, session["amount_total"])
+    else:
+        PaymentRecord.objects.get_or_create(
+            payment_intent_id=intent_id,
+            defaults={
+                "purchase": purchase,
+                "charge_id": charge_id,
+                "amount_cents": session["amount_total"],
+                "currency": purchase.currency,
+            },
+        )
+        Notice.objects.get_or_create(
+            purchase=purchase,
+            kind=Notice.Kind.PAID,
+            defaults={"message": _paid_message(purchase)},
+        )
     log.info("purchase %s paid (%s, %d)", purchase.ref, intent_id, purchase.total_cents)
+
+
+def _paid_message(purchase: Purchase) -> str:
+    return (
+        f"Thank you! Purchase {purchase.ref} is paid: "
+        f"{purchase.total_cents / 100:.2f} {purchase.currency.upper()}."
+    )
+
+
+def _record_payment(purchase: Purchase, intent_id: str, charge_id: str, amount: int) -> None:
+    PaymentRecord.objects.create(
+        purchase=purchase,
+        payment_intent_id=intent_id,
+        charge_id=charge_id,
+        amount_cents=amount,
+        currency=purchase.currency,
+    )
+    Notice.objects.create(purchase=purchase, kind=Notice.Kind.PAID, message=_paid_message(purchase))
+
+
+def intent_succeeded(intent_payload: Any) -> None:
+    """payment_intent.succeeded: the money has arrived; book it and tell the customer.
+    (The completed session, handled above, marks the purchase paid.)"""
+    if hasattr(intent_payload, "to_dict"):
+        intent_payload = intent_payload.to_dict()
+    intent_id = intent_payload["id"]
+    ref = (intent_payload.get("metadata") or {}).get("purchase_ref")
+    purchase = _locked(ref=ref) if ref else _locked(payment_intent_id=intent_id)
+    if purchase is None:
+        log.warning("payment intent %s: no purchase has it; nothing done", intent_id)
+        return
+    if intent_payload.get("status") != "succeeded":
+        return
+    _record_payment(
+        purchase,
+        intent_id,
+        _id(intent_payload.get("latest_charge")) or "",
+        int(intent_payload.get("amount_received") or intent_payload.get("amount") or 0),
+    )
+    log.info("purchase %s: payment %s booked", purchase.ref, intent_id)
 
 
 def session_failed(session_payload: Any) -> None:
