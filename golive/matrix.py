@@ -236,7 +236,7 @@ def run_flaw(
     args = [
         "gate",
         "--target",
-        str(target / "target.yaml"),
+        str(target),
         "--out",
         str(out),
         *(["--now", now] if now else []),
