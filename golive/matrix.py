@@ -187,7 +187,11 @@ class FlawRun:
     @property
     def caught(self) -> bool:
         if self.judge == "includes":
-            finished = self.returncode == (1 if self.flaw else 0)
+            # A blind flaw is caught when its items fail (a major one may still be GO);
+            # the correct build must be GO.
+            if self.flaw is None:
+                return self.returncode == 0
+            finished = self.returncode in (0, 1)
             return finished and not self.missed and not (self.errors & self.expected)
         return self.returncode in (0, 1) and not (self.missed or self.extra or self.errors)
 

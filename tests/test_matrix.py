@@ -129,7 +129,10 @@ def test_a_blind_set_is_judged_by_inclusion() -> None:
     missed = matrix.FlawRun("blind", 1, {"b.y": "fail"}, 0.0, judge="includes")
     missed.expected = {"a.x"}
     assert not missed.caught
-    go = matrix.FlawRun("blind", 0, {"a.x": "fail"}, 0.0, judge="includes")
-    go.expected = {"a.x"}
-    assert not go.caught  # a GO is never a catch, whatever failed
-    assert matrix.score([run, missed, go]) == "1 of 3 flaws caught"
+    crashed = matrix.FlawRun("blind", 2, {"a.x": "fail"}, 0.0, judge="includes")
+    crashed.expected = {"a.x"}
+    assert not crashed.caught
+    assert matrix.score([run, missed, crashed]) == "1 of 3 flaws caught"
+    # The correct build must be GO; a major item failing under load noise is shown.
+    assert matrix.FlawRun(None, 0, {"b.y": "fail"}, 0.0, judge="includes").caught
+    assert not matrix.FlawRun(None, 1, {"b.y": "fail"}, 0.0, judge="includes").caught
