@@ -124,3 +124,21 @@ def test_the_correct_shop_is_no_go_through_not_run_items_only(tmp_path: Path) ->
             r.startswith(f"blocker {item} is not-run: ") and "backend sandbox cannot" in r
             for r in run.results["verdict_reasons"]
         ), run.results["verdict_reasons"]
+
+
+def test_the_race_invariants_are_not_run_on_a_backend_that_delivers_no_webhooks(
+    tmp_path: Path,
+) -> None:
+    # On stripe-mock the race item once passed having examined nothing (no intent
+    # succeeded): it needs the intents' states read back and the backend's own deliveries.
+    profile = demo_copy(tmp_path)
+    stripe = load_yaml(profile)["stripe"]
+    edit_yaml(profile, stripe={**stripe, "capabilities": {"without": ["webhook-delivery"]}})
+    run = gate(profile, tmp_path / "out", "--item", "load-testing.race-conditions")
+    assert run.returncode == 1, run.stdout + run.stderr
+    item = run.item("load-testing.race-conditions")
+    assert item["outcome"] == "not-run"
+    assert item["reason"] == (
+        "backend sandbox cannot deliver its own webhook events to the app: remove "
+        "webhook-delivery from the profile's stripe.capabilities.without"
+    )
