@@ -76,12 +76,7 @@ def _app(ctx: CheckContext) -> Any:
 
 
 def _backend(ctx: CheckContext) -> Any:
-    backend = ctx.target.stripe
-    if backend is None:
-        ctx.not_run("the target profile names no Stripe backend (set stripe in the profile)")
-    if not getattr(backend, "stateful", True):
-        ctx.not_applicable(f"the {backend.kind} backend keeps no PaymentIntents to read back")
-    return backend
+    return ctx.require_backend("stateful")  # the PaymentIntent's amount is read back
 
 
 def _state(ctx: CheckContext, pricing: Pricing, user: str) -> str:

@@ -20,12 +20,7 @@ class AccountFields(BaseModel):
 
 
 def _client(ctx: CheckContext) -> stripe.StripeClient:
-    backend = ctx.target.stripe
-    if backend is None:
-        ctx.not_run("the target profile names no Stripe backend (set stripe.backend)")
-    if not backend.stateful:
-        ctx.not_applicable(f"the {backend.kind} backend keeps no account settings to read")
-    return stripe_api.client(backend)
+    return stripe_api.client(ctx.require_backend("account"))
 
 
 def _lookup(obj: Any, path: str) -> Any:

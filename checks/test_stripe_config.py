@@ -61,9 +61,7 @@ def _backend(ctx: CheckContext) -> Any:
 
 
 def _client(ctx: CheckContext, *, stateful: bool = True) -> stripe.StripeClient:
-    backend = _backend(ctx)
-    if stateful and not backend.stateful:
-        ctx.not_applicable(f"the {backend.kind} backend keeps no webhook endpoints to read")
+    backend = ctx.require_backend("webhook-endpoints") if stateful else _backend(ctx)
     return stripe_api.client(backend)
 
 
@@ -314,27 +312,18 @@ def test_key_mode(ctx: CheckContext) -> None:
         )
 
 
-# Backends that model no Dashboard: restricted keys are not something they can issue.
-NO_RESTRICTED_KEYS = {"sandbox", "stripe-mock", "localstripe"}
-
-
 @check("stripe.restricted-key", needs={"stripe"})
 def test_restricted_key(ctx: CheckContext) -> None:
     """The harness's Stripe key is a restricted key (rk_…), not a standard secret key.
 
     A standard secret key (sk_…) fails with the advice to use a restricted key; the item is
     minor, so this does not block. Against the embedded sandbox, stripe-mock and localstripe
-    the check is not-applicable: restricted keys are a Dashboard feature those stand-ins do
-    not model (they accept any test key), so the key they are given says nothing about the
+    the check is not-run: restricted keys are a Dashboard feature those stand-ins do not
+    model (they accept any test key), so the key they are given says nothing about the
     deployed one. It passes or fails only against Stripe itself (stripe-test)."""
-    backend = _backend(ctx)
+    backend = ctx.require_backend("restricted-keys")
     key = backend.secret_key or ""
     mode, kind = _key_mode(key)
-    if backend.kind in NO_RESTRICTED_KEYS:
-        ctx.not_applicable(
-            f"the {backend.kind} backend has no Dashboard and issues no restricted keys; "
-            "run against stripe-test (or attest) to judge the key"
-        )
     ctx.record(backend=backend.kind, key=redact_key(key) if key else "not set", key_kind=kind)
     if kind != "restricted":
         ctx.fail(

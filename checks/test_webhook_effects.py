@@ -147,14 +147,8 @@ class Effects:
         secret = ctx.profile.env.get(secret_var)
         if not secret:
             ctx.not_run(f"{secret_var} is not set in the target's env: cannot sign deliveries")
-        backend = ctx.target.stripe
-        if backend is None:
-            ctx.not_run("the target profile names no Stripe backend to read PaymentIntents from")
-        if not getattr(backend, "stateful", True):
-            ctx.not_applicable(
-                f"the {backend.kind} backend keeps no PaymentIntents: the order's amount cannot "
-                "be read back to build a real payment event"
-            )
+        # The order's PaymentIntent is read back to build a real payment event.
+        backend = ctx.require_backend("stateful")
         self.app, self.backend, self.secret = app, backend, secret
         host = urlsplit(app.base_url).hostname
         self.allow_hosts: tuple[str, ...] = (host,) if host else ()
@@ -206,7 +200,7 @@ class Effects:
             placed.status or 0,
             session,
         )
-        if session is None and self.backend.kind == "sandbox":
+        if session is None and self.backend.can("admin-payments"):
             order.intent = self._paid_intent(client, order, purpose, mismatch=mismatch)
         counts = self.counts(order)
         self.ctx.record(
@@ -228,11 +222,8 @@ class Effects:
         """The order's Checkout Session, paid quietly in the sandbox (no webhook sent)."""
         if session_id is None:
             return None
-        if self.backend.kind != "sandbox":
-            self.ctx.not_applicable(
-                f"the checkout answers a Checkout Session: only the sandbox can pay one without "
-                f"a browser (the {self.backend.kind} backend cannot)"
-            )
+        # Paying the app's Checkout Session takes a browser, or golive's admin route.
+        self.ctx.require_backend("admin-payments")
         try:
             return complete_checkout_session(self.backend, session_id, deliver=False)
         except CheckoutCompletionError as exc:

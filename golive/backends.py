@@ -1,12 +1,14 @@
 """The Stripe API a run talks to: the embedded sandbox, stripe-mock, localstripe or test mode.
 
-| backend     | keeps state | sends webhooks | how it starts                                   |
-| ----------- | ----------- | -------------- | ----------------------------------------------- |
-| sandbox     | yes         | yes            | in-process on 127.0.0.1 (the default), or the `api_base` URL of `golive sandbox` |
-| stripe-mock | no          | no             | Docker via testcontainers, or `api_base` URL    |
-| localstripe | yes         | no             | `api_base` URL of a running localstripe         |
-| stripe-test | yes         | yes (to public URLs) | Stripe's test mode with an sk_test_ key; read-only unless `allow_writes` |
+| backend     | keeps state | sends webhooks | account, endpoints | declines, refunds | how it starts |
+| ----------- | ----------- | -------------- | ------------------ | ----------------- | ------------- |
+| sandbox     | yes         | yes, and fails them on request | yes  | yes               | in-process on 127.0.0.1 (the default), or the `api_base` URL of `golive sandbox` |
+| stripe-mock | no          | no             | no                 | no                | Docker via testcontainers, or `api_base` URL |
+| localstripe | yes         | no (golive signs its own) | no      | yes               | `api_base` URL of a running localstripe (it listens on every interface) |
+| stripe-test | yes         | yes (to public URLs) | yes          | yes               | Stripe's test mode with an sk_test_ key; read-only unless `allow_writes` |
 
+Each backend declares its capabilities (golive/capabilities.py); a check that needs one
+the backend lacks is not-run, blocking GO, with the reason and what would make it run.
 Where a backend sends no webhooks, the harness synthesizes and signs them itself.
 Only the sandbox can also play a customer paying a Checkout Session
 (`complete_checkout_session`): elsewhere that takes a browser on Stripe's page.
@@ -24,7 +26,7 @@ from urllib.parse import quote, urlparse
 
 import httpx
 
-from golive import httpclient
+from golive import capabilities, httpclient
 from golive.errors import InputError
 from golive.profile import EnvNames, StripeBackend
 from golive.redact import DEFAULT, excerpt, redact_key
@@ -52,12 +54,32 @@ class CheckoutCompletionError(Exception):
 class Backend:
     kind: str
     api_base: str
-    stateful: bool
-    sends_webhooks: bool
     secret_key: str = field(repr=False)
+    # What it can do (golive/capabilities.py); None: everything its kind can.
+    capabilities: frozenset[str] | None = None
     read_only: bool = False
     _stop: Callable[[], None] = field(default=lambda: None, repr=False)
     sandbox: object | None = field(default=None, repr=False)  # the Sandbox, when embedded
+
+    def __post_init__(self) -> None:
+        if self.capabilities is None:
+            self.capabilities = capabilities.of(self.kind)
+
+    def can(self, capability: str) -> bool:
+        assert capability in capabilities.CAPABILITIES, capability
+        return capability in (self.capabilities or ())
+
+    def lacking(self, *wanted: str) -> str | None:
+        """None when the backend can do all of `wanted`, else why not and what would."""
+        return capabilities.lacking(self.kind, frozenset(self.capabilities or ()), wanted)
+
+    @property
+    def stateful(self) -> bool:
+        return self.can("stateful")
+
+    @property
+    def sends_webhooks(self) -> bool:
+        return self.can("webhook-delivery")
 
     def stop(self) -> None:
         self._stop()
@@ -69,9 +91,28 @@ class Backend:
             "api_base": self.api_base,
             "stateful": self.stateful,
             "sends_webhooks": self.sends_webhooks,
+            "capabilities": sorted(self.capabilities or ()),
             "read_only": self.read_only,
             "key": redact_key(self.secret_key),
         }
+
+
+def backend_answered(backend: Backend | None, exc: Exception) -> str:
+    """A Stripe error raised by golive's own call to the backend, told as the backend's
+    (never the app's): its HTTP status, kind and message, and what the backend lacks."""
+    kind = backend.kind if backend is not None else "the Stripe backend"
+    status = getattr(exc, "http_status", None)
+    said = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
+    answered = (
+        f"HTTP {status} ({type(exc).__name__}: {said})"
+        if status
+        else f"{type(exc).__name__}: {said}"
+    )
+    text = (
+        f"backend {kind} answered {answered} to golive's own Stripe request: "
+        "the backend's error, not the app's"
+    )
+    return excerpt(DEFAULT, " ".join(text.split()), 400)
 
 
 def start_backend(spec: StripeBackend, env: dict[str, str]) -> Backend:
@@ -81,7 +122,11 @@ def start_backend(spec: StripeBackend, env: dict[str, str]) -> Backend:
         "localstripe": _start_localstripe,
         "stripe-test": _stripe_test,
     }
-    return starters[spec.backend](spec, env)
+    backend = starters[spec.backend](spec, env)
+    # The profile may take capabilities away (a stand-in that lacks something).
+    without = spec.capabilities.without if spec.capabilities else []
+    backend.capabilities = capabilities.of(backend.kind, without)
+    return backend
 
 
 def _key_var(spec: StripeBackend) -> str:
@@ -136,7 +181,7 @@ def pay_payment_intent(
 def _admin_payment(
     backend: Backend, path: str, payment_method: str, deliver: bool, what: str
 ) -> dict[str, Any]:
-    if backend.kind != "sandbox":
+    if not backend.can("admin-payments"):
         raise BackendError(
             f"backend {backend.kind}: only the sandbox can {what}",
             hint="use backend: sandbox for checks that pay through golive's own steps",
@@ -170,7 +215,7 @@ def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
             instead="remove stripe.api_base to run one in-process",
         )
         key = _test_key(spec, env, "sandbox")
-        return Backend("sandbox", spec.api_base.rstrip("/"), True, True, key)
+        return Backend("sandbox", spec.api_base.rstrip("/"), key)
     caps = {"max_objects": spec.max_objects} if spec.max_objects else {}
     if spec.max_body_bytes:
         caps["max_body_bytes"] = spec.max_body_bytes
@@ -185,8 +230,6 @@ def _start_sandbox(spec: StripeBackend, env: dict[str, str]) -> Backend:
     return Backend(
         kind="sandbox",
         api_base=sandbox.url,
-        stateful=True,
-        sends_webhooks=True,
         secret_key=_test_key(spec, env, "sandbox"),
         _stop=sandbox.stop,
         sandbox=sandbox,
@@ -197,7 +240,7 @@ def _start_stripe_mock(spec: StripeBackend, env: dict[str, str]) -> Backend:
     key = _test_key(spec, env, "stripe-mock")
     if spec.api_base:
         _probe("stripe-mock", spec.api_base, "run `docker run -p 12111:12111 stripe/stripe-mock`")
-        return Backend("stripe-mock", spec.api_base.rstrip("/"), False, False, key)
+        return Backend("stripe-mock", spec.api_base.rstrip("/"), key)
     reason = _docker_unavailable()
     if reason:
         raise BackendError(
@@ -224,7 +267,7 @@ def _start_stripe_mock(spec: StripeBackend, env: dict[str, str]) -> Backend:
             container.stop()
         raise
     url = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(12111)}"
-    return Backend("stripe-mock", url, False, False, key, _stop=container.stop)
+    return Backend("stripe-mock", url, key, _stop=container.stop)
 
 
 def _start_localstripe(spec: StripeBackend, env: dict[str, str]) -> Backend:
@@ -235,7 +278,7 @@ def _start_localstripe(spec: StripeBackend, env: dict[str, str]) -> Backend:
         )
     _probe("localstripe", spec.api_base, "start it with `localstripe --port 8420`")
     key = _test_key(spec, env, "localstripe")
-    return Backend("localstripe", spec.api_base.rstrip("/"), True, False, key)
+    return Backend("localstripe", spec.api_base.rstrip("/"), key)
 
 
 def _stripe_test(spec: StripeBackend, env: dict[str, str]) -> Backend:
@@ -251,8 +294,6 @@ def _stripe_test(spec: StripeBackend, env: dict[str, str]) -> Backend:
     return Backend(
         "stripe-test",
         (spec.api_base or STRIPE_API).rstrip("/"),
-        stateful=True,
-        sends_webhooks=True,
         secret_key=key,
         read_only=not spec.allow_writes,
     )

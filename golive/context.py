@@ -5,6 +5,7 @@ Checks end in one of these ways:
 - `assert` or `ctx.fail(...)`                         -> fail
 - `ctx.not_applicable(reason)`                        -> not-applicable
 - `ctx.not_run(reason)` (e.g. an opt-in not given)    -> not-run
+- `ctx.require_backend(capability, …)` the backend lacks -> not-run, naming what would run it
 - `ctx.needs_observer()` under `observer: {none: …}`  -> not-applicable, with its reason
 - `ctx.nothing_examined(what)`, or no evidence at all -> error (never a vacuous pass)
 - `ctx.error(message)` (golive's own request failed)  -> error
@@ -131,6 +132,18 @@ class CheckContext:
 
     def not_run(self, reason: str) -> NoReturn:
         raise NotRun(self.redact(reason))
+
+    def require_backend(self, *capabilities: str) -> Any:
+        """The run's Stripe backend, able to do every one of `capabilities`
+        (golive/capabilities.py). Otherwise not-run: an item the backend cannot exercise is
+        untestable there, never not-applicable (that would count toward GO)."""
+        backend = self.target.stripe
+        if backend is None:
+            self.not_run("the target profile names no Stripe backend (set stripe.backend)")
+        reason = backend.lacking(*capabilities)
+        if reason is not None:
+            self.not_run(reason)
+        return backend
 
     def needs_observer(self) -> None:
         """For a check that judges side effects through the profile's observer: when the

@@ -206,7 +206,15 @@ def _start_app(prepared: Prepared) -> None:
         workdir=target.workdir,
         redactor=target.redactor,
     )
-    if spec.register_webhook and target.stripe is not None and target.stripe.kind == "sandbox":
+    stripe = target.stripe
+    # Registered in golive's sandbox only, and only when it is to deliver (a run with
+    # `capabilities: {without: [webhook-delivery]}` gets golive's signed copies alone).
+    if (
+        spec.register_webhook
+        and stripe is not None
+        and stripe.kind == "sandbox"
+        and stripe.can("webhook-delivery")
+    ):
         target_app.register_webhook(
             target.app,
             target.stripe,

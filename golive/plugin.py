@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 from pydantic import ValidationError
 
 from golive import budget
@@ -186,7 +187,7 @@ class GateSession:
     def _record(self, key: ItemKey, call: pytest.CallInfo) -> None:
         context = self._contexts.get(key)
         evidence = context.evidence if context else []
-        outcome, message = classify(call, evidence)
+        outcome, message = classify(call, evidence, self.target.stripe)
         stopped = self._budgets[key].stopped if key in self._budgets else None
         if isinstance(call.excinfo and call.excinfo.value, budget.BudgetExceeded):
             stopped = call.excinfo.value
@@ -211,8 +212,11 @@ class GateSession:
         self.on_check_done(key, result)
 
 
-def classify(call: pytest.CallInfo, evidence: list[dict[str, Any]]) -> tuple[Outcome, str]:
-    """Map how a check ended to an outcome and a message."""
+def classify(
+    call: pytest.CallInfo, evidence: list[dict[str, Any]], backend: Any = None
+) -> tuple[Outcome, str]:
+    """Map how a check ended to an outcome and a message. A Stripe error that reached
+    here came from golive's own call to the backend: the backend's error, named so."""
     if call.excinfo is None:
         if not evidence:
             return Outcome.ERROR, "the check recorded no evidence: it examined nothing"
@@ -228,6 +232,10 @@ def classify(call: pytest.CallInfo, evidence: list[dict[str, Any]]) -> tuple[Out
         return Outcome.ERROR, str(exc)
     if isinstance(exc, AssertionError):
         return Outcome.FAIL, str(exc).split("\nassert ")[0].strip() or "assertion failed"
+    if isinstance(exc, stripe.StripeError):
+        from golive.backends import backend_answered
+
+        return Outcome.ERROR, backend_answered(backend, exc)
     where = "while preparing" if call.when == "setup" else "while checking"
     return Outcome.ERROR, f"{type(exc).__name__} {where}: {exc}"
 

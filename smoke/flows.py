@@ -33,6 +33,15 @@ class StepFailed(Exception):
         self.seen = seen
 
 
+class BackendAnswered(Exception):
+    """The Stripe backend failed golive's own request (a 5xx, a 404, no answer): the step
+    errs and judges nothing; the app did not cause it."""
+
+    def __init__(self, seen: str) -> None:
+        super().__init__(seen)
+        self.seen = seen
+
+
 class Skipped(Exception):
     """Raised inside a step that cannot be judged here; `outcome` is not-run (something
     the profile does not give) or not-applicable (the backend cannot do it)."""
@@ -50,7 +59,7 @@ class Step:
     ok: bool | None  # None: not reached, or skipped
     seen: str
     skipped: str | None = None  # not-run | not-applicable, when the step was skipped
-    errored: bool = False  # golive's own request failed (FlowError.setup_problem): no verdict
+    errored: bool = False  # golive's own request failed (setup, the backend): no verdict
 
     def evidence(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -100,6 +109,8 @@ class Flow:
             seen, ok = exc.seen, False
         except Skipped as exc:
             seen, ok, skipped = str(exc), None, exc.outcome
+        except BackendAnswered as exc:
+            seen, ok, errored = exc.seen, False, True
         except FlowError as exc:
             # The app refused what golive sent: a failed step; golive's own configuration
             # (credentials, a route, a capture) failed: the step errs and judges nothing.

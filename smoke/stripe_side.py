@@ -6,11 +6,16 @@ What can be seen depends on the backend:
 | ----------- | ---------------------------- | -------------------------------------------------- |
 | sandbox     | publishable key + secret     | the event, then its delivery attempts (/_golive/)  |
 | stripe-test | publishable key + secret     | the event, until `pending_webhooks` is 0           |
-| localstripe | secret key                   | none sent: golive synthesizes and signs the event  |
+| localstripe | secret key, card attached first | none sent: golive synthesizes and signs the event |
 | stripe-mock | secret key (stateless)       | none sent: golive synthesizes and signs the event  |
 
-Only the embedded sandbox (in-process or `golive sandbox` as a process) can fail
-deliveries on purpose: `/_golive/faults`.
+What the flows need of the backend is its capabilities (golive/capabilities.py); only the
+embedded sandbox (in-process or `golive sandbox` as a process) can fail deliveries on
+purpose: `/_golive/faults`.
+
+localstripe refuses `payment_method` on confirm and knows no `pm_card_*` test ids: golive
+creates a PaymentMethod from the test card's number, sets it on the PaymentIntent, then
+confirms with no parameters (what its own Stripe.js shim does).
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from typing import Any
 from golive import httpclient
 
 TIMEOUT_S = 10
-# Stand-ins that do not model a browser's publishable-key confirmation.
-PUBLISHABLE_CONFIRM = ("sandbox", "stripe-test")
+# localstripe's test card numbers for Stripe's test PaymentMethod ids.
+LOCALSTRIPE_CARDS = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_chargeDeclined": "4000000000000341",  # localstripe declines it when charged
+}
 
 
 @dataclass
@@ -49,6 +57,7 @@ class StripeSide:
         self.kind: str = backend.kind
         self.stateful: bool = bool(backend.stateful)
         self.sends_webhooks: bool = bool(backend.sends_webhooks)
+        self.lacking = backend.lacking  # why a flow cannot run here, or None
         self.publishable_key = publishable_key
         self._web = httpclient.client(base_url=backend.api_base, timeout=TIMEOUT_S)
 
@@ -82,7 +91,7 @@ class StripeSide:
         return self._call("GET", f"/v1/{path}", self.backend.secret_key)
 
     def confirm_mode(self, client_secret: str | None) -> str:
-        if self.kind in PUBLISHABLE_CONFIRM and self.publishable_key and client_secret:
+        if self.backend.can("publishable-confirm") and self.publishable_key and client_secret:
             return "publishable key + client_secret (as Stripe.js)"
         return "secret key"
 
@@ -91,10 +100,38 @@ class StripeSide:
         it (publishable key and client_secret), else with the secret key."""
         data: dict[str, Any] = {"payment_method": payment_method}
         key = self.backend.secret_key
+        if self.kind == "localstripe":
+            return self._confirm_localstripe(intent_id, payment_method)
         if self.confirm_mode(client_secret).startswith("publishable"):
             key = self.publishable_key
             data["client_secret"] = client_secret
         return self._call("POST", f"/v1/payment_intents/{intent_id}/confirm", key, data)
+
+    def _confirm_localstripe(self, intent_id: str, payment_method: str) -> Answer:
+        """localstripe answers 500 to `payment_method` on confirm and has no pm_card_* ids:
+        a PaymentMethod made from the test card's number is set on the intent first."""
+        number = LOCALSTRIPE_CARDS.get(payment_method)
+        if number is None:
+            return Answer(
+                0,
+                {"error": {"message": f"golive knows no localstripe card for {payment_method}"}},
+            )
+        key = self.backend.secret_key
+        card = {"number": number, "exp_month": "12", "exp_year": "2040", "cvc": "123"}
+        made = self._call(
+            "POST",
+            "/v1/payment_methods",
+            key,
+            {"type": "card", **{f"card[{k}]": v for k, v in card.items()}},
+        )
+        if not made.ok or not isinstance(made.body, dict):
+            return made
+        attached = self._call(
+            "POST", f"/v1/payment_intents/{intent_id}", key, {"payment_method": made.body["id"]}
+        )
+        if not attached.ok:
+            return attached
+        return self._call("POST", f"/v1/payment_intents/{intent_id}/confirm", key)
 
     def refund(self, intent_id: str) -> Answer:
         return self._call(

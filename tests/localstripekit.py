@@ -1,4 +1,7 @@
-"""localstripe from PyPI in a throwaway virtual environment, run on a free loopback port.
+"""localstripe from PyPI in a throwaway virtual environment, run on a free port.
+
+localstripe binds every interface (`::`), not loopback, and cannot be told otherwise: while
+a test runs, its port is reachable from the network; tests reach it at 127.0.0.1 only.
 
 Used by the backend tests and the benchmark. The environment is cached between runs in
 $GOLIVE_CACHE (default ~/.cache/golive) so only the first run pays for the install.

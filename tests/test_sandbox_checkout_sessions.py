@@ -55,7 +55,7 @@ def new_session(client: stripe.StripeClient, **params: Any) -> stripe.checkout.S
 
 
 def backend_of(sandbox: Sandbox) -> Backend:
-    return Backend("sandbox", sandbox.url, True, True, SECRET_KEY)
+    return Backend("sandbox", sandbox.url, SECRET_KEY)
 
 
 def history(client: stripe.StripeClient) -> list[stripe.Event]:
@@ -363,7 +363,7 @@ def test_manual_capture_completes_the_session_unpaid(sandbox, stripe_client):
 
 def test_the_helper_refuses_backends_that_need_a_browser():
     for kind in ("stripe-mock", "stripe-test", "localstripe"):
-        backend = Backend(kind, "http://127.0.0.1:9", False, False, SECRET_KEY)
+        backend = Backend(kind, "http://127.0.0.1:9", SECRET_KEY)
         with pytest.raises(BackendError) as caught:
             complete_checkout_session(backend, "cs_test_x")
         assert f"backend {kind}: only the sandbox can complete a Checkout Session" in str(

@@ -12,10 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from golive import children, yamlsrc
 from golive.budget import Limits
+from golive.capabilities import CAPABILITIES
+from golive.capabilities import unknown as capabilities_unknown
 from golive.db.naming import Naming
 from golive.errors import InputError
 from golive.profile import blocks as profile_blocks
@@ -122,6 +124,28 @@ class Database(_Strict):
     backup_restore: bool = Field(False, description="Opt in to the backup-and-restore check")
 
 
+class BackendCapabilities(_Strict):
+    """Narrows what golive takes the backend to be able to do (golive/capabilities.py)."""
+
+    without: list[str] = Field(
+        default_factory=list,
+        description="capabilities the backend lacks, over its kind's own list: "
+        + ", ".join(CAPABILITIES)
+        + ". An item needing one is not-run with the reason",
+    )
+
+    @field_validator("without")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        wrong = capabilities_unknown(names)
+        if wrong:
+            raise ValueError(
+                f"unknown capabilit{'y' if len(wrong) == 1 else 'ies'} {', '.join(wrong)}; "
+                f"known: {', '.join(CAPABILITIES)}"
+            )
+        return names
+
+
 class StripeBackend(_Strict):
     """Which Stripe API the target and the harness talk to (see golive/backends.py)."""
 
@@ -145,6 +169,11 @@ class StripeBackend(_Strict):
     )
     allow_writes: bool = Field(
         False, description="stripe-test only: allow calls that create or change objects"
+    )
+    capabilities: BackendCapabilities | None = Field(
+        None,
+        description="take capabilities away from the backend's own list, e.g. "
+        "`{without: [refunds]}` for a stand-in that cannot refund",
     )
     account: dict[str, Any] | None = Field(
         None,
