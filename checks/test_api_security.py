@@ -249,10 +249,12 @@ def _create(ctx: CheckContext, api: ApiProfile) -> dict[str, Any]:
 def test_authorization(ctx: CheckContext) -> None:
     """User B can neither read nor change user A's resource (403/404).
 
-    The control, for every probe: A performs the same request on A's own resource and
-    gets a 2xx, right after B's attempt (so a change A makes cannot be what refused B). B
-    refused while A could not do it either is an error: golive could not establish that
-    the path and method exist. B's own 2xx needs no control: it reached the resource."""
+    The control, for every probe B was refused: A performs the same request on A's own
+    resource right after B's attempt (so a change A makes cannot be what refused B), and
+    the app takes it up — a 2xx, or a refusal of A's own kind such as 409 "not refundable"
+    on an unpaid order; never 401/403/404/405, a 5xx or the login page. When A could not
+    either, golive could not establish that the path and method exist: an error. B's own
+    2xx needs no control: it reached the resource."""
     api = api_config(ctx)
     owned = section(ctx, api, "owned")
     client = ctx.app_client()
@@ -260,7 +262,8 @@ def test_authorization(ctx: CheckContext) -> None:
     a, b = api.users.a, api.users.b
     variables = _create(ctx, api)
     resource_id = variables.get(owned.id)
-    wrong = []
+    wrong: list[str] = []
+    unestablished: list[str] = []  # probes whose control failed: nothing judged there
     try:
         owner, other = client.session(a), client.session(b)
         for probe in owned.probes:
@@ -287,29 +290,28 @@ def test_authorization(ctx: CheckContext) -> None:
                 continue
             own = _send(owner, probe, path=path, body=body)
             ctx.record(request=label, user=a, kind="control", status=own.status_code)
-            if not own.is_success:
-                ctx.error(
+            if not outcomes.reached(own.status_code) or _refused(own, login_paths):
+                unestablished.append(
                     outcomes.control_failed(
-                        "act on user A's own resource",
-                        a,
-                        label,
-                        own.status_code,
+                        "act on user A's own resource", a, label, own.status_code,
                         _excerpt(ctx, own),
                     )
                     + f"; B's {theirs.status_code} cannot tell a refusal from a broken path, "
                     "method or credential (check api.owned.probes)"
-                )
-            if theirs.status_code not in (403, 404):
+                )  # fmt: skip
+            elif theirs.status_code not in (403, 404):
                 wrong.append(f"{label} as user B ({b}): {theirs.status_code}")
     except FlowError as exc:  # a user could not be logged in
         ctx.flow_error(exc)
     except templates.TemplateError as exc:
         ctx.error(f"golive could not fill in a probe of api.owned: {exc}")
-    if wrong:
+    if wrong:  # B's answers are evidence of their own: they fail whatever else happened
         ctx.fail(
             f"user B reached user A's resource {resource_id} (expected 403/404): "
             + "; ".join(wrong)
         )
+    if unestablished:
+        ctx.error("; ".join(unestablished))
 
 
 # --- api.cors ---------------------------------------------------------------------------

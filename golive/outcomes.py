@@ -26,6 +26,13 @@ def refuses_golive(status: int | None) -> bool:
     return status is None or status in SETUP_STATUSES
 
 
+def reached(status: int | None) -> bool:
+    """The request got past golive's credentials and the app's routing to the resource
+    and the app took it up: a 2xx, or a refusal of the request's own content (400, 409,
+    422 …). A 5xx is no control: the app could not serve it."""
+    return not refuses_golive(status) and status is not None and status < 500
+
+
 def control_problem(status: int | None) -> str | None:
     """Why an answer to a control request does not establish the control; None for a 2xx."""
     if status is None:

@@ -56,7 +56,7 @@ class FlowError(Exception):
         kind: str = "status",
         user: str | None = None,
     ) -> None:
-        self.kind = kind  # status | capture | transport | template
+        self.kind = kind  # status | capture | transport | template | control
         self.user = user  # whose flow it was, when known (AppClient names it)
         self.flow = flow
         self.step = step
