@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from golive import httpclient, redact, thresholds
+from golive import httpclient, outcomes, redact, thresholds
 from golive.client import templates, unauthenticated
 from golive.client.app import AppClient
 from golive.client.errors import SETUP_STATUSES, FlowError
@@ -43,6 +43,7 @@ HSTS_METRIC = "hsts_max_age_days"
 DEFAULT_HSTS = "value>=180"
 OVERSIZED = 1024 * 1024  # 1 MiB
 REDIRECTS = (301, 302, 303, 307, 308)
+SAFE_METHODS = ("GET", "HEAD")
 # What a stack trace or a framework's debug page leaves in a body.
 DEBUG_MARKERS = (
     "Traceback",
@@ -122,12 +123,18 @@ def _closing(*sessions: UserSession | None) -> contextlib.ExitStack:
 @check("api.auth-required", needs={"app"})
 def test_auth_required(ctx: CheckContext) -> None:
     """Every listed endpoint refuses calls with no credential and with an invalid one
-    (401/403, or a redirect to the login flow's page)."""
+    (401/403, or a redirect to the login flow's page).
+
+    The control: user A's own request to each safe (GET/HEAD) endpoint gets past the
+    credentials check, so the refusals are the auth layer's, not a wrong route's. Unsafe
+    endpoints are never sent with credentials (that would change the app's data): there,
+    an unauthenticated 404/405 cannot be told from a route that does not exist."""
     api = api_config(ctx)
     endpoints = section(ctx, api, "endpoints")
     client = ctx.app_client()
     login_paths = _login_paths(client)
-    none, invalid = unauthenticated.anonymous(client), unauthenticated.invalid(client, api.users.a)
+    user = api.users.a
+    none, invalid = unauthenticated.anonymous(client), unauthenticated.invalid(client, user)
     callers: list[tuple[str, UserSession, bool]] = [("none", none, False)]
     if invalid is None:
         ctx.record(
@@ -137,9 +144,10 @@ def test_auth_required(ctx: CheckContext) -> None:
         )
     else:
         callers.append(("invalid", invalid, True))
-    wrong = []
+    wrong, unjudged = [], []
     with _closing(none, invalid):
         for endpoint in endpoints:
+            own = _auth_control(ctx, client, endpoint, user, login_paths)
             for credentials, session, auth in callers:
                 answer = _send(session, endpoint, auth=auth)
                 entry: dict[str, Any] = {
@@ -151,15 +159,51 @@ def test_auth_required(ctx: CheckContext) -> None:
                 if answer.status_code in REDIRECTS:
                     entry["location"] = answer.headers.get("location")
                 ctx.record(**entry)
-                if not _refused(answer, login_paths):
-                    wrong.append(
-                        f"{endpoint.label()} with {'no' if credentials == 'none' else 'invalid'} "
-                        f"credentials: {answer.status_code}"
-                    )
+                if _refused(answer, login_paths):
+                    continue
+                what = f"{endpoint.label()} with {'no' if credentials == 'none' else 'invalid'}"
+                if answer.status_code in (404, 405) and (own is None or own in (404, 405)):
+                    unjudged.append(f"{what} credentials: {answer.status_code}")
+                else:
+                    wrong.append(f"{what} credentials: {answer.status_code}")
     if wrong:
         ctx.fail(
             f"{len(wrong)} unauthenticated call(s) not refused with 401/403: " + "; ".join(wrong)
         )
+    if unjudged:
+        ctx.error(
+            "golive could not tell a refusal from a missing route: "
+            + "; ".join(unjudged)
+            + f" (and {user!r}'s own request found no route either, or is not sent for an "
+            "unsafe method): check api.endpoints' paths and methods"
+        )
+
+
+def _auth_control(
+    ctx: CheckContext, client: AppClient, endpoint: Request, user: str, login_paths: set[str]
+) -> int | None:
+    """User A's own answer to a safe endpoint (None for an unsafe one, never sent): an
+    error when A's credentials do not get past the app's auth layer."""
+    if endpoint.method not in SAFE_METHODS:
+        return None
+    try:
+        answer = _send(client.session(user), endpoint)
+    except FlowError as exc:  # the user could not be logged in
+        ctx.flow_error(exc)
+    ctx.record(
+        request=endpoint.label(), credentials=user, kind="control", status=answer.status_code
+    )
+    if answer.status_code in (401, 403) or _refused(answer, login_paths):
+        ctx.error(
+            outcomes.control_failed(
+                "get past the credentials check",
+                user,
+                endpoint.label(),
+                answer.status_code,
+                _excerpt(ctx, answer),
+            )
+        )
+    return answer.status_code
 
 
 # --- api.authorization ------------------------------------------------------------------
@@ -203,29 +247,29 @@ def _create(ctx: CheckContext, api: ApiProfile) -> dict[str, Any]:
 
 @check("api.authorization", needs={"app"})
 def test_authorization(ctx: CheckContext) -> None:
-    """User B can neither read nor change user A's resource (403/404)."""
+    """User B can neither read nor change user A's resource (403/404).
+
+    The control, for every probe B was refused: A performs the same request on A's own
+    resource right after B's attempt (so a change A makes cannot be what refused B), and
+    the app takes it up — a 2xx, or a refusal of A's own kind such as 409 "not refundable"
+    on an unpaid order; never 401/403/404/405, a 5xx or the login page. When A could not
+    either, golive could not establish that the path and method exist: an error. B's own
+    2xx needs no control: it reached the resource."""
     api = api_config(ctx)
     owned = section(ctx, api, "owned")
     client = ctx.app_client()
+    login_paths = _login_paths(client)
     a, b = api.users.a, api.users.b
     variables = _create(ctx, api)
     resource_id = variables.get(owned.id)
-    wrong = []
+    wrong: list[str] = []
+    unestablished: list[str] = []  # probes whose control failed: nothing judged there
     try:
         owner, other = client.session(a), client.session(b)
         for probe in owned.probes:
             path = str(templates.render(probe.path, variables))
             body = templates.render(probe.json_body, variables)
             label = f"{probe.method} {path}"
-            if probe.method == "GET":
-                own = _send(owner, probe, path=path, body=body)
-                ctx.record(request=label, user=a, status=own.status_code)
-                if not own.is_success:
-                    ctx.error(
-                        f"golive could not read user A's own resource: {label} as {a!r} "
-                        f"answered {own.status_code}, so B's answer cannot tell a refusal "
-                        "from a broken path or credential"
-                    )
             theirs = _send(other, probe, path=path, body=body)
             ctx.record(
                 request=label,
@@ -233,22 +277,41 @@ def test_authorization(ctx: CheckContext) -> None:
                 status=theirs.status_code,
                 body_excerpt=_excerpt(ctx, theirs),
             )
-            if theirs.status_code == 401:
+            if theirs.status_code == 401 or (
+                theirs.status_code in REDIRECTS and _refused(theirs, login_paths)
+            ):
                 ctx.error(
-                    f"golive could not act as user B: {label} as {b!r} answered 401 (B's "
-                    "credentials were refused, so authorization was not reached)"
+                    f"golive could not act as user B: {label} as {b!r} answered "
+                    f"{theirs.status_code} (B's credentials were refused, so authorization "
+                    "was not reached)"
                 )
-            if theirs.status_code not in (403, 404):
+            if theirs.is_success:
+                wrong.append(f"{label} as user B ({b}): {theirs.status_code}")
+                continue
+            own = _send(owner, probe, path=path, body=body)
+            ctx.record(request=label, user=a, kind="control", status=own.status_code)
+            if not outcomes.reached(own.status_code) or _refused(own, login_paths):
+                unestablished.append(
+                    outcomes.control_failed(
+                        "act on user A's own resource", a, label, own.status_code,
+                        _excerpt(ctx, own),
+                    )
+                    + f"; B's {theirs.status_code} cannot tell a refusal from a broken path, "
+                    "method or credential (check api.owned.probes)"
+                )  # fmt: skip
+            elif theirs.status_code not in (403, 404):
                 wrong.append(f"{label} as user B ({b}): {theirs.status_code}")
     except FlowError as exc:  # a user could not be logged in
         ctx.flow_error(exc)
     except templates.TemplateError as exc:
         ctx.error(f"golive could not fill in a probe of api.owned: {exc}")
-    if wrong:
+    if wrong:  # B's answers are evidence of their own: they fail whatever else happened
         ctx.fail(
             f"user B reached user A's resource {resource_id} (expected 403/404): "
             + "; ".join(wrong)
         )
+    if unestablished:
+        ctx.error("; ".join(unestablished))
 
 
 # --- api.cors ---------------------------------------------------------------------------
@@ -256,7 +319,12 @@ def test_authorization(ctx: CheckContext) -> None:
 
 @check("api.cors", needs={"app"})
 def test_cors(ctx: CheckContext) -> None:
-    """A foreign origin gets no Access-Control-Allow-Origin, preflight or simple request."""
+    """A foreign origin gets no Access-Control-Allow-Origin, preflight or simple request.
+
+    The control: the path exists for CORS to matter — user A's own request, without an
+    Origin, answers 2xx, or the preflight OPTIONS is not a 404/405. A header granting the
+    foreign origin fails the item whatever the control (it is there); its absence passes
+    only after the control."""
     api = api_config(ctx)
     cors = section(ctx, api, "cors")
     client = ctx.app_client()
@@ -272,7 +340,7 @@ def test_cors(ctx: CheckContext) -> None:
             session = client.session(user)
             control = session.request(cors.method, cors.path)
             ctx.record(request=label, kind="control", user=user, status=control.status_code)
-            if control.status_code in SETUP_STATUSES:
+            if control.status_code in SETUP_STATUSES or _refused(control, _login_paths(client)):
                 ctx.error(
                     f"golive could not check CORS on {label}: as {user!r}, without an Origin, "
                     f"it answered {control.status_code} (api.cors.path or method, or golive's "
@@ -314,6 +382,18 @@ def test_cors(ctx: CheckContext) -> None:
             wrong.append(f"{kind}: Access-Control-Allow-Origin: {allow} for {origin}")
     if wrong:
         ctx.fail("a foreign origin is allowed by CORS: " + "; ".join(wrong))
+    if not control.is_success and preflight.status_code in (404, 405):
+        ctx.error(
+            outcomes.control_failed(
+                f"find the CORS path {label}",
+                user,
+                label,
+                control.status_code,
+                _excerpt(ctx, control),
+            )
+            + f"; the preflight OPTIONS answered {preflight.status_code}: no header's absence "
+            "can be judged on a path that does not answer (check api.cors.path and method)"
+        )
 
 
 # --- api.https-hsts ---------------------------------------------------------------------
@@ -354,6 +434,7 @@ def test_https_hsts(ctx: CheckContext) -> None:
     paths += [e.path for e in api.endpoints if e.method == "GET" and e.path not in paths][:3]
     wrong: list[str] = []
     days: list[float] = []
+    served: list[int] = []  # the HTTPS answers' statuses: the control is one below 400
     loopback = is_loopback_host(parts.hostname)
     if parts.scheme == "https":
         http_base, https_base, proxy = "http://" + parts.netloc, base, False
@@ -401,6 +482,7 @@ def test_https_hsts(ctx: CheckContext) -> None:
                         )
                 headers = {"X-Forwarded-Proto": "https"} if proxy else {}
                 secure = secure_session.request("GET", path, headers=headers)
+                served.append(secure.status_code)
                 hsts = secure.headers.get("strict-transport-security")
                 age = _max_age(hsts)
                 ctx.record(
@@ -419,6 +501,13 @@ def test_https_hsts(ctx: CheckContext) -> None:
         ctx.flow_error(exc)
     if days:
         ctx.record(threshold=threshold.expression, observed_days=min(days))
+    if not any(status < 400 for status in served):
+        # No page was served over HTTPS: a missing header on error pages alone says
+        # nothing about the pages a browser would get.
+        ctx.error(
+            f"golive could not get a page over HTTPS as {user!r}: {', '.join(paths)} answered "
+            f"{served} (check app.health, api.endpoints and golive's credentials)"
+        )
     if wrong:
         ctx.fail("; ".join(wrong))
 
@@ -426,15 +515,19 @@ def test_https_hsts(ctx: CheckContext) -> None:
 # --- api.rate-limit ---------------------------------------------------------------------
 
 
-def _burst(client: AppClient, limit: Any, user: str) -> list[int]:
+def _burst(ctx: CheckContext, client: AppClient, limit: Any, user: str) -> tuple[list[int], str]:
+    """The burst's statuses, and an excerpt of its first answer (the control's)."""
     session = client.session(user)
     statuses: list[int] = []
+    first = ""
     for _ in range(limit.burst):
         answer = _send(session, limit)
         statuses.append(answer.status_code)
+        if len(statuses) == 1:
+            first = _excerpt(ctx, answer)
         if answer.status_code == 429 or len(statuses) >= limit.expect_429_within:
             break
-    return statuses
+    return statuses, first
 
 
 @check("api.rate-limit", needs={"app"})
@@ -447,7 +540,7 @@ def test_rate_limit(ctx: CheckContext) -> None:
     # Items sharing the check share one burst per run (a second would start limited).
     key = "api.rate-limit:" + limit.model_dump_json() + ":" + user
     try:
-        statuses: list[int] = ctx.target.cached(key, lambda: _burst(client, limit, user))
+        statuses, first_excerpt = ctx.target.cached(key, lambda: _burst(ctx, client, limit, user))
     except FlowError as exc:  # the user could not be logged in
         ctx.flow_error(exc)
     first = statuses.index(429) + 1 if 429 in statuses else None
@@ -462,11 +555,26 @@ def test_rate_limit(ctx: CheckContext) -> None:
         first_429_at=first,
         expect_429_within=limit.expect_429_within,
     )
+    # The control: the burst's first request is one the app takes (2xx), or already
+    # limited (429). A first 4xx means golive's body or route is wrong (an app that
+    # counts only valid requests would never limit it), a 5xx that the app cannot serve
+    # even one: either way no 429 could be judged.
     if statuses and statuses[0] in SETUP_STATUSES:
         ctx.error(
             f"golive could not send the burst: {limit.label()} as {user!r} answered "
             f"{statuses[0]} to its first request (api.rate_limit's path, method or body, or "
             "golive's credentials, are wrong)"
+        )
+    if statuses and statuses[0] != 429 and outcomes.control_problem(statuses[0]):
+        ctx.error(
+            "golive could not send the burst: "
+            + outcomes.control_failed(
+                "have its first request accepted",
+                user,
+                limit.label(),
+                statuses[0],
+                first_excerpt,
+            )
         )
     errors = [s for s in statuses if s >= 500]
     if errors:
@@ -529,8 +637,10 @@ def test_malformed_input(ctx: CheckContext) -> None:
     headers = {"Connection": "close"}
     try:
         session = client.session(user)
+        login = _login_paths(client)
         for endpoint in endpoints:
             statuses: list[int] = []
+            seen: list[tuple[str, int, str]] = []  # variant, status, redirect path
             for variant, content in _variants(endpoint):
                 try:
                     answer = _send(session, endpoint, headers=headers, content=content)
@@ -541,6 +651,8 @@ def test_malformed_input(ctx: CheckContext) -> None:
                     wrong.append(f"{endpoint.label()} {variant}: {type(exc).__name__}")
                     continue
                 statuses.append(answer.status_code)
+                where = answer.headers.get("location", "") if answer.is_redirect else ""
+                seen.append((variant, answer.status_code, urlsplit(where).path if where else ""))
                 markers = [m for m in DEBUG_MARKERS if m in answer.text]
                 ctx.record(
                     request=endpoint.label(),
@@ -559,11 +671,21 @@ def test_malformed_input(ctx: CheckContext) -> None:
                     wrong.append(f"{endpoint.label()} {variant}: {answer.status_code}")
                 if markers:
                     wrong.append(f"{endpoint.label()} {variant}: body shows {markers}")
+            unreached = [
+                v for v, status, where in seen if status in (401, 404, 405) or where in login
+            ]
             if statuses and all(s in SETUP_STATUSES for s in statuses):
                 ctx.error(
                     f"golive could not reach {endpoint.label()} as {user!r}: every variant was "
                     f"answered {sorted(set(statuses))} before the app looked at the body (the "
                     "path or method, or golive's credentials, are wrong)"
+                )
+            if unreached:
+                ctx.error(
+                    f"golive could not reach {endpoint.label()} as {user!r} with "
+                    f"{', '.join(unreached)}: answered 401/404/405 or sent to the login page "
+                    "before the app looked at the body (the path or method, or golive's "
+                    "credentials, are wrong)"
                 )
     except FlowError as exc:  # the user could not be logged in
         ctx.flow_error(exc)

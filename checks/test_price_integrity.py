@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import redact
+from golive import outcomes, redact
 from golive.client import payments
-from golive.client.errors import SETUP_STATUSES, FlowError
+from golive.client.errors import FlowError
 from golive.context import CheckContext
 from golive.profile.pricing import PROFILE_KEY, CartLine, Pricing, Quote, quote
 from golive.registry import check
@@ -118,7 +118,7 @@ def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
         return answer.status_code, found, redact.excerpt(ctx.target.redactor, answer.text, 200)
 
     status, found, excerpt = ctx.target.cached("price.menu", fetch)
-    if not isinstance(status, int) or status in SETUP_STATUSES:
+    if not isinstance(status, int) or outcomes.control_problem(status):
         ctx.record(menu_path=pricing.menu_path, status=status, body_excerpt=excerpt)
         ctx.error(
             f"golive could not read the menu at {pricing.menu_path} as "
@@ -150,6 +150,7 @@ class Probe:
     metadata: dict[str, Any] = field(default_factory=dict)
     read_error: str | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)  # a multi-step checkout's
+    control: str | None = None  # the buyer, when this is a plain untampered cart (a control)
 
     def evidence(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -236,6 +237,7 @@ def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
         name, state, placed.request, expected, placed.status or 0, None, placed.body_excerpt
     )
     probe.steps = [s.evidence() for s in placed.steps] if len(placed.steps) > 1 else []
+    probe.control = None if plan.top or plan.per_item or plan.quantity is not None else user
     if placed.ok:
         paid = payments.read(_backend(ctx), placed, complete=True)
         probe.intent_id = paid.reference
@@ -263,6 +265,17 @@ def checkout(ctx: CheckContext, name: str) -> Probe:
 
 def _charged(ctx: CheckContext, probe: Probe) -> int:
     """The PaymentIntent's amount; fails when the checkout made none to read."""
+    if probe.control and outcomes.control_problem(probe.status):  # golive's, not the app's
+        step = f"checkout {probe.name!r}"
+        ctx.error(
+            outcomes.control_failed(
+                "place a plain, untampered order",
+                probe.control,
+                step,
+                probe.status,
+                probe.body_excerpt,
+            )
+        )
     if not 200 <= probe.status < 300:
         ctx.fail(
             f"checkout {probe.name!r} was answered {probe.status}, not 2xx: "

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import stripe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from golive import outcomes
 from golive.backends import (
     CheckoutCompletionError,
     complete_checkout_session,
@@ -178,9 +179,16 @@ class Effects:
             self.ctx.flow_error(exc)
         if not placed.ok:
             self.ctx.record(purpose=purpose, **placed.evidence())
+            # The order is this check's control: whatever stopped it is golive's error.
+            step = placed.steps[-1] if placed.steps else None
             self.ctx.error(
-                f"golive's checkout for the {purpose} order answered {placed.status} "
-                f"without a payment: {placed.body_excerpt[:120]}"
+                outcomes.control_failed(
+                    f"place the {purpose} order",
+                    spec.user,
+                    f"{step.method} {step.path}" if step else "the checkout job",
+                    placed.status,
+                    placed.body_excerpt,
+                )
             )
         session = self._paid_session(placed.checkout_session_id, purpose)
         intent_id = placed.payment_intent_id or (session or {}).get("payment_intent")

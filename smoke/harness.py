@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
+from golive import outcomes, redact
 from golive.client.app import MissingJob
 from golive.client.errors import FlowError
 from golive.context import CheckContext
@@ -204,11 +205,27 @@ def _menu_prices(h: Harness) -> dict[str, int]:
     if pricing.prices is not None:
         return {str(k): v for k, v in pricing.prices.items()}
     found: dict[str, int] = {}
-    with contextlib.suppress(httpx.HTTPError, FlowError, ValueError):
-        session = h.target.client.session(h.customer.user)
-        answer = session.request("GET", pricing.menu_path or "")
-        if answer.status_code == 200:
-            _walk(answer.json(), pricing.menu_id_field, pricing.menu_price_field, found)
+    user, path = h.customer.user, pricing.menu_path or ""
+    step = f"GET {path}"
+    try:  # a failed login propagates: the step that needs prices errs, naming the user
+        answer = h.target.client.session(user).request("GET", path)
+    except httpx.HTTPError as exc:
+        raise FlowError("menu", step, f"no answer ({exc})", kind="transport", user=user) from None
+    problem = outcomes.control_problem(answer.status_code)
+    if problem:
+        # Reading the menu is golive's control for the prices: its failure is an error in
+        # the steps that need them, never a verdict on the app's totals.
+        excerpt = redact.excerpt(h.target.client.redactor, answer.text, outcomes.EXCERPT)
+        raise FlowError(
+            "menu",
+            step,
+            f"{problem}; body: {excerpt!r}",
+            status=answer.status_code,
+            kind="control",
+            user=user,
+        )
+    with contextlib.suppress(ValueError):
+        _walk(answer.json(), pricing.menu_id_field, pricing.menu_price_field, found)
     return found
 
 

@@ -49,16 +49,26 @@ def test_the_correct_shop_passes_every_api_check(shared_runs: SharedRuns) -> Non
     outcomes = run.outcomes()
     for item in API_ITEMS:
         assert outcomes[item] == "pass", (item, run.item(item), run.stdout)
-    auth = run.evidence(AUTH)
+    every = run.evidence(AUTH)
+    auth = [e for e in every if e.get("kind") != "control"]
     assert {e["credentials"] for e in auth} == {"none", "invalid"}
     assert all(e["status"] == 401 for e in auth)
+    # alice's own GETs, the control: her credentials get past the auth layer (an order of
+    # someone else's is a 404, never a 401).
+    controls = [e for e in every if e.get("kind") == "control"]
+    assert {e["credentials"] for e in controls} == {"alice"}
+    assert {e["request"].split()[0] for e in controls} == {"GET"}
+    assert {e["status"] for e in controls} <= {200, 404} and 200 in {e["status"] for e in controls}
     assert {e["request"] for e in auth} >= {"GET /api/v1/me", "POST /api/v1/orders/1/refund"}
     authz = run.evidence(AUTHZ)
     # alice's order, placed through the profile's checkout flow, then probed as bob.
     created = authz[0]
     assert created["user"] == "alice" and created["status"] == 200 and created["resource_id"]
     assert [e["status"] for e in authz if e["user"] == "bob"] == [404, 404]
-    assert any(e["user"] == "alice" and e["status"] == 200 and "GET" in e["request"] for e in authz)
+    # alice did each probe bob was refused on her own order: the read (200), the refund of
+    # an unpaid order (409, the app's own refusal: the route and the order were reached).
+    controls = [(e["request"].split()[0], e["status"]) for e in authz if e.get("kind")]
+    assert controls == [("GET", 200), ("POST", 409)]
     cors = run.evidence(CORS)
     assert [e["kind"] for e in cors] == ["control", "preflight", "simple request"]
     assert cors[0]["user"] == "alice" and cors[0]["status"] == 200  # the path exists

@@ -150,7 +150,11 @@ def test_every_item_passes_on_a_correct_app(tmp_path: Path, mode: str) -> None:
     assert {item: outcomes[item] for item in ITEMS} == dict.fromkeys(ITEMS, "pass"), (
         run.stdout + run.stderr
     )
-    auth = run.evidence(AUTH)
+    every = run.evidence(AUTH)
+    # ada's own GETs are the control (she gets past the credentials check); the rest are
+    # the calls with no and with invalid credentials.
+    assert 200 in {e["status"] for e in every if e.get("kind") == "control"} <= {200, 404}
+    auth = [e for e in every if e.get("kind") != "control"]
     assert {e["credentials"] for e in auth} == {"none", "invalid"}
     if mode == "session":
         # The anonymous and the invalid session are sent to the login form, or stopped by
@@ -164,6 +168,9 @@ def test_every_item_passes_on_a_correct_app(tmp_path: Path, mode: str) -> None:
     authz = run.evidence(AUTHZ)
     assert authz[0]["user"] == "ada" and authz[0]["status"] == 201
     assert [e["status"] for e in authz if e["user"] == "bob"] == [404, 404]
+    # ada then did each probe on her own order (the read, the cancel): the control.
+    controls = [(e["request"].split()[0], e["status"]) for e in authz if e.get("kind")]
+    assert controls == [("GET", 200), ("POST", 200)]
     [rate] = run.evidence(RATE)
     assert rate["user"] == "carl" and rate["first_429_at"] == 6
     probe = run.evidence(DB)[0]
@@ -222,14 +229,16 @@ def _wrong_ada(data: dict[str, Any]) -> None:
 def test_golives_own_wrong_credentials_are_errors_not_fails(tmp_path: Path, mode: str) -> None:
     run, _ = run_items(tmp_path, mode, edit=_wrong_ada)
     outcomes = {i: run.outcomes()[i] for i in ITEMS}
-    # ada acts in every item but authentication (which sends no valid credential) and the
-    # rate limit (carl's burst). HSTS needs no user: with a token refused, the answers
-    # still carry it; a login that failed stops the check.
-    expected = dict.fromkeys(ITEMS, "error") | {AUTH: "pass", RATE: "pass"}
+    # ada acts in every item but the rate limit (carl's burst); in authentication her own
+    # GETs are the control that the refusals are the auth layer's. HSTS needs no user:
+    # with a token refused, the health page still answers over HTTPS; a login that failed
+    # stops the check.
+    expected = dict.fromkeys(ITEMS, "error") | {RATE: "pass"}
     if mode == "token":
         expected[HTTPS] = "pass"
     assert outcomes == expected, (outcomes, run.stdout)
     assert "golive could not" in run.item(AUTHZ)["reason"]
+    assert "'ada'" in run.item(AUTH)["reason"], run.item(AUTH)["reason"]
     assert "probe" in run.item(DB)["reason"] and "probe" in run.item(LOGS)["reason"]
     if mode == "session":
         assert "could not log in as 'ada'" in run.item(CORS)["reason"]
@@ -253,7 +262,14 @@ def _path(block: str, path: str, index: int | None = None) -> Any:
         (
             lambda data: data["api"]["owned"]["probes"][0].update(path="/api/order/{order_id}"),
             AUTHZ,
-            "golive could not read user A's own resource: GET /api/order/o-",
+            "golive could not act on user A's own resource as 'ada' (GET /api/order/o-",
+        ),
+        (  # a non-GET probe: bob's 404 alone used to pass it
+            lambda data: data["api"]["owned"]["probes"][1].update(
+                path="/api/orders/{order_id}/cancl"
+            ),
+            AUTHZ,
+            "golive could not act on user A's own resource as 'ada' (POST /api/orders/o-",
         ),
         (_path("cors", "/api/nope"), CORS, "golive could not check CORS on GET /api/nope"),
         (_path("rate_limit", "/api/nope"), RATE, "golive could not send the burst"),

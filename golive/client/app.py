@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,8 @@ class AppClient:
         if flow is None:
             raise MissingJob(job)
         session = self.session(user) if isinstance(user, str) else user
-        return session, prepare(session, flow, dict(inputs or {}), extras=extras)
+        with _naming(session.name):
+            return session, prepare(session, flow, dict(inputs or {}), extras=extras)
 
     def finish(
         self,
@@ -204,7 +206,8 @@ class AppClient:
     ) -> FlowRun:
         """Submit a prepared job's flow; FlowError when it captured none of what the job
         must give golive."""
-        run = finish(session, prepared, extras=extras)
+        with _naming(session.name):
+            run = finish(session, prepared, extras=extras)
         for wanted in JOB_OUTPUTS.get(job, ()):
             if not any(name in run.variables for name in wanted):
                 raise FlowError(
@@ -214,6 +217,7 @@ class AppClient:
                     steps=run.steps,
                     variables=run.variables,
                     kind="capture",
+                    user=session.name,
                 )
         return run
 
@@ -266,6 +270,17 @@ class AppClient:
         for session in self._sessions.values():
             session.close()
         self._sessions.clear()
+
+
+@contextlib.contextmanager
+def _naming(user: str) -> Iterator[None]:
+    """A FlowError from a user's flow names the user (the evidence says who was refused)."""
+    try:
+        yield
+    except FlowError as exc:
+        if exc.user is None:
+            exc.user = user
+        raise
 
 
 def _submitted(run: FlowRun) -> StepRecord | None:

@@ -54,15 +54,23 @@ class FlowError(Exception):
         steps: list[StepRecord] | None = None,
         variables: dict[str, Any] | None = None,
         kind: str = "status",
+        user: str | None = None,
     ) -> None:
-        self.kind = kind  # status | capture | transport | template
+        self.kind = kind  # status | capture | transport | template | control
+        self.user = user  # whose flow it was, when known (AppClient names it)
         self.flow = flow
         self.step = step
         self.reason = reason
         self.status = status
         self.steps = list(steps or [])
         self.variables = dict(variables or {})
-        super().__init__(f"golive could not follow flow {flow!r} at step {step!r}: {reason}")
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        who = f" as {self.user!r}" if self.user else ""
+        return (
+            f"golive could not follow flow {self.flow!r}{who} at step {self.step!r}: {self.reason}"
+        )
 
     @property
     def setup_problem(self) -> bool:
@@ -85,9 +93,9 @@ class LoginError(FlowError):
         step = cause.step if isinstance(cause, FlowError) else "login"
         flow = cause.flow if isinstance(cause, FlowError) else "login"
         kind = cause.kind if isinstance(cause, FlowError) else "status"
-        super().__init__(flow, step, reason, status=status, steps=steps, kind=kind)
-        self.user = user
-        self.args = (f"golive could not log in as {user!r}: {reason}",)
+        super().__init__(flow, step, reason, status=status, steps=steps, kind=kind, user=user)
+        at = f" (flow {flow!r}, step {step!r})" if isinstance(cause, FlowError) else ""
+        self.args = (f"golive could not log in as {user!r}{at}: {reason}",)
 
     def __str__(self) -> str:
         return self.args[0]
