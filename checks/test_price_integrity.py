@@ -24,8 +24,9 @@ need the rules and are not-run without them).
 
 Every order carries a fresh Idempotency-Key, so a run never replays an earlier run's
 order. The orders are shared by the checks through the run's cache, and the tampering's
-are bounded (TAMPER_BUDGET per customer), well under a per-user rate limit; an answer 429
-stops the tampering (an error if it had found nothing yet).
+are bounded (TAMPER_BUDGET per customer), under a per-user rate limit; an answer 429 ends
+the tampering as the budget does (an error if no tampered order had been accepted yet),
+and the fields not tried are listed in the evidence.
 
 Evidence: the requests sent (tampered fields included), golive's computation step by
 step, the answers' statuses, the PaymentIntents' ids, amounts and currencies.
@@ -53,7 +54,7 @@ from golive.tamper import Tamper, Trial
 TIMEOUT_S = 10
 NEEDS = {"app", "stripe"}
 # Orders each customer's tampering may place (batches, their narrowing, bisection).
-TAMPER_BUDGET = 10
+TAMPER_BUDGET = 8
 # Quantities no cart can honestly hold: each must be refused (4xx) or charged as the
 # clean cart (an app that clamps or ignores them); any other amount, or a 5xx, fails.
 ODD_QUANTITIES: dict[str, Any] = {"negative": -1, "fractional": 1.5, "huge": 10**9}
@@ -489,7 +490,10 @@ def _judge(
             else f"the budget of {TAMPER_BUDGET} orders ran out (the app refused each batch "
             "for one field at a time)",
         )
-        if found.stopped is not None and not problems:
+        # An app's rate limit ends the tampering like the budget does once some tampered
+        # order was accepted; anything else that stopped golive leaves the check unjudged.
+        limited = found.stopped is not None and found.stopped.status == 429 and found.cleared
+        if found.stopped is not None and not problems and not limited:
             ctx.error(
                 f"golive had to stop tampering ({what}) after {found.orders} orders: "
                 f"{found.stopped.text}; not tried: {tamper.names(untried)}"
