@@ -300,7 +300,10 @@ class _Searcher:
             self.narrow(right, shown)  # the difference must be in the other half
             return
         if self.spent():
-            self.out.moved.append((right, shown))
+            if first.kind == "differs":
+                self.out.untried += right  # not shown to move anything: never blamed
+            else:
+                self.out.moved.append((batch, shown))
             return
         second = self.trial(right)
         if second.kind == "differs":

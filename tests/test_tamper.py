@@ -99,3 +99,12 @@ def test_a_stop_ends_the_search() -> None:
     )
     assert found.orders == 1 and found.stopped is not None
     assert [t.name for t in found.untried] == ["a", "b"]
+
+
+def test_a_budget_spent_while_bisecting_blames_only_what_moved_the_amount() -> None:
+    names = [f"f{i}" for i in range(8)]
+    found = tamper.search([fields(*names)], app({"f0"}), budget=4)
+    assert [[t.name for t in g] for g, _ in found.moved] == [["f0"]]
+    assert {t.name for t in found.untried} == {"f1", "f2", "f3", "f4", "f5", "f6", "f7"} - {
+        t.name for t in found.cleared
+    }
