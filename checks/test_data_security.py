@@ -1,23 +1,28 @@
 """Data security scans: no card numbers in the database or the logs, no secret in answers.
 
 Each check needs the running app. Before scanning, the run places ONE order carrying a
-test card number in the fields a careless app stores or logs (a free-text `note` and a
-`card_number` field), so the scans look at what the app did with card data it was
-actually sent. The order is placed like any of golive's: through the profile's `checkout`
-job (or the job or flow `data.probe.job` names) as a named user, with the user's
-credentials as the profile's `auth:` says (golive/profile/data.py says who and which
-items, and their defaults); the card fields are added at the top of the body of the
-flow's submitting step. The check's params say which fields (`probe_note_field`,
-`probe_card_fields`), the number (`probe_card_number`, a Luhn-valid test number, 4242… by
-default), and `probe: false` sends no probe and only scans what is there.
+test card number (Luhn-valid, 4242… by default) in every free-text field the probe has:
+the checkout flow's own literal string fields (at the top of its submitting step's body
+and in its cart-line template: a `gift_message: "Happy birthday"` the profile writes),
+a few note-like names at the top (`probe_note_field`, NOTE_NAMES) and the card fields a
+careless client sends (`probe_card_fields`), so the scans look at what the app did with
+card data it was actually sent. A strict app that refuses a field by name (`unknown
+field: comment`) is sent the probe again without it (PROBE_TRIES in all). The order is
+placed like any of golive's: through the profile's `checkout` job (or the job or flow
+`data.probe.job` names) as a named user, with the user's credentials as the profile's
+`auth:` says (golive/profile/data.py says who and which items, and their defaults), with
+a fresh Idempotency-Key each run (a replayed key would answer an earlier order and store
+nothing new). `probe: false` sends no probe and only scans what is there.
 
 The probe is sent once per run whichever of the checks runs first; its answers are reused.
 It is the scans' positive control: a probe that got no answer, or that golive's own
 configuration could not send (its request answered 401/403/404/405, a login that failed,
-a flow step that could not be followed before the card was sent), makes every check that
-needs it an error; the database scan also needs the card-carrying request answered 2xx (an
-app that refused the order had nothing to store, so a clean database would prove nothing).
-Evidence never holds a card number unmasked (first six, last four) or a secret in full.
+a flow step that could not be followed, no payment captured), makes every check that
+needs it an error; the database and log scans also need the card-carrying request
+answered 2xx (an app that refused the order had nothing to store, so a clean database
+proves nothing). Text values are searched for Luhn-valid numbers; integer values (a card
+number stored in an integer column) for the number golive sent. Evidence never holds a
+card number unmasked (first six, last four) or a secret in full.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from golive.client.errors import FlowError, StepRecord
 from golive.client.session import UserSession
 from golive.context import CheckContext
 from golive.db import DatabaseUnreachable
-from golive.profile.data import ProbePlan, probe_plan
+from golive.profile.data import NOTE_NAMES, ProbePlan, probe_plan, text_fields
 from golive.redact import luhn_valid, mask_key, mask_pan, redact_key
 from golive.registry import check
 
@@ -50,6 +55,7 @@ SECRET_KEY = re.compile(
 # Column names that hold a card's security code: it must never be stored, even masked.
 CVC_NAME = re.compile(r"(?:^|_)(?:cvc2?|cvv2?|csc|card_?code|security_?code)(?:$|_)")
 TIMEOUT_S = 10
+PROBE_TRIES = 4  # the probe, and its retries without fields a strict app refused by name
 
 
 class ProbeParams(BaseModel):
@@ -175,6 +181,8 @@ class ProbeResult:
     note: str = ""  # what went wrong after the card was accepted
     answers: list[Answer] = field(default_factory=list)
     submitted: Any = None  # the card-carrying body: never recorded
+    fields: list[str] = field(default_factory=list)  # the fields that carried the card
+    dropped: list[str] = field(default_factory=list)  # refused by name, left out
 
     def evidence(self) -> dict[str, Any]:
         if not (self.sent or self.error or self.problem or self.refused):
@@ -185,7 +193,10 @@ class ProbeResult:
             "request": self.request,
             "status": self.status,
             "card_sent": mask_pan(self.card),
+            "card_fields": self.fields,
         }
+        if self.dropped:
+            entry["refused_by_name"] = self.dropped
         for name in ("error", "problem", "refused", "note"):
             if getattr(self, name):
                 entry[name] = getattr(self, name)
@@ -205,32 +216,71 @@ def _carries(step: StepRecord, card: str) -> bool:
     return card in text or _grouped(card) in text
 
 
+def _card_fields(
+    ctx: CheckContext, params: ProbeParams, plan: ProbePlan
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The card number in every free-text field the probe has: the flow's own string
+    fields (top of the submit body, each cart line), note-like names, the card fields."""
+    client = ctx.app_client()
+    flow = ctx.profile.model.flows.get(client.flow_for(plan.job) or plan.job)
+    own_top, own_line = text_fields(flow) if flow is not None else ([], [])
+    card = params.probe_card_number
+    typed = f"golive probe: card {_grouped(card)}"
+    notes = [params.probe_note_field] if params.probe_note_field else []
+    top: dict[str, Any] = {name: typed for name in [*own_top, *notes, *NOTE_NAMES]}
+    top.update({name: card for name in params.probe_card_fields})
+    guessed = [n for n in NOTE_NAMES if n not in own_top and n not in notes]
+    return top, {name: typed for name in own_line}, guessed
+
+
+def _mentioned(text: str, names: list[str]) -> list[str]:
+    return [
+        n for n in names if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text)
+    ]
+
+
 def _send_probe(ctx: CheckContext, params: ProbeParams, plan: ProbePlan) -> ProbeResult:
     client = ctx.app_client()
     card = params.probe_card_number
-    top: dict[str, Any] = {}
-    if params.probe_note_field:
-        top[params.probe_note_field] = f"golive probe: card {_grouped(card)}"
-    for name in params.probe_card_fields:
-        top[name] = card
+    top, per_line, guessed = _card_fields(ctx, params, plan)
     recorder = _Recorder()
     failure: FlowError | None = None
+    steps: list[StepRecord] = []
+    dropped: list[str] = []
     with httpclient.client(
         base_url=client.base_url, timeout=TIMEOUT_S, event_hooks={"response": [recorder]}
     ) as transport:
         session = client.open_session(plan.user, client.user_vars(plan.user), transport)
-        try:
-            placed = client.checkout(
-                session,
-                plan.items,
-                top=top,
-                job=plan.job,
-                idempotency_key=f"golive-data-probe-{uuid.uuid4().hex[:12]}",
-            )
-            steps, failure = placed.steps, placed.refused
-        except FlowError as exc:
-            steps, failure = exc.steps, exc
+        for _ in range(PROBE_TRIES):
+            try:
+                placed = client.checkout(
+                    session,
+                    plan.items,
+                    top=top,
+                    per_line=per_line,
+                    job=plan.job,
+                    # Fresh each run: a replayed key would answer an earlier order and store
+                    # nothing new.
+                    idempotency_key=f"golive-data-probe-{uuid.uuid4().hex}",
+                )
+                steps, failure = placed.steps, placed.refused
+            except FlowError as exc:
+                steps, failure = exc.steps, exc
+            last = steps[-1] if steps else None
+            refused = failure is not None and last is not None and last.status is not None
+            if not (refused and last is not None and 400 <= (last.status or 0) < 500):
+                break
+            # A strict app refuses a field it does not take, naming it: probe without it;
+            # one that names none is probed without golive's guessed note-like names.
+            named = _mentioned(last.excerpt, [*top, *per_line]) or [n for n in guessed if n in top]
+            if not named:
+                break
+            dropped += named
+            top = {k: v for k, v in top.items() if k not in named}
+            per_line = {k: v for k, v in per_line.items() if k not in named}
     result = ProbeResult(False, card=card, user=plan.user, answers=recorder.answers)
+    result.fields = [*top, *(f"<each line>.{k}" for k in per_line)]
+    result.dropped = dropped
     carrying = next((step for step in reversed(steps) if _carries(step, card)), None)
     if carrying is not None:
         result.sent = True
@@ -299,7 +349,7 @@ def require_accepted(ctx: CheckContext, result: ProbeResult) -> None:
         )
         ctx.error(
             f"the card probe {what}: the app took no order with the card number, so a "
-            "clean database proves nothing — fix the profile's data.probe (user, items, "
+            "clean database or log proves nothing — fix the profile's data.probe (user, items, "
             "job) or its flow, or set the check's param probe: false to scan only what is "
             "there"
         )
@@ -323,9 +373,26 @@ def _row_key(row: dict[str, Any], pk: list[str], index: int) -> str:
     return f"row #{index + 1} of the sample"
 
 
-def _scan_value(scan: DbScan, table: str, column: str, row: str, value: Any) -> None:
-    """One stored value: a security code by its column's name, card numbers in its text."""
+def _scan_value(
+    scan: DbScan, table: str, column: str, row: str, value: Any, known: frozenset[str] = frozenset()
+) -> None:
+    """One stored value: a security code by its column's name, card numbers in its text,
+    and in an integer column the card number golive sent (`known`) stored as a number. A
+    Luhn check alone would flag one integer id or millisecond timestamp in ten."""
     if value is None:
+        return
+    if isinstance(value, int) and not isinstance(value, bool):
+        scan.values += 1
+        if str(abs(value)) in known:
+            scan.hits.append(
+                {
+                    "kind": "card number stored as a number",
+                    "table": table,
+                    "column": column,
+                    "row": row,
+                    "match": mask_pan(str(abs(value))),
+                }
+            )
         return
     # A nested field such as card.cvc is named by its last segment, as a column would be.
     if CVC_NAME.search(column.rsplit(".", 1)[-1].lower()) and str(value).strip():
@@ -372,7 +439,7 @@ def _fields(document: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return found
 
 
-def scan_mongo(db: Any, sample_rows: int) -> DbScan:
+def scan_mongo(db: Any, sample_rows: int, known: frozenset[str] = frozenset()) -> DbScan:
     """The newest `sample_rows` documents of every collection, every string field."""
     scan = DbScan()
     for name in sorted(db.list_collection_names()):
@@ -383,24 +450,24 @@ def scan_mongo(db: Any, sample_rows: int) -> DbScan:
         for document in documents:
             key = f"_id={document.get('_id')}"
             for field_name, value in _fields({k: v for k, v in document.items() if k != "_id"}):
-                _scan_value(scan, name, field_name, key, value)
+                _scan_value(scan, name, field_name, key, value, known)
     return scan
 
 
-def _scan_mongo_url(url: str, sample_rows: int) -> DbScan:
+def _scan_mongo_url(url: str, sample_rows: int, known: frozenset[str]) -> DbScan:
     import pymongo
     from pymongo.errors import PyMongoError
 
     client: Any = pymongo.MongoClient(url, serverSelectionTimeoutMS=3000)
     try:
-        return scan_mongo(client.get_default_database(), sample_rows)
+        return scan_mongo(client.get_default_database(), sample_rows, known)
     except PyMongoError as exc:
         raise DatabaseUnreachable(f"MongoDB could not be scanned: {exc}") from None
     finally:
         client.close()
 
 
-def scan_sql(url: str, sample_rows: int) -> DbScan:
+def scan_sql(url: str, sample_rows: int, known: frozenset[str] = frozenset()) -> DbScan:
     import sqlalchemy as sa
 
     from golive.db.sql_schema import connect
@@ -421,7 +488,7 @@ def scan_sql(url: str, sample_rows: int) -> DbScan:
             for index, row in enumerate(rows):
                 key = _row_key(row, pk, index)
                 for column, value in row.items():
-                    _scan_value(scan, table_name, column, key, value)
+                    _scan_value(scan, table_name, column, key, value, known)
     return scan
 
 
@@ -431,16 +498,18 @@ def test_card_numbers_in_db(ctx: CheckContext) -> None:
     url = ctx.profile.database_url()
     if not url:
         ctx.not_run("the target profile names no database (set database.url or database.url_env)")
-    require_accepted(ctx, probe(ctx))
+    result = probe(ctx)
+    require_accepted(ctx, result)
     scan_db = _scan_mongo_url if url.startswith("mongodb") else scan_sql
+    known = frozenset({result.card} if result.sent else set())
     try:
-        scan = scan_db(url, ctx.params.sample_rows)
+        scan = scan_db(url, ctx.params.sample_rows, known)
     except DatabaseUnreachable as exc:
         raise RuntimeError(ctx.redact(str(exc))) from None
     ctx.record(
         tables=scan.tables,
         rows_examined=scan.rows,
-        text_values_examined=scan.values,
+        values_examined=scan.values,
         sample_rows_per_table=ctx.params.sample_rows,
         rows_per_table=scan.per_table,
     )
@@ -465,7 +534,7 @@ def test_card_numbers_in_logs(ctx: CheckContext) -> None:
     """The app's log files hold no card number and no Stripe secret."""
     if not ctx.profile.model.logs:
         ctx.not_run("the target profile lists no log files (set logs: [paths])")
-    probe(ctx)
+    require_accepted(ctx, probe(ctx))
     secrets = secret_values(ctx)
     hits: list[dict[str, Any]] = []
     lines_read = 0

@@ -1,41 +1,67 @@
-"""Price integrity: the amount charged is the server's own, from its own prices and rules.
+"""Price integrity: the amount charged is the server's own, whatever the client sends.
 
 Each check places orders through the profile's `checkout` flow as the `pricing:` block's
-customers (golive/profile/pricing.py), reads the payment each one started back from the
-Stripe backend (a PaymentIntent, or a Checkout Session paid as the hosted page would), and compares its amount with the total golive computes from the
-declared rules and the target's menu prices. Tampered requests carry the amount, price
-and fee fields a hostile client would send; they must change nothing.
+customers (golive/profile/pricing.py) and reads the payment each one started back from
+the Stripe backend (a PaymentIntent, or a Checkout Session paid as the hosted page would).
 
-The checkouts are shared by the checks through the run's cache: six per run, three per
-customer, well under a per-user rate limit. Each carries a fresh Idempotency-Key, so a
-run never replays an earlier run's order.
+Tampering is judged **by difference** (golive/tamper.py): the same cart is bought clean
+and tampered by the same customer, and the two payments must be equal in amount and
+currency. The clean order is the positive control: if golive cannot place it, or cannot
+read its payment back, every check that needs it is an error, never a fail. The tampered
+fields are the flow's own numeric fields, the money-like keys of the app's answers (its
+menu and the clean checkout's answers) and a dictionary of money words, sent at the top of
+the submit body (the in-state customer's orders) and in every cart line (the out-of-state
+customer's), in batches bisected when the amount moves; quantities of -1, 1.5 and 10^9 on
+every line; and `currency` swapped to another ISO code. A tampered order the app refuses
+(4xx) is safe; one it answers 5xx fails (a crash is not a refusal). Each tampered field is
+judged by one check: fee-like names (`fee`, `platformFeeCents`) by price.platform-fee,
+cart-line fields by price.from-catalogue, the rest, the quantities and the currency by
+price.tampered-amount.
 
-Evidence: the request sent (tampered fields included), golive's computation step by
-step, the answer's status, the PaymentIntent id and amount.
+This needs no pricing rules. With `pricing.rules`, the clean orders must also cost golive's
+total from the rules and the menu's prices (price.intent-amount-matches, price.state-tax
+need the rules and are not-run without them).
+
+Every order carries a fresh Idempotency-Key, so a run never replays an earlier run's
+order. The orders are shared by the checks through the run's cache, and the tampering's
+are bounded (TAMPER_BUDGET per customer), under a per-user rate limit; an answer 429 ends
+the tampering as the budget does (an error if no tampered order had been accepted yet),
+and the fields not tried are listed in the evidence.
+
+Evidence: the requests sent (tampered fields included), golive's computation step by
+step, the answers' statuses, the PaymentIntents' ids, amounts and currencies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import outcomes, redact
+from golive import outcomes, redact, tamper
 from golive.client import payments
 from golive.client.errors import FlowError
 from golive.context import CheckContext
-from golive.profile.pricing import PROFILE_KEY, CartLine, Pricing, Quote, quote
+from golive.profile.pricing import PROFILE_KEY, CartLine, Pricing, Quote, Rules, quote
 from golive.registry import check
+from golive.tamper import Tamper, Trial
 
 TIMEOUT_S = 10
 NEEDS = {"app", "stripe"}
-
+# Orders each customer's tampering may place (batches, their narrowing, bisection).
+TAMPER_BUDGET = 8
+# Quantities no cart can honestly hold: each must be refused (4xx) or charged as the
+# clean cart (an app that clamps or ignores them); any other amount, or a 5xx, fails.
+ODD_QUANTITIES: dict[str, Any] = {"negative": -1, "fractional": 1.5, "huge": 10**9}
+OTHER_CURRENCIES = ("eur", "jpy")
 
 ROLES = ("subtotal", "platform_fee", "tax", "total")
+IN_STATE, OUT_OF_STATE = "multi-in-state", "multi-out-of-state"
 
 
 class SnapshotParams(BaseModel):
@@ -69,6 +95,16 @@ def _pricing(ctx: CheckContext) -> Pricing:
         ctx.fail(f"the profile's `{PROFILE_KEY}` block is invalid: {exc}")
 
 
+def _rules(ctx: CheckContext, pricing: Pricing) -> Rules:
+    if pricing.rules is None:
+        ctx.not_run(
+            f"the profile's `{PROFILE_KEY}` block has no `rules`: golive cannot compute the "
+            "total this check compares with (the tampering checks judge by difference "
+            "without them); add pricing.rules"
+        )
+    return pricing.rules
+
+
 def _app(ctx: CheckContext) -> Any:
     if ctx.target.app is None:
         ctx.not_run("the target profile names no running app (set app in the profile)")
@@ -80,14 +116,15 @@ def _backend(ctx: CheckContext) -> Any:
 
 
 def _state(ctx: CheckContext, pricing: Pricing, user: str) -> str:
-    """The user's state, from the variable `pricing.state_var` names."""
+    """The user's state, from the variable `pricing.state_var` names ("" without rules:
+    nothing is taxed by it then)."""
     state = ctx.app_client().user_vars(user).get(pricing.state_var)
-    if state in (None, ""):
+    if state in (None, "") and pricing.rules is not None:
         ctx.error(
             f"user {user!r} has no `{pricing.state_var}` variable: the price checks tax "
             f"each customer by it (set users.{user}.{pricing.state_var})"
         )
-    return str(state)
+    return str(state or "")
 
 
 def _find_prices(node: Any, id_field: str, price_field: str, out: dict[str, int]) -> None:
@@ -101,39 +138,60 @@ def _find_prices(node: Any, id_field: str, price_field: str, out: dict[str, int]
             _find_prices(value, id_field, price_field, out)
 
 
-def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
-    if pricing.prices is not None:
-        return {str(k): v for k, v in pricing.prices.items()}
+@dataclass
+class Menu:
+    status: int | str
+    prices: dict[str, int]
+    excerpt: str
+    keys: list[str]  # every key of the answer, for the tampering's money-like names
 
-    def fetch() -> tuple[int | str, dict[str, int], str]:
+
+def _menu(ctx: CheckContext, pricing: Pricing) -> Menu | None:
+    """The target's menu, read once per run (None without a menu_path)."""
+    if pricing.menu_path is None:
+        return None
+
+    def fetch() -> Menu:
         session = ctx.app_client().session(pricing.customers.in_state)
         try:
             answer = session.request("GET", pricing.menu_path or "")
         except (httpx.HTTPError, FlowError) as exc:
-            return f"no answer ({exc})", {}, ""
+            return Menu(f"no answer ({exc})", {}, "", [])
         found: dict[str, int] = {}
+        keys: list[str] = []
         if answer.status_code == 200:
             with contextlib.suppress(ValueError):
-                _find_prices(answer.json(), pricing.menu_id_field, pricing.menu_price_field, found)
-        return answer.status_code, found, redact.excerpt(ctx.target.redactor, answer.text, 200)
+                body = answer.json()
+                _find_prices(body, pricing.menu_id_field, pricing.menu_price_field, found)
+                keys = tamper.keys_in(body)
+        excerpt = redact.excerpt(ctx.target.redactor, answer.text, 200)
+        return Menu(answer.status_code, found, excerpt, keys)
 
-    status, found, excerpt = ctx.target.cached("price.menu", fetch)
-    if not isinstance(status, int) or outcomes.control_problem(status):
-        ctx.record(menu_path=pricing.menu_path, status=status, body_excerpt=excerpt)
+    return ctx.target.cached("price.menu", fetch)
+
+
+def _prices(ctx: CheckContext, pricing: Pricing) -> dict[str, int]:
+    if pricing.prices is not None:
+        return {str(k): v for k, v in pricing.prices.items()}
+    menu = _menu(ctx, pricing)
+    assert menu is not None  # the model wants menu_path or prices with rules
+    if not isinstance(menu.status, int) or outcomes.control_problem(menu.status):
+        ctx.record(menu_path=pricing.menu_path, status=menu.status, body_excerpt=menu.excerpt)
         ctx.error(
             f"golive could not read the menu at {pricing.menu_path} as "
-            f"{pricing.customers.in_state!r}: {status} (check `auth`, the user and menu_path)"
+            f"{pricing.customers.in_state!r}: {menu.status} (check `auth`, the user and "
+            "menu_path)"
         )
-    if not found:
-        ctx.record(menu_path=pricing.menu_path, status=status, body_excerpt=excerpt)
+    if not menu.prices:
+        ctx.record(menu_path=pricing.menu_path, status=menu.status, body_excerpt=menu.excerpt)
         ctx.fail(
-            f"the menu at {pricing.menu_path} answered {status} with no item carrying "
+            f"the menu at {pricing.menu_path} answered {menu.status} with no item carrying "
             f"`{pricing.menu_id_field}` and an integer `{pricing.menu_price_field}`"
         )
-    return found
+    return menu.prices
 
 
-# --- checkouts --------------------------------------------------------------------------
+# --- the clean checkouts ----------------------------------------------------------------
 
 
 @dataclass
@@ -147,10 +205,12 @@ class Probe:
     body_excerpt: str
     intent_id: str | None = None
     amount: int | None = None
+    currency: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     read_error: str | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)  # a multi-step checkout's
-    control: str | None = None  # the buyer, when this is a plain untampered cart (a control)
+    excerpts: list[str] = field(default_factory=list)  # every answer, for money-like keys
+    user: str | None = None  # the buyer
 
     def evidence(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -167,6 +227,7 @@ class Probe:
         if self.intent_id:
             entry["payment_intent"] = self.intent_id
             entry["payment_intent_amount"] = self.amount
+            entry["currency"] = self.currency
         if self.read_error:
             entry["read_error"] = self.read_error
         if self.steps:
@@ -174,62 +235,27 @@ class Probe:
         return entry
 
 
-@dataclass
-class Plan:
-    """One checkout: whose, which cart, which tampered fields, golive's expected quote."""
-
-    customer: str  # in_state | out_of_state (pricing.customers)
-    cart: str  # single | multi
-    top: dict[str, Any] = field(default_factory=dict)
-    per_item: dict[str, Any] = field(default_factory=dict)
-    quantity: int | None = None  # overrides every line's quantity (negative probe)
+def _customer(pricing: Pricing, name: str) -> str:
+    return pricing.customers.in_state if name == IN_STATE else pricing.customers.out_of_state
 
 
-def _tampered_amount(expected: int) -> int:
-    # At least 50 cents off, and still a chargeable amount if the target trusts it.
-    return 50 if expected >= 100 else expected + 100
-
-
-def _plans(pricing: Pricing, prices: dict[str, int], in_state: str) -> dict[str, Plan]:
-    rules, carts = pricing.rules, pricing.carts
-    single_in = quote(rules, prices, carts.single, in_state).total
-    wrong = _tampered_amount(single_in)
-    first_price = prices[str(carts.single[0].id)]
-    low_price = 100 if first_price != 100 else 200
-    return {
-        "multi-in-state": Plan("in_state", "multi"),
-        "multi-out-of-state": Plan("out_of_state", "multi"),
-        "tampered-amount": Plan("in_state", "single", top={"amount": wrong, "total": wrong}),
-        "negative-quantity": Plan("out_of_state", "single", quantity=-1),
-        "tampered-unit-price": Plan(
-            "out_of_state", "single", per_item={"unit_price": low_price, "price": low_price}
-        ),
-        "tampered-fee": Plan("in_state", "single", top={"platform_fee": 0, "fee": 0}),
-    }
+def _items(cart: list[CartLine], quantity: Any = None) -> list[dict[str, Any]]:
+    return [
+        {"id": line.id, "quantity": line.quantity if quantity is None else quantity}
+        for line in cart
+    ]
 
 
 def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
-    prices = _prices(ctx, pricing)
-    user_of = {
-        "in_state": pricing.customers.in_state,
-        "out_of_state": pricing.customers.out_of_state,
-    }
-    plan = _plans(pricing, prices, _state(ctx, pricing, user_of["in_state"]))[name]
-    user = user_of[plan.customer]
+    user = _customer(pricing, name)
     state = _state(ctx, pricing, user)
-    cart: list[CartLine] = getattr(pricing.carts, plan.cart)
-    items = [
-        {"id": line.id, "quantity": plan.quantity if plan.quantity is not None else line.quantity}
-        for line in cart
-    ]
-    expected = None if plan.quantity is not None else quote(pricing.rules, prices, cart, state)
+    cart = pricing.carts.multi
+    expected = None
+    if pricing.rules is not None:
+        expected = quote(pricing.rules, _prices(ctx, pricing), cart, state)
     try:
         placed = ctx.app_client().checkout(
-            user,
-            items,
-            per_line=plan.per_item,
-            top=plan.top,
-            idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}",
+            user, _items(cart), idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}"
         )
     except FlowError as exc:
         ctx.flow_error(exc)  # golive's own request was refused: not a verdict on prices
@@ -237,63 +263,68 @@ def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
         name, state, placed.request, expected, placed.status or 0, None, placed.body_excerpt
     )
     probe.steps = [s.evidence() for s in placed.steps] if len(placed.steps) > 1 else []
-    probe.control = None if plan.top or plan.per_item or plan.quantity is not None else user
+    probe.excerpts = [s.excerpt for s in placed.steps if s.excerpt]
+    probe.user = user
     if placed.ok:
         paid = payments.read(_backend(ctx), placed, complete=True)
         probe.intent_id = paid.reference
         probe.amount, probe.metadata, probe.read_error = paid.amount, paid.metadata, paid.error
+        probe.currency = paid.currency
     return probe
 
 
-def checkout(ctx: CheckContext, name: str) -> Probe:
-    """The named checkout, sent once per run, its PaymentIntent read back; recorded."""
+def _ready(ctx: CheckContext) -> Pricing:
     pricing = _pricing(ctx)
     _app(ctx)
     _backend(ctx)
     ctx.require_job("checkout")
-    prices = _prices(ctx, pricing)
-    cart_ids = {str(line.id) for line in pricing.carts.single + pricing.carts.multi}
-    if cart_ids - prices.keys():
-        ctx.fail(
-            f"the carts name item(s) {', '.join(sorted(cart_ids - prices.keys()))} that have "
-            "no unit price in the menu (or `prices`)"
-        )
+    if pricing.rules is not None:
+        prices = _prices(ctx, pricing)
+        cart_ids = {str(line.id) for line in pricing.carts.single + pricing.carts.multi}
+        if cart_ids - prices.keys():
+            ctx.fail(
+                f"the carts name item(s) {', '.join(sorted(cart_ids - prices.keys()))} that "
+                "have no unit price in the menu (or `prices`)"
+            )
+    return pricing
+
+
+def checkout(ctx: CheckContext, name: str) -> Probe:
+    """The named clean checkout, sent once per run, its PaymentIntent read back; recorded."""
+    pricing = _ready(ctx)
     probe: Probe = ctx.target.cached(f"price.checkout:{name}", lambda: _send(ctx, pricing, name))
     ctx.record(**probe.evidence())
     return probe
 
 
 def _charged(ctx: CheckContext, probe: Probe) -> int:
-    """The PaymentIntent's amount; fails when the checkout made none to read."""
-    if probe.control and outcomes.control_problem(probe.status):  # golive's, not the app's
-        step = f"checkout {probe.name!r}"
+    """The clean order's amount: the positive control. golive could not place it or read
+    its payment back -> error (no tampering can be judged against nothing)."""
+    if outcomes.control_problem(probe.status):
         ctx.error(
             outcomes.control_failed(
-                "place a plain, untampered order",
-                probe.control,
-                step,
+                f"place the clean order {probe.name!r}",
+                probe.user,
+                "the checkout flow",
                 probe.status,
                 probe.body_excerpt,
             )
-        )
-    if not 200 <= probe.status < 300:
-        ctx.fail(
-            f"checkout {probe.name!r} was answered {probe.status}, not 2xx: "
-            f"{probe.body_excerpt[:120]}"
+            + "; fix the profile's checkout flow, users or carts, or the app"
         )
     if not probe.intent_id:
-        ctx.fail(f"checkout {probe.name!r}: the checkout flow captured no payment")
+        ctx.error(f"clean order {probe.name!r}: the checkout flow captured no payment")
     if probe.read_error or not isinstance(probe.amount, int):
-        ctx.fail(
-            f"checkout {probe.name!r}: PaymentIntent {probe.intent_id} could not be read back "
-            f"from the Stripe backend ({probe.read_error or 'no amount'})"
+        ctx.error(
+            f"clean order {probe.name!r}: PaymentIntent {probe.intent_id} could not be read "
+            f"back from the Stripe backend ({probe.read_error or 'no amount'})"
         )
     return probe.amount
 
 
 def _expect_total(ctx: CheckContext, probe: Probe, why: str) -> str | None:
     amount = _charged(ctx, probe)
-    assert probe.quote is not None
+    if probe.quote is None:
+        return None  # no rules: judged by difference only
     if amount != probe.quote.total:
         return (
             f"{probe.name}: PaymentIntent {probe.intent_id} is for {amount}, golive's total is "
@@ -308,54 +339,274 @@ def _conclude(ctx: CheckContext, problems: list[str | None]) -> None:
         ctx.fail("; ".join(found))
 
 
+# --- tampered checkouts -------------------------------------------------------------------
+
+
+def _low(clean: int) -> int:
+    # At least 50 cents off, and still a chargeable amount if the target trusts it.
+    return 50 if clean >= 100 else clean + 100
+
+
+def _attempt(
+    ctx: CheckContext,
+    pricing: Pricing,
+    clean: Probe,
+    *,
+    top: dict[str, Any] | None = None,
+    per_line: dict[str, Any] | None = None,
+    quantity: Any = None,
+) -> Trial:
+    """One tampered order of the clean order's cart and customer, judged against it."""
+    user = _customer(pricing, clean.name)
+    try:
+        placed = ctx.app_client().checkout(
+            user,
+            _items(pricing.carts.multi, quantity),
+            per_line=per_line,
+            top=top,
+            idempotency_key=f"golive-price-tamper-{uuid.uuid4().hex[:12]}",
+        )
+    except FlowError as exc:
+        last = exc.steps[-1] if exc.steps else None
+        evidence = {"request": last.request if last else None, "status": exc.status}
+        if exc.kind == "status" and exc.status is not None:
+            # The clean order went through as this user: a 401/403/404 now is the app
+            # refusing the tampered one.
+            return _refusal(exc.status, last.excerpt if last else "", evidence)
+        return Trial("stop", exc.status, text=str(exc), evidence=evidence)
+    evidence = {"request": placed.request, "status": placed.status}
+    if placed.refused is not None or not placed.ok:
+        return _refusal(placed.status, placed.body_excerpt, evidence)
+    paid = payments.read(_backend(ctx), placed, complete=True)
+    evidence.update(payment_intent=paid.reference, amount=paid.amount, currency=paid.currency)
+    if paid.error or not isinstance(paid.amount, int):
+        why = f"its payment {paid.reference} could not be read back ({paid.error or 'no amount'})"
+        return Trial("stop", placed.status, text=why, evidence=evidence)
+    same = paid.amount == clean.amount and (paid.currency or "") == (clean.currency or "")
+    return Trial(
+        "equal" if same else "differs",
+        placed.status,
+        paid.amount,
+        paid.currency,
+        paid.reference,
+        evidence=evidence,
+    )
+
+
+def _refusal(status: int | None, excerpt: str, evidence: dict[str, Any]) -> Trial:
+    evidence = {**evidence, "body_excerpt": excerpt}
+    if status == 429:
+        why = f"the app rate-limited golive (429): {excerpt[:120]}"
+        return Trial("stop", status, text=why, evidence=evidence)
+    if status is not None and 400 <= status < 500:
+        return Trial("refused", status, text=excerpt, evidence=evidence)
+    if status is not None and status >= 500:
+        return Trial("broke", status, text=excerpt, evidence=evidence)
+    return Trial(
+        "stop",
+        status,
+        text=f"answered {status} without a payment: {excerpt[:120]}",
+        evidence=evidence,
+    )
+
+
+@dataclass
+class Tampering:
+    clean: Probe
+    search: tamper.Search
+    fields: int
+
+
+def _tampering(ctx: CheckContext, pricing: Pricing, name: str) -> Tampering:
+    """The battery at one place (the in-state customer: the submit body's top; the
+    out-of-state customer: every cart line), once per run."""
+    clean = checkout(ctx, name)
+    amount = _charged(ctx, clean)
+    place: tamper.Place = "top" if name == IN_STATE else "line"
+
+    def run() -> Tampering:
+        client = ctx.app_client()
+        flow = ctx.profile.model.flows[client.flow_for("checkout")]
+        own = tamper.flow_fields(flow, clean.request)
+        menu = _menu(ctx, pricing)
+        menu_keys = [k for k in (menu.keys if menu else []) if tamper.money_like(k)]
+        keys = list(dict.fromkeys([*menu_keys, *tamper.mined(clean.excerpts)]))
+        batches = tamper.battery(place, own, keys)
+        low = _low(amount)
+
+        def attempt(batch: list[Tamper]) -> Trial:
+            values = {t.name: low for t in batch}
+            if place == "top":
+                return _attempt(ctx, pricing, clean, top=values)
+            return _attempt(ctx, pricing, clean, per_line=values)
+
+        found = tamper.search(batches, attempt, TAMPER_BUDGET)
+        return Tampering(clean, found, sum(len(b) for b in batches))
+
+    return ctx.target.cached(f"price.tampering:{place}", run)
+
+
+def _fee_like(t: Tamper) -> bool:
+    return any(p.lower() in ("fee", "fees") for p in tamper.parts(t.name))
+
+
+def _judge(
+    ctx: CheckContext, tampering: Tampering, mine: Callable[[Tamper], bool], what: str
+) -> list[str]:
+    """Record one battery's search and say what it found among this check's fields."""
+    found, clean = tampering.search, tampering.clean
+    ctx.record(
+        tampering=what,
+        customer_state=clean.state,
+        clean_order=f"{clean.intent_id}: {clean.amount} {clean.currency}",
+        fields=tampering.fields,
+        orders=found.orders,
+        refused=[t.label for t in found.refused if mine(t)],
+        trials=found.trials,
+    )
+    problems = []
+    for group, trial in found.moved:
+        if any(mine(t) for t in group):
+            who = (
+                f"field {group[0].label}"
+                if len(group) == 1
+                else f"one or more of the fields {tamper.names(group)}"
+            )
+            problems.append(
+                f"{who} moved the charge: the clean order {clean.intent_id} is "
+                f"{clean.amount} {clean.currency}, the tampered one {trial.reference} "
+                f"{trial.amount} {trial.currency}"
+            )
+    for group, trial in found.broke:
+        if any(mine(t) for t in group):
+            problems.append(
+                f"the order tampered with {tamper.names(group)} was answered {trial.status}, "
+                "a server error rather than a refusal"
+            )
+    untried = [t for t in found.untried if mine(t)]
+    if untried:
+        ctx.record(
+            not_tried=[t.label for t in untried],
+            why=found.stopped.text
+            if found.stopped
+            else f"the budget of {TAMPER_BUDGET} orders ran out (the app refused each batch "
+            "for one field at a time)",
+        )
+        # An app's rate limit ends the tampering like the budget does once some tampered
+        # order was accepted; anything else that stopped golive leaves the check unjudged.
+        limited = found.stopped is not None and found.stopped.status == 429 and found.cleared
+        if found.stopped is not None and not problems and not limited:
+            ctx.error(
+                f"golive had to stop tampering ({what}) after {found.orders} orders: "
+                f"{found.stopped.text}; not tried: {tamper.names(untried)}"
+            )
+    return problems
+
+
+def _odd_quantities(ctx: CheckContext, pricing: Pricing, clean: Probe) -> dict[str, Trial]:
+    def run() -> dict[str, Trial]:
+        return {
+            name: _attempt(ctx, pricing, clean, quantity=value)
+            for name, value in ODD_QUANTITIES.items()
+        }
+
+    return ctx.target.cached("price.odd-quantities", run)
+
+
+def _currency_swap(ctx: CheckContext, pricing: Pricing, clean: Probe) -> tuple[str, Trial]:
+    other = next(c for c in OTHER_CURRENCIES if c != (clean.currency or "").lower())
+
+    def run() -> tuple[str, Trial]:
+        return other, _attempt(ctx, pricing, clean, top={"currency": other})
+
+    return ctx.target.cached("price.currency-swap", run)
+
+
+def _judge_trial(ctx: CheckContext, what: str, clean: Probe, trial: Trial) -> str | None:
+    ctx.record(probe=what, result=trial.kind, **trial.evidence)
+    if trial.kind == "stop":
+        ctx.error(f"golive could not judge {what}: {trial.text}")
+    if trial.kind == "broke":
+        return f"{what}: answered {trial.status}, a server error rather than a refusal (4xx)"
+    if trial.kind == "differs":
+        return (
+            f"{what}: accepted and charged {trial.amount} {trial.currency} "
+            f"({trial.reference}); the clean order is {clean.amount} {clean.currency}"
+        )
+    return None
+
+
 # --- the checks -------------------------------------------------------------------------
 
 
 @check("price.tampered-amount", needs=NEEDS)
 def test_tampered_amount(ctx: CheckContext) -> None:
-    """A client's amount/total is ignored and a negative quantity refused (4xx)."""
-    tampered = checkout(ctx, "tampered-amount")
-    problems = [_expect_total(ctx, tampered, "the request said another amount")]
-    negative = checkout(ctx, "negative-quantity")
-    if not 400 <= negative.status < 500:
+    """A tampered checkout (money-like fields at the top of the body, odd quantities, another
+    currency) costs what the clean one does, or is refused (4xx)."""
+    pricing = _ready(ctx)
+    tampering = _tampering(ctx, pricing, IN_STATE)
+    problems: list[str | None] = [_expect_total(ctx, tampering.clean, "the clean order")]
+    problems += _judge(
+        ctx, tampering, lambda t: not _fee_like(t), "money-like fields at the top of the body"
+    )
+    # The odd quantities and the currency go as the other customer: each has its own quota.
+    clean = checkout(ctx, OUT_OF_STATE)
+    _charged(ctx, clean)
+    for name, trial in _odd_quantities(ctx, pricing, clean).items():
+        quantity = ODD_QUANTITIES[name]
         problems.append(
-            f"negative-quantity: answered {negative.status}, not 4xx"
-            + (f" (PaymentIntent {negative.intent_id})" if negative.intent_id else "")
+            _judge_trial(ctx, f"{name} quantity {quantity} on every line", clean, trial)
         )
+    currency, trial = _currency_swap(ctx, pricing, clean)
+    problems.append(_judge_trial(ctx, f"currency {currency!r} sent", clean, trial))
     _conclude(ctx, problems)
 
 
 @check("price.intent-amount-matches", needs=NEEDS)
 def test_intent_amount_matches(ctx: CheckContext) -> None:
     """The PaymentIntent's amount is golive's total, in and out of state, multi-item carts."""
+    _rules(ctx, _ready(ctx))
     _conclude(
         ctx,
         [
             _expect_total(ctx, checkout(ctx, name), "an untampered checkout")
-            for name in ("multi-in-state", "multi-out-of-state")
+            for name in (IN_STATE, OUT_OF_STATE)
         ],
     )
 
 
 @check("price.from-catalogue", needs=NEEDS)
 def test_from_catalogue(ctx: CheckContext) -> None:
-    """Per-item unit_price/price sent by the client are ignored: menu prices are charged."""
-    probe = checkout(ctx, "tampered-unit-price")
-    _conclude(ctx, [_expect_total(ctx, probe, "the items said other unit prices")])
+    """Money-like fields in each cart line (unit_price, price, lineCost…) change nothing:
+    the server's own prices are charged."""
+    pricing = _ready(ctx)
+    tampering = _tampering(ctx, pricing, OUT_OF_STATE)
+    problems: list[str | None] = [_expect_total(ctx, tampering.clean, "the clean order")]
+    problems += _judge(
+        ctx, tampering, lambda t: not _fee_like(t), "money-like fields in every cart line"
+    )
+    _conclude(ctx, problems)
 
 
 @check("price.platform-fee", needs=NEEDS)
 def test_platform_fee(ctx: CheckContext) -> None:
-    """A client's platform_fee/fee is ignored: the fee comes from the rules."""
-    probe = checkout(ctx, "tampered-fee")
-    _conclude(ctx, [_expect_total(ctx, probe, "the request said fee 0")])
+    """A client's fee (fee, platform_fee, feeCents…, at the top or in the lines) changes
+    nothing: the fee is the server's."""
+    pricing = _ready(ctx)
+    problems: list[str | None] = []
+    for name, where in ((IN_STATE, "at the top of the body"), (OUT_OF_STATE, "in every line")):
+        tampering = _tampering(ctx, pricing, name)
+        problems.append(_expect_total(ctx, tampering.clean, "the clean order"))
+        problems += _judge(ctx, tampering, _fee_like, f"fee-like fields {where}")
+    _conclude(ctx, problems)
 
 
 @check("price.state-tax", needs=NEEDS)
 def test_state_tax(ctx: CheckContext) -> None:
     """The same cart costs in and out of state exactly the rules' tax difference."""
-    inside = checkout(ctx, "multi-in-state")
-    outside = checkout(ctx, "multi-out-of-state")
+    _rules(ctx, _ready(ctx))
+    inside = checkout(ctx, IN_STATE)
+    outside = checkout(ctx, OUT_OF_STATE)
     a, b = _charged(ctx, inside), _charged(ctx, outside)
     assert inside.quote is not None and outside.quote is not None
     expected = inside.quote.tax - outside.quote.tax
@@ -382,7 +633,7 @@ def test_state_tax(ctx: CheckContext) -> None:
 def test_snapshot_metadata(ctx: CheckContext) -> None:
     """The PaymentIntent's metadata carries a price snapshot consistent with its amount."""
     params: SnapshotParams = ctx.params  # type: ignore[assignment]
-    probe = checkout(ctx, "multi-in-state")
+    probe = checkout(ctx, IN_STATE)
     amount = _charged(ctx, probe)
     snapshot = {key: probe.metadata.get(key) for key in params.keys.values()}
     ctx.record(payment_intent=probe.intent_id, amount=amount, snapshot=snapshot)

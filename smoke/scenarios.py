@@ -90,8 +90,14 @@ def state_tax(h: Harness, card: str | None) -> Flow:
     inside, outside = Payment(h.customer), Payment(other) if other else None
 
     def configured() -> str:
-        if other is None or h.pricing is None:
-            missing = "smoke.other_customer" if other is None else "a `pricing` block"
+        if other is None or h.pricing is None or h.pricing.rules is None:
+            missing = (
+                "smoke.other_customer"
+                if other is None
+                else "`pricing.rules`"
+                if h.pricing is not None
+                else "a `pricing` block"
+            )
             raise Skipped(f"the profile has no {missing}: golive cannot compare two states")
         for buyer in (h.customer, other):
             if buyer.state is None:
@@ -122,6 +128,7 @@ def _tax_difference(h: Harness, inside: Payment, outside: Payment) -> str:
     if missing:
         raise StepFailed(f"item(s) {', '.join(missing)} have no unit price in the menu")
     rules = h.pricing.rules
+    assert rules is not None  # configured() skipped the flow without rules
     quotes = {
         pay.customer.state: quote(rules, prices, cart, pay.customer.state or "")
         for pay in (inside, outside)

@@ -59,21 +59,27 @@ def test_the_correct_shop_passes_every_price_check(shared_runs: SharedRuns) -> N
     matches = run.item(MATCHES_ITEM)["checks"]
     assert [c["ref"] for c in matches] == ["price.intent-amount-matches", "webhook.amount-mismatch"]
     assert [c["outcome"] for c in matches] == ["pass", "pass"]
-    # The tampered checkout: the request carried amount/total 50, the intent is golive's.
-    tampered, negative = run.evidence(AMOUNT_ITEM)
-    assert tampered["checkout"] == "tampered-amount" and tampered["status"] == 200
-    assert tampered["request"]["amount"] == 50 and tampered["request"]["total"] == 50
-    assert tampered["payment_intent"].startswith("pi_")
-    assert tampered["payment_intent_amount"] == tampered["expected_total"] == 1466
-    assert tampered["golive_computation"] == [
-        "1 x item 1 @ 1250 = 1250",
-        "subtotal = 1250",
-        "platform_fee = half_up(1250 x 1000 bp) = 125",
-        "tax = half_up(1250 x 725 bp) = 91 (fee untaxed)",
-        "total = 1250 + 125 + 91 = 1466",
-    ]
-    assert negative["checkout"] == "negative-quantity" and negative["status"] == 400
-    assert negative["request"]["items"] == [{"food_item_id": 1, "quantity": -1}]
+    # The clean in-state order is the positive control, with golive's computation.
+    evidence = run.evidence(AMOUNT_ITEM)
+    clean = evidence[0]
+    assert clean["checkout"] == "multi-in-state" and clean["status"] == 200
+    assert clean["payment_intent"].startswith("pi_")
+    assert clean["payment_intent_amount"] == clean["expected_total"] == 3985
+    assert clean["golive_computation"][-1] == "total = 3399 + 340 + 246 = 3985"
+    # The tampering: the names the shop's own answers carry went first, in one accepted
+    # order that cost what the clean one did; the strict shop's refusals named the fields
+    # it does not take; the budget bounded the orders.
+    tampering = next(e for e in evidence if "tampering" in e)
+    first = tampering["trials"][0]
+    assert {"amount", "price"} <= set(first["fields"]) and first["result"] == "equal"
+    assert first["request"]["amount"] == 50 and first["amount"] == 3985
+    assert "tip" in tampering["refused"] and tampering["orders"] <= 10
+    probes = {e["probe"]: e for e in evidence if "probe" in e}
+    negative = probes["negative quantity -1 on every line"]
+    assert (negative["result"], negative["status"]) == ("refused", 400)
+    assert negative["request"]["items"][0]["quantity"] == -1
+    assert probes["huge quantity 1000000000 on every line"]["status"] == 400
+    assert probes["currency 'eur' sent"]["request"]["currency"] == "eur"
     in_state, out_of_state = run.evidence(MATCHES_ITEM)
     assert (in_state["customer_state"], in_state["payment_intent_amount"]) == ("CA", 3985)
     assert (out_of_state["customer_state"], out_of_state["payment_intent_amount"]) == ("NY", 3909)
@@ -86,17 +92,6 @@ def test_the_correct_shop_passes_every_price_check(shared_runs: SharedRuns) -> N
         "tax": "246",
         "total": "3985",
     }
-    # The two customers' checkouts are shared by the checks: three each per run.
-    ids = {
-        e["payment_intent"]
-        for item in run.results["items"]
-        if item["id"].startswith(SECTION + ".")
-        for c in item["checks"]
-        if c["ref"].startswith("price.")  # webhook.amount-mismatch buys its own order
-        for e in c["evidence"]
-        if "payment_intent" in e
-    }
-    assert len(ids) == 5  # the negative quantity made none
 
 
 @pytest.mark.parametrize("flaw", PRICE_FLAWS)
@@ -112,32 +107,28 @@ def test_a_price_flaw_fails_exactly_its_catalogued_price_items(
         assert f"fail {item}: " in run.stdout
 
 
-def test_a_trusted_client_amount_fails_with_the_intent_and_the_computation(
+def test_a_trusted_client_amount_fails_naming_the_field_and_both_amounts(
     shared_runs: SharedRuns,
 ) -> None:
-    run = shared_runs.flaw("trusts-client-amount")
-    item = run.item(AMOUNT_ITEM)
-    tampered = item["checks"][0]["evidence"][0]
-    assert tampered["request"]["amount"] == 50
-    assert tampered["payment_intent_amount"] == 50 and tampered["expected_total"] == 1466
-    assert (
-        f"PaymentIntent {tampered['payment_intent']} is for 50, golive's total is 1466"
-        in (item["checks"][0]["message"])
-    )
+    check = shared_runs.flaw("trusts-client-amount").item(AMOUNT_ITEM)["checks"][0]
+    assert check["outcome"] == "fail"
+    # Bisected from the batch to each field that moved the charge.
+    assert "field amount moved the charge: the clean order pi_" in check["message"]
+    assert "field total moved the charge" in check["message"]
+    assert "is 3985 usd, the tampered one pi_" in check["message"]
+    assert check["message"].count(" 50 usd") == 2
 
 
-def test_client_prices_and_fees_fail_naming_the_amounts(shared_runs: SharedRuns) -> None:
+def test_client_prices_and_fees_fail_naming_the_field_and_the_amounts(
+    shared_runs: SharedRuns,
+) -> None:
     prices = shared_runs.flaw("prices-from-client").item(CATALOGUE_ITEM)["checks"][0]
-    sent = prices["evidence"][0]
-    assert sent["request"]["items"] == [
-        {"food_item_id": 1, "quantity": 1, "unit_price": 100, "price": 100}
-    ]
-    # 100 + 10 fee + 5 NY tax charged; golive's total from the menu's 1250 is 1250+125+63.
-    assert sent["payment_intent_amount"] == 115 and sent["expected_total"] == 1438
-    assert "is for 115, golive's total is 1438" in prices["message"]
+    # Each line's price sent as 50: 3 x 50 + 15 fee + 8 NY tax charged, not 3909.
+    assert "field <each line>.price moved the charge" in prices["message"]
+    assert "is 3909 usd" in prices["message"] and " 173 usd" in prices["message"]
     fee = shared_runs.flaw("fee-from-client").item(FEE_ITEM)["checks"][0]
-    assert fee["evidence"][0]["request"]["platform_fee"] == 0
-    assert "is for 1341, golive's total is 1466" in fee["message"]
+    assert "field fee moved the charge" in fee["message"]
+    assert "is 3985 usd" in fee["message"] and " 3695 usd" in fee["message"]
 
 
 def test_no_tax_and_no_snapshot_fail_the_tax_item(shared_runs: SharedRuns) -> None:

@@ -20,6 +20,7 @@ class Paid:
     metadata: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     session: dict[str, Any] | None = None
+    currency: str | None = None
 
 
 def read(backend: Any, placed: Placed, *, complete: bool = False) -> Paid:
@@ -46,6 +47,7 @@ def read(backend: Any, placed: Placed, *, complete: bool = False) -> Paid:
             session.get("amount_total"),
             dict(session.get("metadata") or {}),
             session=session,
+            currency=session.get("currency"),
         )
     except stripe.StripeError as exc:
         return Paid(placed.payment_intent_id or placed.checkout_session_id, error=_said(exc))
@@ -55,7 +57,12 @@ def read(backend: Any, placed: Placed, *, complete: bool = False) -> Paid:
 
 def _intent(client: stripe.StripeClient, intent_id: str) -> Paid:
     intent = client.v1.payment_intents.retrieve(intent_id).to_dict()
-    return Paid(intent_id, intent.get("amount"), dict(intent.get("metadata") or {}))
+    return Paid(
+        intent_id,
+        intent.get("amount"),
+        dict(intent.get("metadata") or {}),
+        currency=intent.get("currency"),
+    )
 
 
 def _said(exc: stripe.StripeError) -> str:

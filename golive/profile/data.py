@@ -61,6 +61,32 @@ class DataModel(_Strict):
         return []
 
 
+# Note-like names a careless app stores as sent, added at the top of the probe's body; a
+# strict app that refuses one by name gets the probe again without it.
+NOTE_NAMES = ("note", "comment", "message")
+
+
+def _free_text(template: Any) -> bool:
+    """A literal string (not one whole placeholder such as "{item.id}", which carries an
+    id or a capture): what a person types."""
+    from golive.profile.flows import PLACEHOLDER
+
+    return isinstance(template, str) and PLACEHOLDER.fullmatch(template) is None
+
+
+def text_fields(flow: Any) -> tuple[list[str], list[str]]:
+    """The free-text fields of a checkout flow: at the top of its submitting step's body,
+    and in its cart-line template (a `gift_message: "Happy birthday"` the profile writes)."""
+    index = flow.submit_index()
+    body = None
+    if index is not None:
+        request = flow.steps[index].request
+        body = request.json_body if request.json_body is not None else request.form
+    top = [str(k) for k, v in body.items() if _free_text(v)] if isinstance(body, dict) else []
+    line = [str(k) for k, v in (flow.item or {}).items() if _free_text(v)]
+    return top, line
+
+
 @dataclass(frozen=True)
 class ProbePlan:
     user: str

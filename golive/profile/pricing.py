@@ -9,7 +9,7 @@ rules turn a cart into the total golive expects:
 pricing:
   customers: {in_state: alice, out_of_state: bob}  # users; their `state` variable is taxed
   menu_path: /api/v1/menu                          # or `prices: {1: 1250, …}`
-  rules:
+  rules:                                           # optional: without them, by difference only
     platform_fee_bps: 1000
     tax_bps: {CA: 725, default: 500}
     fee_taxed: false
@@ -98,14 +98,21 @@ class Pricing(_Strict):
     menu_id_field: str = Field("id", description="Item id field in the menu's items")
     menu_price_field: str = Field("price", description="Unit price (cents) in the menu")
     prices: dict[str, int] | None = Field(None, description="Static unit prices in cents")
-    rules: Rules = Field(description="How the total must be computed from the unit prices")
+    rules: Rules | None = Field(
+        None,
+        description="How the total must be computed from the unit prices; without rules the "
+        "price checks judge by difference only (a tampered order costs what the clean one "
+        "does) and the checks that need golive's total are not-run",
+    )
     carts: Carts = Field(description="The carts the price checks buy (the app's own item ids)")
     currency: str = Field("usd", description="Currency of the totals")
 
     @model_validator(mode="after")
     def _price_source(self) -> Pricing:
-        if (self.menu_path is None) == (self.prices is None):
-            raise ValueError("give exactly one of menu_path and prices")
+        if self.menu_path is not None and self.prices is not None:
+            raise ValueError("give one of menu_path and prices, not both")
+        if self.rules is not None and self.menu_path is None and self.prices is None:
+            raise ValueError("rules need unit prices: give menu_path or prices")
         return self
 
 

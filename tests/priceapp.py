@@ -1,0 +1,156 @@
+"""A small shop on 127.0.0.1 that is not the demo, for the price and data checks: its own
+field names (`sku`, `qty`, per-line `lineCostMinor` in its answers, a `gift_message`),
+token auth, real PaymentIntents on a Stripe sandbox and its orders in a real SQLite file.
+
+Flaws, each a promise broken: `line-cost` (a cart line's `lineCostMinor` replaces the
+menu's price), `client-currency` (a `currency` in the body becomes the charge's),
+`card-in-int` (the digits of a gift message are kept in an INTEGER column), `card-in-text`
+(the gift message is stored as typed). The correct app refuses odd quantities (400),
+ignores money fields it does not take, and stores the gift message with digits masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import stripe
+
+from tests.jsonhandler import JsonHandler
+
+MENU = {"TEA": 450, "MUG": 1200}
+TOKENS = {"tk-ada": "ada", "tk-bob": "bob"}
+SECRET_KEY = "sk_test_golive_sandbox"
+
+
+@dataclass
+class PriceApp:
+    base_url: str
+    db: Path
+
+
+def _handler(db: Path, stripe_url: str, flaws: set[str]) -> type[JsonHandler]:
+    client = stripe.StripeClient(
+        SECRET_KEY, base_addresses={"api": stripe_url}, max_network_retries=0
+    )
+    lock = threading.Lock()
+
+    class Handler(JsonHandler):
+        def _auth(self) -> str | None:
+            header = self.headers.get("Authorization", "")
+            return TOKENS.get(header.removeprefix("Token "))
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/health":
+                return self._answer(200, {"ok": True})
+            if self._auth() is None:
+                return self._answer(401, {"error": "who are you"})
+            if self.path == "/menu":
+                items = [{"sku": k, "name": k.title(), "unitCost": v} for k, v in MENU.items()]
+                return self._answer(200, {"items": items})
+            return self._answer(404, {"error": "no such page"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self._auth() is None:
+                return self._answer(401, {"error": "who are you"})
+            if self.path != "/orders":
+                return self._answer(404, {"error": "no such page"})
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            lines, total = [], 0
+            for line in body.get("lines") or []:
+                qty = line.get("qty")
+                if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= 99:
+                    return self._answer(400, {"error": "qty must be 1-99"})
+                if line.get("sku") not in MENU:
+                    return self._answer(400, {"error": "unknown sku"})
+                cost = MENU[line["sku"]] * qty
+                if "line-cost" in flaws and isinstance(line.get("lineCostMinor"), int):
+                    cost = line["lineCostMinor"]
+                lines.append({"sku": line["sku"], "qty": qty, "lineCostMinor": cost})
+                total += cost
+            if not lines:
+                return self._answer(400, {"error": "no lines"})
+            currency = "usd"
+            if "client-currency" in flaws and isinstance(body.get("currency"), str):
+                currency = body["currency"]
+            intent = client.v1.payment_intents.create(
+                params={"amount": total, "currency": currency, "payment_method_types": ["card"]}
+            )
+            message = str(body.get("gift_message") or "")
+            digits = re.sub(r"\D", "", message)
+            code = int(digits) if "card-in-int" in flaws and digits else None
+            stored = message if "card-in-text" in flaws else re.sub(r"\d", "#", message)
+            with lock, sqlite3.connect(db) as conn:
+                cursor = conn.execute(
+                    "INSERT INTO orders (amount, gift_code, gift_message) VALUES (?, ?, ?)",
+                    (total, code, stored),
+                )
+            order = {"ref": f"o-{cursor.lastrowid}", "lines": lines, "totalMinor": total}
+            return self._answer(201, {"order": order, "payment_intent": intent.id})
+
+    return Handler
+
+
+@contextmanager
+def running(folder: Path, stripe_url: str, flaws: set[str] | None = None) -> Iterator[PriceApp]:
+    db = folder / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, amount INTEGER, "
+            "gift_code INTEGER, gift_message TEXT)"
+        )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(db, stripe_url, set(flaws or ())))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield PriceApp(f"http://127.0.0.1:{server.server_address[1]}", db)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def profile(folder: Path, app: PriceApp, stripe_url: str, **extra: Any) -> dict[str, Any]:
+    """The app's profile: no pricing rules, so the price checks judge by difference."""
+    return {
+        "name": "price-app",
+        "mode": "test",
+        "database": {"url": f"sqlite:///{app.db}"},
+        "stripe": {"backend": "sandbox", "api_base": stripe_url},
+        "app": {"base_url": app.base_url, "health": "/health"},
+        "users": {"ada": {"token": "tk-ada"}, "bob": {"token": "tk-bob"}},
+        "auth": {"header": {"name": "Authorization", "scheme": "Token", "value": "{user.token}"}},
+        "flows": {
+            "checkout": {
+                "item": {"sku": "{item.id}", "qty": "{item.quantity}"},
+                "steps": [
+                    {
+                        "request": {
+                            "method": "POST",
+                            "path": "/orders",
+                            "json": {"lines": "{lines}", "gift_message": "Happy birthday!"},
+                        },
+                        "expect": {"status": 201},
+                        "capture": {"payment_intent_id": "payment_intent", "order_id": "order.ref"},
+                    }
+                ],
+            }
+        },
+        "pricing": {
+            "customers": {"in_state": "ada", "out_of_state": "bob"},
+            "menu_path": "/menu",
+            "carts": {
+                "single": [{"id": "TEA", "quantity": 1}],
+                "multi": [{"id": "TEA", "quantity": 2}, {"id": "MUG", "quantity": 1}],
+            },
+        },
+        "data": {"probe": {"user": "ada", "items": [{"id": "MUG", "quantity": 1}]}},
+        **extra,
+    }
