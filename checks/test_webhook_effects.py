@@ -49,7 +49,7 @@ from golive.observer import (
     open_observer,
 )
 from golive.registry import check
-from golive.webhooks import forge, sender
+from golive.webhooks import adaptive, forge, sender
 from golive.webhooks.fixtures import render_event
 from golive.webhooks.sender import Delivery
 from golive.webhooks.signing import encode_event
@@ -290,6 +290,22 @@ class Effects:
         )
         return delivery
 
+    def bypass_battery(self, order: Order, answers: list[Delivery]) -> adaptive.Report:
+        """golive.webhooks.adaptive's battery and mined hints, each request a forged delivery
+        of this order's payment (a fresh event id each time)."""
+
+        def send(payload: bytes, headers: Any, query: str) -> Delivery:
+            return sender.deliver(
+                adaptive.with_query(self.app.webhook_url, query),
+                payload,
+                headers,
+                allow_hosts=self.allow_hosts,
+                redactor=self.ctx.target.redactor,
+            )
+
+        probe = adaptive.Probe(send, lambda: encode_event(order.event()), self.secret)
+        return probe.run(answers)
+
     def send_together(self, event: dict, copies: int) -> list[Delivery]:
         forged = self.signed(event)
         return sender.deliver_together(
@@ -364,18 +380,25 @@ def _delivery(delivery: Delivery) -> dict[str, Any]:
 
 @check("webhook.forged-no-side-effect", needs=NEEDS)
 def test_forged_no_side_effect(ctx: CheckContext) -> None:
-    """Forged deliveries of a real payment (bad, missing or wrong signatures, debug bypasses)
-    leave the order unpaid; the same event correctly signed then pays it."""
+    """Forged deliveries of a real payment (bad, missing or wrong signatures, the debug
+    bypass battery and what the app's rejections hint at) leave the order unpaid; the same
+    event correctly signed then pays it."""
     effects = Effects(ctx)
     try:
         order = effects.pending_order("forged-deliveries")
-        answers = {}
+        answers, sent = {}, []
         for variant in forge.FORGERIES:  # webhook.forged-rejected's, each paying for real
             delivery = effects.send(
                 forge.build(variant, encode_event(order.event()), effects.secret)
             )
+            sent.append(delivery)
             answers[variant] = delivery.status if delivery.status is not None else delivery.error
-        ctx.record(forged_answers=answers)
+        accepted: list[str] = []
+        if not any(d.ok for d in sent):  # else every bypass would be accepted, naming nothing
+            report = effects.bypass_battery(order, sent)
+            accepted = [finding.describe() for finding in report.findings]
+            answers["bypass-battery"] = f"{len(report.attempts)} requests, {len(accepted)} accepted"
+        ctx.record(forged_answers=answers, **({"accepted": accepted} if accepted else {}))
         seen = effects.watch(order, _any_paid, "the forged deliveries")
         forged_paid = _any_paid(seen.counts)
         control = effects.send(effects.signed(order.event()))
@@ -384,9 +407,11 @@ def test_forged_no_side_effect(ctx: CheckContext) -> None:
     finally:
         effects.close()
     if forged_paid:
+        named = f"; accepted: {', '.join(accepted)}" if accepted else ""
         ctx.fail(
             f"forged deliveries paid order of PaymentIntent {order.payment_intent}: the observer "
             f"saw {seen.counts} before any correctly signed event was sent (answers: {answers})"
+            + named
         )
 
 

@@ -260,10 +260,18 @@ class ShopProcess:
 
     # -- webhooks --------------------------------------------------------------------------
 
-    def send(self, variant: str, event: dict | bytes, copies: int | None = None) -> list[Delivery]:
-        """A forge variant of `event`, signed (or not) as the variant says, sent to the shop."""
+    def send(
+        self,
+        variant: str,
+        event: dict | bytes,
+        copies: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> list[Delivery]:
+        """A forge variant of `event`, signed (or not) as the variant says, sent to the shop
+        (with `headers` added)."""
         payload = event if isinstance(event, bytes) else encode_event(event)
         forged = forge.build(variant, payload, self.webhook_secret, copies=copies)
+        forged = forge.with_headers(forged, headers or {})
         return send_forged(self.webhook_url, forged, timeout=30)
 
     def send_signed(self, event: dict) -> Delivery:

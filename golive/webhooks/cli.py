@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -63,6 +64,15 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--variant", default="signed", help="forgery to send (see `variants`)")
     p.add_argument(
+        "--header",
+        dest="headers",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="an extra request header, e.g. 'X-Debug: 1' (repeatable; replaces the variant's "
+        "header of that name, so 'Stripe-Signature: test' sends a magic signature)",
+    )
+    p.add_argument(
         "--count",
         type=int,
         help="deliveries (fresh ids each; for the duplicate variants, the number of copies)",
@@ -103,6 +113,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     fixture = _fixture(args)
     sets = [fixtures.parse_assignment(text) for text in args.sets]
     variables = dict(fixtures.parse_var(text) for text in args.variables)
+    extra = dict(parse_header(text) for text in args.headers)
     if args.variant not in forge.VARIANTS:
         raise InputError(
             f"unknown variant {args.variant!r}", hint="`golive webhook variants` lists them"
@@ -125,10 +136,13 @@ def cmd_send(args: argparse.Namespace) -> int:
         batch = [forge.build(args.variant, event(), secret, copies=args.count)]
     else:
         batch = [forge.build(args.variant, event(), secret) for _ in range(args.count or 1)]
+    batch = [forge.with_headers(forged, extra) for forged in batch]
     print(
         redactor.text(f"POST {args.url} signed with {secret}, variant {args.variant}: ")
         + forge.describe(args.variant)
     )
+    for name, value in extra.items():
+        print(redactor.text(f"  with header {name}: {value}"))
     send = {"timeout": args.timeout, "allow_hosts": args.allow_hosts, "redactor": redactor}
     if repeated:
         deliveries = sender.send_forged(args.url, batch[0], concurrency=args.concurrency, **send)
@@ -140,6 +154,24 @@ def cmd_send(args: argparse.Namespace) -> int:
     if len(deliveries) > 1:
         print(_summary(deliveries))
     return EXIT_OK if all(d.ok for d in deliveries) else EXIT_FAILED
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """`NAME:VALUE` (spaces around the value are dropped) as a header; InputError if the
+    name is not an HTTP token or the value has a line break."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not _TOKEN.fullmatch(name):
+        raise InputError(
+            f"--header {text!r}: expected NAME:VALUE with a header name",
+            hint="e.g. --header 'X-Debug: 1'",
+        )
+    if "\r" in value or "\n" in value:
+        raise InputError(f"--header {name}: a value cannot contain a line break")
+    return name, value
 
 
 def _fixture(args: argparse.Namespace) -> fixtures.Fixture:

@@ -190,60 +190,10 @@ def concurrent_duplicates(payload: bytes, secret: str, now: int) -> Forged:
     )
 
 
-# --- debug bypasses: values and headers that leak from test setups ----------------------
-
-_ZEROS = "0" * 64
-# name -> (headers given the send time, what the forgery imitates). None of these carries
-# a valid signature; a receiver must reject every one of them.
-BYPASSES: dict[str, tuple[Callable[[int], dict[str, str]], str]] = {
-    "magic-t0-v1-zero": (
-        lambda now: {SIGNATURE_HEADER: "t=0,v1=0"},
-        "`Stripe-Signature: t=0,v1=0`, a stubbed-out signature",
-    ),
-    "magic-v1-test": (
-        lambda now: {SIGNATURE_HEADER: "v1=test"},
-        "`Stripe-Signature: v1=test`, a test double's value",
-    ),
-    "magic-v1-zeros": (
-        lambda now: {SIGNATURE_HEADER: f"t={now},v1={_ZEROS}"},
-        "a fresh `t` with 64 zeros as the v1 signature",
-    ),
-    "magic-v1-empty": (
-        lambda now: {SIGNATURE_HEADER: f"t={now},v1="},
-        "a fresh `t` with an empty v1 signature",
-    ),
-    "magic-whsec-test": (
-        lambda now: {SIGNATURE_HEADER: "whsec" + "_test"},
-        "a placeholder test secret sent as the signature",
-    ),
-    "leak-x-skip-signature": (
-        lambda now: {"X-Skip-Signature": "true"},
-        "unsigned with `X-Skip-Signature: true`",
-    ),
-    "leak-x-debug": (lambda now: {"X-Debug": "1"}, "unsigned with `X-Debug: 1`"),
-    "leak-x-test-mode": (lambda now: {"X-Test-Mode": "true"}, "unsigned with `X-Test-Mode: true`"),
-    "leak-x-forwarded-for-localhost": (
-        lambda now: {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"},
-        "unsigned, claiming to come from localhost (`X-Forwarded-For: 127.0.0.1`)",
-    ),
-}
-
-
-def _bypass(name: str) -> Builder:
-    make_headers, imitates = BYPASSES[name]
-
-    def build_bypass(payload: bytes, secret: str, now: int) -> Forged:
-        return Forged(name, payload, make_headers(now), "reject")
-
-    build_bypass.__doc__ = f"Debug bypass: {imitates}. Reject: no valid signature."
-    return build_bypass
-
-
-for _name in BYPASSES:
-    VARIANTS[_name] = _bypass(_name)
-
-# Every variant whose signature is missing, broken or bypassed: what a receiver must refuse
-# and never act on (stale and future timestamps are judged apart, as replays).
+# Every variant whose signature is missing, broken or wrong: what a receiver must refuse
+# and never act on (stale and future timestamps are judged apart, as replays). Debug
+# bypasses (headers, query parameters, magic signature values) are not variants: they
+# are generated and mined per run by golive.webhooks.battery, hints and adaptive.
 FORGERIES = (
     "unsigned",
     "empty-header",
@@ -251,7 +201,6 @@ FORGERIES = (
     "wrong-secret",
     "tampered-body",
     "v0-only",
-    *BYPASSES,
 )
 
 
@@ -287,6 +236,15 @@ def build(
             raise InputError(f"{name} needs between 2 and {MAX_COPIES} copies, not {copies}")
         forged = replace(forged, copies=copies)
     return forged
+
+
+def with_headers(forged: Forged, extra: dict[str, str]) -> Forged:
+    """`forged` with `extra` headers; a header it already has (any case) is replaced."""
+    if not extra:
+        return forged
+    lowered = {name.lower() for name in extra}
+    kept = {k: v for k, v in forged.headers.items() if k.lower() not in lowered}
+    return replace(forged, headers={**kept, **extra})
 
 
 # --- body rewriting -------------------------------------------------------------------------
@@ -332,7 +290,7 @@ def _string(text: str) -> str:
 
 
 __all__ = [
-    "BYPASSES",
+    "FORGERIES",
     "MAX_COPIES",
     "REPEATED",
     "SIGNATURE_HEADER",
@@ -343,4 +301,5 @@ __all__ = [
     "names",
     "non_canonical",
     "tamper",
+    "with_headers",
 ]

@@ -29,6 +29,7 @@ from golive.webhooks.signing import encode_event, redact_header, sign_header
 
 DEFAULT_TIMEOUT_S = 10.0  # Stripe itself gives up on an endpoint after about 10 s
 EXCERPT_CHARS = 200
+BODY_CHARS = 8192
 _MAX_READ = 64 * 1024  # a webhook answer is tiny; never buffer an unbounded body
 MAX_CONCURRENCY = 50
 
@@ -57,6 +58,10 @@ class Delivery:
     payload: bytes = field(repr=False)
     error: str | None = None
     timed_out: bool = False  # no answer within the timeout (as opposed to a refused connection)
+    # The answer in full (redacted, up to BODY_CHARS) and its headers: where an app's
+    # rejection may advertise a bypass (golive/webhooks/hints.py reads them).
+    body_text: str = field(default="", repr=False)
+    response_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -328,6 +333,10 @@ class _Request:
             body_excerpt=excerpt(body, redactor=self.redactor),
             request_headers=dict(self.headers),
             payload=self.payload,
+            body_text=self.redactor.text(body[:BODY_CHARS].decode("utf-8", errors="replace")),
+            response_headers={
+                name: self.redactor.text(value) for name, value in response.getheaders()
+            },
         )
 
     def _failed(self, started: float, error: str, timed_out: bool = False) -> Delivery:
