@@ -251,6 +251,53 @@ class Effects:
         except (stripe.StripeError, CheckoutCompletionError) as exc:
             self.ctx.error(f"the sandbox would not pay the {purpose} order's intent: {exc}")
 
+    def sibling_events(self, order: Order) -> list[dict[str, Any]]:
+        """The payment's other events, as Stripe sends them too (fresh ids): for a paid
+        Checkout Session its PaymentIntent succeeding, and the charge succeeding — those
+        the app's endpoint subscribes to, when the backend knows the endpoint. An app that
+        books a payment on each of them books it twice."""
+        client = stripe_api.client(self.backend)
+        try:
+            intent = client.v1.payment_intents.retrieve(order.payment_intent).to_dict()
+            charge_id = intent.get("latest_charge")
+            charge = client.v1.charges.retrieve(str(charge_id)).to_dict() if charge_id else None
+        except stripe.StripeError as exc:
+            self.ctx.error(
+                f"the backend {self.backend.name} would not read back PaymentIntent "
+                f"{order.payment_intent} or its charge: {exc.user_message or exc}"
+            )
+        objects: list[tuple[str, dict[str, Any]]] = []
+        if order.session is not None:
+            objects.append((EVENT, intent))
+        if charge is not None:
+            objects.append(("charge.succeeded", charge))
+        subscribed = self._subscribed_events()
+        events = []
+        for event_type, obj in objects:
+            if subscribed is not None and event_type not in subscribed:
+                continue
+            event = render_event(event_type)
+            event["data"]["object"] = obj
+            events.append(event)
+        return events
+
+    def _subscribed_events(self) -> set[str] | None:
+        """The events the backend's endpoint for the app's webhook URL is enabled for; None
+        when the backend keeps no endpoints, none matches, or it takes every event."""
+        if not self.backend.can("webhook-endpoints"):
+            return None
+        client = stripe_api.client(self.backend)
+        wanted = self.app.webhook_url.rstrip("/")
+        try:
+            endpoints = client.v1.webhook_endpoints.list(params={"limit": 100})
+            for endpoint in endpoints.auto_paging_iter():
+                if str(endpoint.get("url") or "").rstrip("/") == wanted:
+                    enabled = set(endpoint.get("enabled_events") or [])
+                    return None if "*" in enabled else enabled
+        except stripe.StripeError:
+            return None  # golive then sends every sibling: Stripe may, too
+        return None
+
     def mismatched_session(self, order: Order, amount: int) -> dict[str, Any]:
         """A second real session naming the same order (its metadata and reference) for
         another amount, paid quietly: what a re-fetching app must refuse."""
@@ -446,15 +493,25 @@ def test_duplicate_one_order(ctx: CheckContext) -> None:
         second = effects.send(effects.signed(event))
         renewed = again.event()  # same PaymentIntent, fresh event id
         third = effects.send(effects.signed(renewed))
+        # Stripe also sends the payment's other events (a session's PaymentIntent, the
+        # charge): each must find the payment already booked.
+        siblings = effects.sibling_events(again)
+        answers = [effects.send(effects.signed(sibling)).status for sibling in siblings]
         ctx.record(
             deliveries=f"{event['id']} twice, then {renewed['id']} for the same PaymentIntent",
             answers=[first.status, second.status, third.status],
+            sibling_events=[
+                f"{e['type']} {e['id']}: {a}" for e, a in zip(siblings, answers, strict=True)
+            ],
         )
         seen = effects.watch(again, _more_than_one, "the redeliveries settling")
         if _more_than_one(seen.counts):
+            others = ", ".join(e["type"] for e in siblings)
             problems.append(
-                f"event {event['id']} delivered twice and a new event id for the paid "
-                f"PaymentIntent {again.payment_intent} left {', '.join(_doubled(seen.counts))}"
+                f"event {event['id']} delivered twice, a new event id for the paid "
+                f"PaymentIntent {again.payment_intent}"
+                + (f" and the payment's other events ({others})" if others else "")
+                + f" left {', '.join(_doubled(seen.counts))}"
             )
     finally:
         effects.close()

@@ -291,6 +291,18 @@ def test_raw_body(ctx: CheckContext) -> None:
             "not a 2xx — the signature is checked over a re-serialized body instead of the raw "
             "bytes, so real events are refused whenever Stripe formats them differently"
         )
+    # The control above shows the app verifies these bytes; now the other way round: a
+    # signature over a re-serialization of the body, never over the bytes sent.
+    variant = "re-serialized"
+    delivery = target.send(forge.build(variant, _payload(), target.secret))
+    _record(ctx, variant, delivery, expected="4xx")
+    if delivery.ok:  # accepted; a crash on it is forged-rejected's matter
+        ctx.fail(
+            f"{variant}: an event signed only over a re-serialization of its JSON (as "
+            f"json.dumps / JSON.stringify would write it), sent as other bytes, got "
+            f"{_answer(delivery)} — the signature is (also) checked over a "
+            "re-serialized body, so bytes nobody signed are accepted"
+        )
 
 
 @check("webhook.replay-rejected", params=ReplayParams, needs={"app", "stripe"})

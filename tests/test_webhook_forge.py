@@ -37,6 +37,7 @@ STRIPE_SAYS = {
     "v0-only": NO_V1,
     "multiple-v1": None,
     "non-canonical-json": None,
+    "re-serialized": NO_MATCH,
     "duplicate": None,
     "concurrent-duplicates": None,
 }
@@ -209,3 +210,23 @@ def test_repr_hides_signatures(payload: bytes, secret: str) -> None:
     shown = repr(forged)
     assert signature not in shown and signature[-4:] in shown
     assert secret not in shown
+
+
+def test_re_serialized_is_signed_over_what_a_parser_writes_never_over_the_bytes_sent() -> None:
+    # Stripe's own library is the oracle: the bytes sent do not verify, a re-serialization does.
+    secret = "whsec_" + "r" * 32
+    payload = encode_event(
+        {
+            "id": "evt_1",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": "pi_1", "description": "thé"}},
+        }
+    )
+    forged = forge.build("re-serialized", payload, secret)
+    header = forged.headers["Stripe-Signature"]
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(forged.payload, header, secret)
+    for form in forge.reserializations(forged.payload):
+        assert stripe.Webhook.construct_event(form, header, secret)["id"] == "evt_1"
+    assert forged.payload not in forge.reserializations(forged.payload)
+    assert forged.expect == "reject"

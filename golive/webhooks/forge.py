@@ -19,7 +19,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from golive.errors import InputError
-from golive.webhooks.signing import DEFAULT_TOLERANCE_S, encode_event, redact_header, sign_header
+from golive.webhooks.signing import (
+    DEFAULT_TOLERANCE_S,
+    compute_signature,
+    encode_event,
+    redact_header,
+    sign_header,
+)
 
 SIGNATURE_HEADER = "Stripe-Signature"
 SKEW_S = 2 * DEFAULT_TOLERANCE_S  # ten minutes: well outside Stripe's tolerance
@@ -167,6 +173,22 @@ def non_canonical_json(payload: bytes, secret: str, now: int) -> Forged:
     return Forged("non-canonical-json", body, _signed(sign_header(body, secret, now)), "accept")
 
 
+@_variant("re-serialized")
+def re_serialized(payload: bytes, secret: str, now: int) -> Forged:
+    """Signed over what a JSON parser makes of the body (one v1 per common re-encoding:
+    Python's json.dumps, JavaScript's JSON.stringify, sorted keys, ASCII or UTF-8), sent
+    as other bytes. Reject: the signature covers the raw body, not a re-serialization.
+
+    A receiver that verifies `dumps(loads(body))`, even only as a fallback, accepts bodies
+    nobody signed as sent: whoever controls the formatting controls what is verified.
+    """
+    body = non_canonical(payload)
+    header = f"t={now}," + ",".join(
+        f"v1={compute_signature(form, secret, now)}" for form in reserializations(body)
+    )
+    return Forged("re-serialized", body, _signed(header), "reject")
+
+
 @_variant("duplicate")
 def duplicate(payload: bytes, secret: str, now: int) -> Forged:
     """The exact same delivery sent again (Stripe retries). Acknowledge every copy with
@@ -265,6 +287,21 @@ def tamper(payload: bytes) -> bytes:
     for key in keys:
         obj[key] = obj[key] * 100 or 100
     return encode_event(event)
+
+
+def reserializations(body: bytes) -> list[bytes]:
+    """The bytes the usual JSON libraries produce for `body`'s value (other than `body`)."""
+    value = json.loads(body)
+    forms: list[bytes] = []
+    for separators in ((",", ":"), (", ", ": ")):
+        for ascii_only in (True, False):
+            for sort_keys in (False, True):
+                form = json.dumps(
+                    value, separators=separators, ensure_ascii=ascii_only, sort_keys=sort_keys
+                ).encode("utf-8")
+                if form != body and form not in forms:
+                    forms.append(form)
+    return forms
 
 
 def non_canonical(payload: bytes) -> bytes:
