@@ -290,7 +290,8 @@ class Effects:
         wanted = self.app.webhook_url.rstrip("/")
         try:
             endpoints = client.v1.webhook_endpoints.list(params={"limit": 100})
-            for endpoint in endpoints.auto_paging_iter():
+            for found in endpoints.auto_paging_iter():
+                endpoint = found.to_dict()
                 if str(endpoint.get("url") or "").rstrip("/") == wanted:
                     enabled = set(endpoint.get("enabled_events") or [])
                     return None if "*" in enabled else enabled

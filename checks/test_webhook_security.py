@@ -291,8 +291,17 @@ def test_raw_body(ctx: CheckContext) -> None:
             "not a 2xx — the signature is checked over a re-serialized body instead of the raw "
             "bytes, so real events are refused whenever Stripe formats them differently"
         )
-    # The control above shows the app verifies these bytes; now the other way round: a
-    # signature over a re-serialization of the body, never over the bytes sent.
+    # The other way round: a signature over a re-serialization of the body, never over the
+    # bytes sent. Its control: a wrong signature is refused, else the app verifies nothing
+    # and the signature items judge that, not this one.
+    wrong = target.send(forge.build("wrong-secret", _payload(), target.secret))
+    _record(ctx, "control: wrong-secret", wrong, expected="4xx")
+    if wrong.ok:
+        ctx.record(
+            re_serialized="not judged: a wrongly signed event is accepted too, so the app "
+            "verifies no signature (the signature items fail on that)"
+        )
+        return
     variant = "re-serialized"
     delivery = target.send(forge.build(variant, _payload(), target.secret))
     _record(ctx, variant, delivery, expected="4xx")

@@ -34,6 +34,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def run_against(tmp_path: Path, sandbox: Sandbox, flaws: set[str], *items: str) -> GateRun:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     with running(tmp_path, sandbox.url, flaws) as app:
         profile = write_profile(tmp_path, app, sandbox.url)
         return gate(profile, tmp_path / "out", *(items or ITEMS))
@@ -164,3 +165,34 @@ def test_packing_respects_the_limits_servers_have() -> None:
         assert sum(c.kind == "header" for c in batch) <= adaptive.MAX_HEADERS
         assert len(adaptive.query_string(batch)) <= 3 * adaptive.MAX_QUERY_CHARS
     assert len(batches) <= 30
+
+
+def test_verifying_a_re_encoded_body_fails_raw_body(tmp_path: Path, sandbox: Sandbox) -> None:
+    raw_body = "api-security.raw-body-middleware"
+    run = run_against(tmp_path, sandbox, {"reverify-reencoded"}, "--item", raw_body)
+    item = run.item(raw_body)
+    assert item["outcome"] == "fail", item
+    assert "re-serialized" in item["reason"] and "bytes nobody signed" in item["reason"]
+    by_variant = {e["variant"]: e for e in run.evidence(raw_body) if "variant" in e}
+    assert by_variant["non-canonical-json"]["status"] == 200  # the raw bytes verify too
+    assert by_variant["control: wrong-secret"]["status"] == 400
+    # The correct app refuses the same delivery.
+    correct = run_against(tmp_path / "correct", sandbox, set(), "--item", raw_body)
+    assert correct.item(raw_body)["outcome"] == "pass", correct.item(raw_body)
+    by_variant = {e["variant"]: e for e in correct.evidence(raw_body) if "variant" in e}
+    assert by_variant["re-serialized"]["status"] == 400
+
+
+def test_a_payment_booked_again_by_its_charge_event_fails_dedup(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    dedup = "webhook-security.idempotency"
+    run = run_against(tmp_path, sandbox, {"books-every-event"}, "--item", dedup)
+    item = run.item(dedup)
+    assert item["outcome"] == "fail", item
+    assert "the payment's other events (charge.succeeded)" in item["reason"]
+    assert "2 payments" in item["reason"] or "payments" in item["reason"]
+    correct = run_against(tmp_path / "correct", sandbox, set(), "--item", dedup)
+    assert correct.item(dedup)["outcome"] == "pass", correct.item(dedup)
+    [sent] = [e["sibling_events"] for e in correct.evidence(dedup) if "sibling_events" in e]
+    assert sent and sent[0].startswith("charge.succeeded evt_") and sent[0].endswith(": 200")

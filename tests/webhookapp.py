@@ -11,6 +11,10 @@ Flaws (each a way a real app skips verification, or refuses everything):
 - `rejects-all`: every delivery is answered 400, signed or not.
 - `slow-real`: a real order's payment takes 2.5 s before the answer; unknown
   PaymentIntents are answered at once.
+- `reverify-reencoded`: when the raw body does not verify, the body re-encoded by
+  json.dumps is verified instead ("proxies reformat JSON").
+- `books-every-event`: a payment row per event type (payment_intent.succeeded and
+  charge.succeeded each book one), deduplicated within a type only.
 """
 
 from __future__ import annotations
@@ -48,10 +52,13 @@ class WebhookApp:
     db: Path
 
 
-def _schema(db: Path) -> None:
+def _schema(db: Path, flaws: set[str]) -> None:
+    unique = "UNIQUE (pi, source)" if "books-every-event" in flaws else "UNIQUE (pi)"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, pi TEXT, status TEXT)")
-        conn.execute("CREATE TABLE payments (id INTEGER PRIMARY KEY, pi TEXT UNIQUE)")
+        conn.execute(
+            f"CREATE TABLE payments (id INTEGER PRIMARY KEY, pi TEXT, source TEXT, {unique})"
+        )
 
 
 def _handler(db: Path, api_base: str, flaws: set[str]) -> type[JsonHandler]:
@@ -123,12 +130,23 @@ def _handler(db: Path, api_base: str, flaws: set[str]) -> type[JsonHandler]:
                         raw, signature, WEBHOOK_SECRET, tolerance=300
                     )
                 except (stripe.SignatureVerificationError, ValueError):
-                    return self._reject("invalid signature")
+                    if "reverify-reencoded" not in flaws:
+                        return self._reject("invalid signature")
+                    try:
+                        reencoded = json.dumps(json.loads(raw)).encode()
+                        event = stripe.Webhook.construct_event(
+                            reencoded, signature, WEBHOOK_SECRET, tolerance=300
+                        )
+                    except (stripe.SignatureVerificationError, ValueError):
+                        return self._reject("invalid signature")
+            obj = event["data"]["object"]
             if event["type"] == "payment_intent.succeeded":
-                self._paid(event["data"]["object"]["id"])
+                self._paid(obj["id"], "intent")
+            elif event["type"] == "charge.succeeded" and "books-every-event" in flaws:
+                self._paid(obj["payment_intent"], "charge")
             self._answer(200, {"received": True})
 
-        def _paid(self, intent: str) -> None:
+        def _paid(self, intent: str, source: str) -> None:
             with lock, sqlite3.connect(db) as conn:
                 known = conn.execute("SELECT count(*) FROM orders WHERE pi = ?", (intent,))
                 if not known.fetchone()[0]:
@@ -136,7 +154,9 @@ def _handler(db: Path, api_base: str, flaws: set[str]) -> type[JsonHandler]:
                 if "slow-real" in flaws:
                     time.sleep(SLOW_S)
                 conn.execute("UPDATE orders SET status = 'paid' WHERE pi = ?", (intent,))
-                conn.execute("INSERT OR IGNORE INTO payments (pi) VALUES (?)", (intent,))
+                conn.execute(
+                    "INSERT OR IGNORE INTO payments (pi, source) VALUES (?, ?)", (intent, source)
+                )
 
     return Handler
 
@@ -144,7 +164,7 @@ def _handler(db: Path, api_base: str, flaws: set[str]) -> type[JsonHandler]:
 @contextmanager
 def running(folder: Path, api_base: str, flaws: set[str] = frozenset()) -> Iterator[WebhookApp]:
     db = folder / "app.db"
-    _schema(db)
+    _schema(db, set(flaws))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(db, api_base, set(flaws)))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
