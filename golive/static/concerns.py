@@ -31,9 +31,7 @@ CONCERNS: dict[str, str] = {
     NEVER_VERIFIES: "A webhook handler reads Stripe events but never verifies a signature",
 }
 # Which checklist concern each group of live checks shares evidence with.
-SIGNATURE = frozenset(
-    {"conditional-verification", "swallowed-verification-error", NEVER_VERIFIES}
-)
+SIGNATURE = frozenset({"conditional-verification", "swallowed-verification-error", NEVER_VERIFIES})
 RAW_BODY = frozenset({"verifies-parsed-body"})
 REPLAY = frozenset({"tolerance-over-300"})
 

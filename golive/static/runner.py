@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,21 @@ LANGUAGES = {
     ".go": "go",
 }
 DEFAULT_TIMEOUT_S = 300.0
+# Test code is not the handler: tests sign the events they build (json.dumps then HMAC),
+# which is right there. Semgrep's own default ignore already skips tests/ folders.
+TEST_CODE = (
+    "test_*.py",
+    "*_test.py",
+    "tests.py",
+    "conftest.py",
+    "*_test.go",
+    "*.test.*",
+    "*.spec.*",
+    "__tests__",
+    "spec",
+    "test",
+    "tests",
+)
 
 
 class StaticError(Exception):
@@ -83,12 +99,13 @@ def run_semgrep(
         "--metrics=off",
         "--disable-version-check",
         "--json",
-        "--disable-nosem",  # report silenced matches too, marked is_ignored: golive shows them
+        "--disable-nosem",  # report silenced matches too: golive marks and lists them
         "--timeout",
         "30",  # per file and rule
         "--max-target-bytes",
         "2000000",
         "--quiet",
+        *(arg for glob in TEST_CODE for arg in ("--exclude", glob)),
         ".",
     ]
     try:
@@ -112,6 +129,9 @@ def run_semgrep(
         report = {}
     if proc.returncode not in (0, 1) or "results" not in report:
         tail = (proc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
+        tail += [
+            " ".join(str(e.get("message", "")).split())[:300] for e in report.get("errors", [])
+        ]
         raise StaticError(
             f"semgrep exited {proc.returncode} on {root}: " + (" | ".join(tail) or "no output")
         )
@@ -133,7 +153,7 @@ def scan(
     mask = redact or (lambda text: text)
     findings, markers = [], []
     for result in report.get("results", []):
-        found = _finding(result, mask)
+        found = _finding(result, mask, root)
         if found is None:
             continue
         (markers if found.kind == "marker" else findings).append(found)
@@ -156,7 +176,27 @@ def scan(
     )
 
 
-def _finding(result: dict[str, Any], mask: Any) -> StaticFinding | None:
+def _silenced(root: Path, path: str, line: int, rule: str) -> bool:
+    """A `nosemgrep` comment on the finding's line, or alone on the line above it, that
+    names no rule or names this one (Semgrep's own convention)."""
+    try:
+        lines = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    candidates = lines[line - 1 : line] if 0 < line <= len(lines) else []
+    if 1 < line <= len(lines) + 1 and lines[line - 2].lstrip().startswith(("#", "//")):
+        candidates.append(lines[line - 2])
+    for text in candidates:
+        match = _NOSEM.search(text)
+        if match and (not match["ids"] or rule in match["ids"]):
+            return True
+    return False
+
+
+_NOSEM = re.compile(r"nosemgrep(?::\s*(?P<ids>[\w.,\s-]+))?", re.IGNORECASE)
+
+
+def _finding(result: dict[str, Any], mask: Any, root: Path) -> StaticFinding | None:
     check_id = str(result.get("check_id", ""))
     # Semgrep prefixes a rule's id with the folder it was loaded from: keep golive's id.
     start = check_id.find(RULE_PREFIX)
@@ -165,15 +205,16 @@ def _finding(result: dict[str, Any], mask: Any) -> StaticFinding | None:
     rule = check_id[start:]
     extra = result.get("extra", {})
     meta = extra.get("metadata", {})
+    line = int(result.get("start", {}).get("line", 0))
     return StaticFinding(
         rule=rule,
         concern=concern_of(meta, rule),
         kind=str(meta.get("golive-kind", "finding")),
         severity=str(extra.get("severity", "ERROR")).upper(),
         file=mask(str(result.get("path", ""))),
-        line=int(result.get("start", {}).get("line", 0)),
+        line=line,
         message=mask(" ".join(str(extra.get("message", "")).split())),
-        suppressed=bool(extra.get("is_ignored", False)),
+        suppressed=_silenced(root, str(result.get("path", "")), line, rule),
     )
 
 

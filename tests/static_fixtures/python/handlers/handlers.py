@@ -124,6 +124,14 @@ def correct_abort(request):
     return handle(event)
 
 
+def correct_headers(raw, headers):
+    # ok: golive.webhook.conditional-verification-bare-headers.python
+    if headers.get("content-type") != "application/json":
+        log("unexpected content type")
+    # ruleid: golive.webhook.verification-call.python
+    check_signature_and_verify(raw, headers.get("stripe-signature"))
+
+
 def correct_raise(raw, header, secret, ts):
     expected = hmac.new(secret, ts + b"." + raw, hashlib.sha256).hexdigest()
     # ruleid: golive.webhook.verification-call.python
