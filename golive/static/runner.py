@@ -66,7 +66,11 @@ class SemgrepMissing(StaticError):
 
 
 def semgrep_command() -> list[str]:
-    """The semgrep executable: the one installed beside this Python, else on PATH."""
+    """The semgrep executable: GOLIVE_SEMGREP when set, else the one installed beside this
+    Python, else the one on PATH."""
+    chosen = os.environ.get("GOLIVE_SEMGREP")
+    if chosen:
+        return [chosen]
     beside = Path(sys.executable).parent / "semgrep"
     if beside.is_file() and os.access(beside, os.X_OK):
         return [str(beside)]
