@@ -16,6 +16,7 @@ from golive.static.findings import StaticScan
 from golive.static.runner import StaticError, scan
 
 CACHE_KEY = "static-scan:"
+VARIANT = "static-analysis"
 
 
 def repository_scan(ctx: Any) -> StaticScan:
@@ -36,14 +37,17 @@ def cached_scans(target: Any) -> list[StaticScan]:
 
 
 def record_static(ctx: Any, concerns: frozenset[str]) -> None:
-    """Add the static findings about `concerns` to a live check's evidence. Never raises
-    and never changes the verdict: no repository or no semgrep only leaves a note."""
+    """Add the standing static findings about `concerns` to a live check's evidence (the
+    silenced ones are listed by the static check itself). Never raises and never changes
+    the verdict: no repository or no semgrep only leaves a note. Entries carry
+    `variant: static-analysis` so they read apart from the deliveries."""
     if ctx.profile.repository_path is None:
         return
     try:
         result = repository_scan(ctx)
     except StaticError as exc:
-        ctx.record(static_analysis=f"not available: {exc}")
+        ctx.record(variant=VARIANT, static_analysis=f"not available: {exc}")
         return
     for finding in result.about(concerns):
-        ctx.record(static_finding=finding.to_evidence())
+        if not finding.suppressed:
+            ctx.record(variant=VARIANT, static_finding=finding.to_evidence())
