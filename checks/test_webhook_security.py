@@ -31,6 +31,8 @@ from golive import thresholds
 from golive.context import CheckContext, NotRun
 from golive.observer import declared_none, not_observable
 from golive.registry import check
+from golive.static import concerns as static
+from golive.static.evidence import record_static
 from golive.webhooks import adaptive, forge, sender
 from golive.webhooks.fixtures import render_event
 from golive.webhooks.sender import Delivery
@@ -244,6 +246,7 @@ def test_forged_rejected(ctx: CheckContext) -> None:
     4xx, while a correctly signed one is accepted."""
     target = _Target(ctx)
     _signed_control(ctx, target, "forged deliveries")
+    record_static(ctx, static.SIGNATURE)  # the handler's code lines, as evidence
     results = []
     for variant in forge.FORGERIES:
         forged = forge.build(variant, _payload(), target.secret)
@@ -263,6 +266,7 @@ def test_signed_accepted(ctx: CheckContext) -> None:
     """A correctly signed event is accepted with a 2xx, also with two v1 signatures (a
     secret being rotated)."""
     target = _Target(ctx)
+    record_static(ctx, static.SIGNATURE)  # the handler's code lines, as evidence
     refused = []
     for variant in ("signed", "multiple-v1"):
         delivery = target.send(forge.build(variant, _payload(), target.secret))
@@ -282,6 +286,7 @@ def test_raw_body(ctx: CheckContext) -> None:
     """A signed event whose JSON is formatted differently (same data, other bytes) is
     accepted: the signature is verified over the raw body."""
     target = _Target(ctx)
+    record_static(ctx, static.RAW_BODY)  # the handler's code lines, as evidence
     variant = "non-canonical-json"
     delivery = target.send(forge.build(variant, _payload(), target.secret))
     _record(ctx, variant, delivery, expected="2xx")
@@ -320,6 +325,7 @@ def test_replay_rejected(ctx: CheckContext) -> None:
     rejected with a 4xx when its timestamp is older than the tolerance (a replay); one
     dated in the future is noted if accepted."""
     target = _Target(ctx)
+    record_static(ctx, static.REPLAY)  # the handler's code lines, as evidence
     tolerance = ctx.params.tolerance_s
     skew = 2 * tolerance  # well outside the tolerance either way
     real = _real_order(ctx, "the replay probe")

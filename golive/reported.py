@@ -32,6 +32,8 @@ def run_and_report(
     with interrupts.shielded() as late:
         _hold_for_tests()
         paths = _write(outcome, out, prepared.target.redactor)
+        if paths is not None:
+            paths.update(_write_sarif(prepared.target, out))
         if late and gate.mark_interrupted(outcome, "while its reports were written"):
             paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
         console.finish(outcome.result, paths or {})
@@ -47,6 +49,19 @@ def _write(outcome: gate.GateOutcome, out: Path, redactor: Redactor) -> dict[str
         message = redactor.text(f"could not write the reports to {out}: {exc}")
         print(f"golive: {message}", file=sys.stderr)
         return None
+
+
+def _write_sarif(target: Any, out: Path) -> dict[str, Path]:
+    """findings.sarif when the run's static scan found something (golive/static/sarif.py)."""
+    from golive.static.evidence import cached_scans
+    from golive.static.sarif import write_sarif
+
+    try:
+        path = write_sarif(cached_scans(target), out)
+    except OSError as exc:
+        print(f"golive: could not write findings.sarif to {out}: {exc}", file=sys.stderr)
+        return {}
+    return {"sarif": path} if path else {}
 
 
 def _hold_for_tests() -> None:

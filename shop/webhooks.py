@@ -143,6 +143,9 @@ class Webhooks:
         flawed = self.config.flawed
         if flawed("unsigned-webhooks"):
             return
+        # The catalogue's flaws are switched on at run time, so their code is always in the
+        # source: static analysis is told so here (golive lists silenced findings).
+        # nosemgrep: golive.webhook.conditional-verification-bare-headers.python
         if flawed("signature-bypass-header") and headers.get(BYPASS_HEADER, "").lower() == "true":
             return
         payload = raw
@@ -153,7 +156,7 @@ class Webhooks:
                 raise SignatureError("the body is not JSON") from None
         tolerance = None if flawed("stale-timestamps-accepted") else TOLERANCE_S
         verify_signature(
-            payload,
+            payload,  # nosemgrep: golive.webhook.verifies-parsed-body.python (parses-before-verify flaw)
             headers.get("stripe-signature"),
             self.config.stripe_webhook_secret,
             tolerance_s=tolerance,
