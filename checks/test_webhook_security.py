@@ -200,7 +200,12 @@ def _battery_problems(report: adaptive.Report | None) -> list[str]:
     if report is None:
         return []
     problems = [f"accepted: {finding.describe()}" for finding in report.findings]
-    crashed = [a.label for a in report.attempts if _is_5xx(a.delivery)]
+    # A batch answered 5xx is split and sent again; a single candidate's 5xx stands.
+    crashed = [
+        f"{a.label} ({a.candidates[0].describe()})"
+        for a in report.attempts
+        if _is_5xx(a.delivery) and len(a.candidates) == 1
+    ]
     if crashed and len(crashed) == len(report.attempts):
         problems.append(f"every bypass-battery request answered with a 5xx ({RETRY_NOTE})")
     elif crashed:

@@ -51,7 +51,11 @@ def battery_entry(check: dict) -> dict:
 def test_a_correct_app_passes_with_its_controls(tmp_path: Path, sandbox: Sandbox) -> None:
     run = run_against(tmp_path, sandbox, set())
     for item in (SIGNATURE, MANDATORY, REPLAY, FAST_ACK):
-        assert run.item(item)["outcome"] == "pass", (item, run.item(item), run.stderr)
+        for check in run.item(item)["checks"]:
+            if check["ref"] == "static.webhook-handler":  # no repository in this profile
+                assert check["outcome"] == "not-run"
+                continue
+            assert check["outcome"] == "pass", (item, check, run.stderr)
     forged = check_of(run, SIGNATURE, "webhook.forged-rejected")
     control = next(e for e in forged["evidence"] if e["variant"] == "control: signed")
     assert control["status"] == 200
@@ -165,6 +169,17 @@ def test_packing_respects_the_limits_servers_have() -> None:
         assert sum(c.kind == "header" for c in batch) <= adaptive.MAX_HEADERS
         assert len(adaptive.query_string(batch)) <= 3 * adaptive.MAX_QUERY_CHARS
     assert len(batches) <= 30
+
+
+def test_a_battery_request_the_app_cannot_parse_is_split_not_blamed(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    # golive's packing, not the candidates, made the app crash: the halves go apart.
+    run = run_against(tmp_path, sandbox, {"query-cap"}, "--item", SIGNATURE)
+    check = check_of(run, SIGNATURE, "webhook.forged-rejected")
+    assert check["outcome"] == "pass", check
+    entry = battery_entry(check)
+    assert entry["answers"].get("500", 0) >= 1 and entry["accepted"] == []
 
 
 def test_verifying_a_re_encoded_body_fails_raw_body(tmp_path: Path, sandbox: Sandbox) -> None:

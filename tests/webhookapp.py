@@ -13,6 +13,8 @@ Flaws (each a way a real app skips verification, or refuses everything):
   PaymentIntents are answered at once.
 - `reverify-reencoded`: when the raw body does not verify, the body re-encoded by
   json.dumps is verified instead ("proxies reformat JSON").
+- `query-cap` (not a flaw): a request with more than QUERY_CAP query parameters crashes
+  with a 500, as Django's ASGI handler does past DATA_UPLOAD_MAX_NUMBER_FIELDS.
 - `books-every-event`: a payment row per event type (payment_intent.succeeded and
   charge.succeeded each book one), deduplicated within a type only.
 """
@@ -40,6 +42,7 @@ SECRET_KEY = "sk_test_golive_webhookapp"
 TOKENS = {"tk-ada": "ada"}
 MENU = {"TEA": 450, "MUG": 1200}
 SLOW_S = 2.5
+QUERY_CAP = 20
 # Made-up bypasses: no list in golive has them; only the app's own answers tell.
 ADVERTISED_HEADER = ("X-Parrot-Wave", "1")
 ADVERTISED_MAGIC = "kumquat-7"
@@ -117,6 +120,8 @@ def _handler(db: Path, api_base: str, flaws: set[str]) -> type[JsonHandler]:
             return "advertised-magic" in flaws and signature == ADVERTISED_MAGIC
 
         def _webhook(self, raw: bytes) -> None:
+            if "query-cap" in flaws and self.path.count("&") + 1 > QUERY_CAP:
+                return self._answer(500, {"error": "Internal Server Error"})
             if "rejects-all" in flaws:
                 return self._answer(400, {"error": "webhooks are switched off"})
             if self._bypassed():

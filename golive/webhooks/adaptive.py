@@ -25,6 +25,7 @@ from golive.webhooks.sender import Delivery
 MAX_HEADERS = 80  # with Stripe's own headers, under the common limit of 100 per request
 MAX_HEADER_BYTES = 6000  # well under Node's 16 KiB and nginx's 8 KiB buffers
 MAX_QUERY_CHARS = 2000  # URLs longer than ~8 KiB are refused by many servers
+MAX_QUERY_FIELDS = 50  # frameworks cap parameters (Django's setting is often set to 100)
 MAX_REQUESTS = 160  # the whole probe, bisection included: a bound, not a target
 MAX_MINED = 48  # mined candidates replayed, over every round
 MINING_ROUNDS = 2
@@ -87,13 +88,13 @@ def pack(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
     repeats = Counter(c.key for c in candidates)
     for candidate in sorted(candidates, key=lambda c: -repeats[c.key]):
         size = len(candidate.name) + len(candidate.value) + 4
-        # used: [headers, header bytes, query chars]
+        # used: [headers, header bytes, query chars, query fields]
         home = next(
             (b for b in batches if candidate.key not in b[1] and _fits(candidate, b[2], size)),
             None,
         )
         if home is None:
-            home = ([], set(), [0, 0, 0])
+            home = ([], set(), [0, 0, 0, 0])
             batches.append(home)
         items, keys, used = home
         items.append(candidate)
@@ -103,13 +104,14 @@ def pack(candidates: Sequence[Candidate]) -> list[list[Candidate]]:
             used[1] += size
         else:
             used[2] += size
+            used[3] += 1
     return [items for items, _, _ in batches]
 
 
 def _fits(candidate: Candidate, used: list[int], size: int) -> bool:
     if candidate.kind == "header":
         return used[0] < MAX_HEADERS and used[1] + size <= MAX_HEADER_BYTES
-    return used[2] + size <= MAX_QUERY_CHARS
+    return used[2] + size <= MAX_QUERY_CHARS and used[3] < MAX_QUERY_FIELDS
 
 
 class Probe:
@@ -178,7 +180,11 @@ class Probe:
             delivery = self._attempt(f"{label} #{index}", batch)
             if delivery is None:
                 return
-            if delivery.status in TOO_LARGE and len(batch) > 1:
+            # Too large, or a crash: golive's packing may be what the app could not take
+            # (too many fields, say), so the halves are sent apart; only a single
+            # candidate's 5xx is the app's answer to that candidate.
+            crashed = delivery.status is not None and delivery.status >= 500
+            if (delivery.status in TOO_LARGE or crashed) and len(batch) > 1:
                 half = len(batch) // 2
                 queue[:0] = [batch[:half], batch[half:]]
             elif delivery.ok:
