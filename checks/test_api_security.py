@@ -26,15 +26,19 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from golive import httpclient, outcomes, redact, thresholds
+from golive import api_probes, fuzz, httpclient, leaks, outcomes, redact, thresholds, webhook_fuzz
 from golive.client import templates, unauthenticated
-from golive.client.app import AppClient
+from golive.client.app import AppClient, Placed
 from golive.client.errors import SETUP_STATUSES, FlowError
 from golive.client.session import UserSession
 from golive.context import CheckContext
 from golive.loopback import is_loopback_host
-from golive.profile.api import ApiProfile, Request, api_config, section
+from golive.profile.api import Owned, Request, api_config, section
+from golive.profile.flows import Step
 from golive.registry import check
+from golive.webhooks import sender
+from golive.webhooks.forge import SIGNATURE_HEADER
+from golive.webhooks.signing import encode_event, sign_header
 
 TIMEOUT_S = 10
 EXCERPT = 200
@@ -44,21 +48,9 @@ DEFAULT_HSTS = "value>=180"
 OVERSIZED = 1024 * 1024  # 1 MiB
 REDIRECTS = (301, 302, 303, 307, 308)
 SAFE_METHODS = ("GET", "HEAD")
-# What a stack trace or a framework's debug page leaves in a body.
-DEBUG_MARKERS = (
-    "Traceback",
-    'File "',
-    "Exception",
-    "werkzeug",
-    "Werkzeug Debugger",
-    "django.",
-    "Django Version",
-    "DEBUG = True",
-    "    at ",  # Node/Express stack frames
-    "node_modules",
-    "starlette.",
-    "uvicorn",
-)
+# The jobs whose JSON bodies api.malformed-input fuzzes (they only fill and check out A's
+# own cart).
+FUZZED_JOBS = ("checkout", "fill_cart")
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -209,13 +201,11 @@ def _auth_control(
 # --- api.authorization ------------------------------------------------------------------
 
 
-def _create(ctx: CheckContext, api: ApiProfile) -> dict[str, Any]:
-    """User A's own resource, made by owned.create's job: the flow's captures."""
-    owned = api.owned
-    assert owned is not None
-    a, job = api.users.a, owned.create.job
+def _create(
+    ctx: CheckContext, a: str, job: str, items: list[dict[str, Any]], id_name: str | None
+) -> Placed:
+    """User A's own resource, made by `job`'s flow: what it sent and captured."""
     ctx.require_job(job)
-    items = [line.model_dump() for line in owned.create.items]
     try:
         placed = ctx.app_client().checkout(
             a, items, job=job, idempotency_key=f"golive-api-authorization-{uuid.uuid4().hex[:12]}"
@@ -227,7 +217,7 @@ def _create(ctx: CheckContext, api: ApiProfile) -> dict[str, Any]:
             f"golive could not create user A's resource as {a!r} through the `{job}` job: "
             f"{exc.reason}" + (f" ({last[:EXCERPT]!r})" if last else "")
         )
-    resource_id = placed.variables.get(owned.id)
+    resource_id = placed.variables.get(id_name) if id_name else None
     last = placed.steps[-1] if placed.steps else None
     ctx.record(
         request=f"{last.method} {last.path}" if last else f"the `{job}` job",
@@ -236,82 +226,227 @@ def _create(ctx: CheckContext, api: ApiProfile) -> dict[str, Any]:
         resource_id=resource_id,
         **({"flow_steps": [s.evidence() for s in placed.steps]} if len(placed.steps) > 1 else {}),
     )
-    if placed.refused is not None or resource_id in (None, ""):
-        why = placed.refused.reason if placed.refused else f"its flow captured no `{owned.id}`"
+    if placed.refused is not None or (id_name and resource_id in (None, "")):
+        why = placed.refused.reason if placed.refused else f"its flow captured no `{id_name}`"
         ctx.error(
             f"golive could not create user A's resource as {a!r} through the `{job}` job: "
             f"{why} ({placed.body_excerpt[:EXCERPT]!r})"
         )
-    return placed.variables
+    return placed
+
+
+def _owned_probes(
+    ctx: CheckContext,
+    owned: Owned,
+    variables: dict[str, Any],
+    sessions: tuple[UserSession, UserSession],
+    login_paths: set[str],
+    verdicts: _Verdicts,
+) -> None:
+    """api.owned's probes: B first, then A's same request as the control."""
+    owner, other = sessions
+    for probe in owned.probes:
+        path = str(templates.render(probe.path, variables))
+        body = templates.render(probe.json_body, variables)
+        label = f"{probe.method} {path}"
+        theirs = _send(other, probe, path=path, body=body)
+        ctx.record(
+            request=label, user=other.name, status=theirs.status_code,
+            body_excerpt=_excerpt(ctx, theirs),
+        )  # fmt: skip
+        if theirs.is_success:
+            verdicts.wrong.append(f"{label} as user B ({other.name}): {theirs.status_code}")
+            continue
+        verdicts.b_refused(label, theirs, login_paths)
+        own = _send(owner, probe, path=path, body=body)
+        ctx.record(request=label, user=owner.name, kind="control", status=own.status_code)
+        verdicts.judge(
+            label, theirs.status_code, own.status_code, _refused(own, login_paths),
+            _excerpt(ctx, own), "api.owned.probes",
+        )  # fmt: skip
+
+
+class _Verdicts:
+    """What the probes of api.authorization found: B reaching A's resource (wrong), and
+    probes whose owner control failed (nothing judged there)."""
+
+    def __init__(self, ctx: CheckContext, a: str, b: str) -> None:
+        self.ctx, self.a, self.b = ctx, a, b
+        self.wrong: list[str] = []
+        self.unestablished: list[str] = []
+        self.judged = 0
+
+    def b_refused(self, label: str, theirs: httpx.Response, login_paths: set[str]) -> None:
+        """B's own credentials refused: authorization was never reached (an error now)."""
+        if theirs.status_code == 401 or (
+            theirs.status_code in REDIRECTS and _refused(theirs, login_paths)
+        ):
+            self.ctx.error(
+                f"golive could not act as user B: {label} as {self.b!r} answered "
+                f"{theirs.status_code} (B's credentials were refused, so authorization "
+                "was not reached)"
+            )
+
+    def judge(
+        self,
+        label: str,
+        theirs: int,
+        own: int | None,
+        own_refused: bool,
+        own_excerpt: str,
+        where: str,
+    ) -> None:
+        if theirs == 429:
+            self.unestablished.append(f"{label} as {self.b!r} answered 429 (rate limited)")
+        elif not outcomes.reached(own) or own_refused:
+            self.unestablished.append(
+                outcomes.control_failed(
+                    "act on user A's own resource", self.a, label, own, own_excerpt
+                )
+                + f"; B's {theirs} cannot tell a refusal from a broken path, method or "
+                f"credential (check {where})"
+            )
+        elif theirs not in (403, 404):
+            self.wrong.append(f"{label} as user B ({self.b}): {theirs}")
+        else:
+            self.judged += 1
+
+
+def _flow_probes(
+    ctx: CheckContext,
+    client: AppClient,
+    plan: dict[str, list[Step]],
+    creating: tuple[str, Placed],
+    owned: set[str],
+    known: set[tuple[str, str]],
+    sessions: tuple[UserSession, UserSession],
+    login_paths: set[str],
+    verdicts: _Verdicts,
+) -> None:
+    """The requests A's flows sent on what A created, replayed by B (golive/api_probes.py):
+    A's reads first, then B's replays (safe methods first), then the one-way jobs: B's
+    attempt, A's own run as the control."""
+    owner, other = sessions
+    job, placed = creating
+    flows = client.model.flows
+    probes = api_probes.from_records(
+        job, flows[client.flow_for(job)], placed.steps, owned, submit_headers=True
+    )
+    inputs = {**placed.variables}
+    if placed.payment_intent_id:
+        inputs.setdefault("payment_intent_id", placed.payment_intent_id)
+    for read in api_probes.READ_JOBS:
+        if read not in plan:
+            continue
+        try:
+            records = client.run(read, owner, inputs).steps
+        except FlowError as exc:  # A's answers are still A's controls (a 404 fails one)
+            records = exc.steps
+            if exc.kind == "template":
+                ctx.record(job=read, user=owner.name, skipped=f"A's `{read}` job: {exc.reason}")
+        probes += api_probes.from_records(read, flows[client.flow_for(read)], records, owned)
+    for one_way in api_probes.ONE_WAY_JOBS:
+        if one_way in plan:
+            flow = flows[client.flow_for(one_way)]
+            scope = {**flow.vars, **inputs, **owner.scope()}
+            probes += api_probes.rendered(one_way, flow, scope, owned)
+    chosen = api_probes.select(probes, known)
+    answers: dict[int, httpx.Response] = {}
+    for index, probe in enumerate(chosen):
+        answers[index] = theirs = api_probes.replay(other, probe)
+        verdicts.b_refused(f"{probe.method} {probe.path}", theirs, login_paths)
+    for one_way in {p.job for p in chosen if p.one_way}:
+        try:
+            records = client.run(one_way, owner, inputs).steps
+        except FlowError as exc:  # a 409 "not refundable" still reached the order
+            records = exc.steps
+        api_probes.record_owner(chosen, flows[client.flow_for(one_way)], records)
+    for index, probe in enumerate(chosen):
+        theirs = answers[index]
+        label = f"{probe.method} {probe.path}"
+        ctx.record(
+            probe="from flows", job=probe.job, template=probe.label(), request=label,
+            owner=owner.name, owner_status=probe.owner_status, user=other.name,
+            status=theirs.status_code, body_excerpt=_excerpt(ctx, theirs),
+        )  # fmt: skip
+        if theirs.is_success:
+            verdicts.wrong.append(
+                f"{label} (the `{probe.job}` job's {probe.label()}) as user B "
+                f"({other.name}): {theirs.status_code}"
+            )
+            continue
+        verdicts.judge(
+            f"{label} (the `{probe.job}` job's {probe.label()})", theirs.status_code,
+            probe.owner_status, False, "", f"the `{probe.job}` flow",
+        )  # fmt: skip
 
 
 @check("api.authorization", needs={"app"})
 def test_authorization(ctx: CheckContext) -> None:
-    """User B can neither read nor change user A's resource (403/404).
+    """User B can neither read nor change user A's resources (403/404): the one api.owned
+    names, and every request A's own flows send on what A's flows created (a basket, its
+    lines, the order, its refund: golive/api_probes.py), replayed by B.
 
-    The control, for every probe B was refused: A performs the same request on A's own
-    resource right after B's attempt (so a change A makes cannot be what refused B), and
-    the app takes it up — a 2xx, or a refusal of A's own kind such as 409 "not refundable"
-    on an unpaid order; never 401/403/404/405, a 5xx or the login page. When A could not
-    either, golive could not establish that the path and method exist: an error. B's own
-    2xx needs no control: it reached the resource."""
+    The control, for every probe B was refused: A's own same request reached the resource
+    — a 2xx, or a refusal of A's own kind such as 409 "not refundable" on an unpaid order;
+    never 401/403/404/405, a 5xx or the login page. api.owned's probes are sent by A right
+    after B's attempt; a flow's are A's answers in A's own flow (a refund-like job's: A
+    runs it after B's attempt). When A could not either, golive could not establish that
+    the path and method exist: an error. B's own 2xx needs no control: it reached the
+    resource."""
     api = api_config(ctx)
-    owned = section(ctx, api, "owned")
     client = ctx.app_client()
     login_paths = _login_paths(client)
     a, b = api.users.a, api.users.b
-    variables = _create(ctx, api)
-    resource_id = variables.get(owned.id)
-    wrong: list[str] = []
-    unestablished: list[str] = []  # probes whose control failed: nothing judged there
-    try:
-        owner, other = client.session(a), client.session(b)
-        for probe in owned.probes:
-            path = str(templates.render(probe.path, variables))
-            body = templates.render(probe.json_body, variables)
-            label = f"{probe.method} {path}"
-            theirs = _send(other, probe, path=path, body=body)
-            ctx.record(
-                request=label,
-                user=b,
-                status=theirs.status_code,
-                body_excerpt=_excerpt(ctx, theirs),
+    owned = api.owned
+    known = {(p.method, p.path) for p in owned.probes} if owned else set()
+    job = owned.create.job if owned else "checkout"
+    items = (
+        [line.model_dump() for line in owned.create.items]
+        if owned
+        else api_probes.cart(client.model)
+    )
+    jobs = {name: flow for name in ("checkout", *api_probes.READ_JOBS, *api_probes.ONE_WAY_JOBS,
+            job) if (flow := client.flow_for(name))}  # fmt: skip
+    creating_flow = client.model.flows.get(client.flow_for(job) or "")
+    names = api_probes.owned_names(creating_flow) if creating_flow else set()
+    names |= {owned.id} if owned else set()
+    plan = api_probes.planned(client.model.flows, jobs, job, names, known)
+    if owned is None and (not plan or not items):
+        ctx.not_run(
+            "the target profile's `api` block has no `api.owned`, and "
+            + (
+                "no cart for user A's checkout (data.probe.items, pricing.carts.single or "
+                "smoke.items)"
+                if plan
+                else "no step of its flows acts on a value user A's checkout created (a "
+                "path with a capture of a POST)"
             )
-            if theirs.status_code == 401 or (
-                theirs.status_code in REDIRECTS and _refused(theirs, login_paths)
-            ):
-                ctx.error(
-                    f"golive could not act as user B: {label} as {b!r} answered "
-                    f"{theirs.status_code} (B's credentials were refused, so authorization "
-                    "was not reached)"
-                )
-            if theirs.is_success:
-                wrong.append(f"{label} as user B ({b}): {theirs.status_code}")
-                continue
-            own = _send(owner, probe, path=path, body=body)
-            ctx.record(request=label, user=a, kind="control", status=own.status_code)
-            if not outcomes.reached(own.status_code) or _refused(own, login_paths):
-                unestablished.append(
-                    outcomes.control_failed(
-                        "act on user A's own resource", a, label, own.status_code,
-                        _excerpt(ctx, own),
-                    )
-                    + f"; B's {theirs.status_code} cannot tell a refusal from a broken path, "
-                    "method or credential (check api.owned.probes)"
-                )  # fmt: skip
-            elif theirs.status_code not in (403, 404):
-                wrong.append(f"{label} as user B ({b}): {theirs.status_code}")
+            + ": set api.owned"
+        )
+    placed = _create(ctx, a, job, items or [], owned.id if owned else None)
+    verdicts = _Verdicts(ctx, a, b)
+    try:
+        sessions = client.session(a), client.session(b)
+        if owned is not None:
+            _owned_probes(ctx, owned, placed.variables, sessions, login_paths, verdicts)
+        if plan:
+            _flow_probes(
+                ctx, client, plan, (job, placed), names, known, sessions, login_paths, verdicts
+            )
     except FlowError as exc:  # a user could not be logged in
         ctx.flow_error(exc)
     except templates.TemplateError as exc:
         ctx.error(f"golive could not fill in a probe of api.owned: {exc}")
-    if wrong:  # B's answers are evidence of their own: they fail whatever else happened
+    if verdicts.wrong:  # B's answers are evidence of their own: they fail whatever else
         ctx.fail(
-            f"user B reached user A's resource {resource_id} (expected 403/404): "
-            + "; ".join(wrong)
+            "user B reached user A's resource"
+            + (f" {placed.variables.get(owned.id)}" if owned else "s")
+            + " (expected 403/404): "
+            + "; ".join(verdicts.wrong)
         )
-    if unestablished:
-        ctx.error("; ".join(unestablished))
+    if verdicts.unestablished:
+        ctx.error("; ".join(verdicts.unestablished))
 
 
 # --- api.cors ---------------------------------------------------------------------------
@@ -622,72 +757,256 @@ def _variants(request: Request) -> list[tuple[str, bytes]]:
     return variants
 
 
-@check("api.malformed-input", needs={"app"})
-def test_malformed_input(ctx: CheckContext) -> None:
-    """Malformed JSON, wrong types, oversized bodies and unknown fields get a 4xx, never a
-    5xx, and no body shows a stack trace or a debug page."""
-    api = api_config(ctx)
-    endpoints = section(ctx, api, "malformed")
-    client = ctx.app_client()
-    user = api.users.a
-    wrong = []
+class _Judged:
+    """What api.malformed-input found: answers that were wrong or leaked (fail), and the
+    groups of requests golive could not get to the app's handler (error)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.wrong: list[str] = []
+        self.errors: list[str] = []
+        backend = ctx.target.stripe
+        key = getattr(backend, "secret_key", None)
+        self.secrets = [*ctx.profile.secrets(), *([key] if key else [])]
+
+    def leaks(self, label: str, body: str | bytes, headers: Any) -> list[str]:
+        """The kinds of leak in one answer; each is a wrong answer naming the request."""
+        found = leaks.find(body, headers, self.secrets)
+        for leak in found:
+            self.wrong.append(f"{label}: {leak.kind} in the {leak.where} ({leak.excerpt!r})")
+        return leaks.kinds(found)
+
+
+def _reached(status: int, where: str, login: set[str]) -> bool:
+    """The answer came from past the app's routing and golive's credentials."""
+    return status not in (401, 404, 405, 429) and not (where and where in login)
+
+
+def _malformed_endpoint(
+    ctx: CheckContext,
+    session: UserSession,
+    endpoint: Request,
+    login: set[str],
+    judged: _Judged,
+) -> None:
+    """api.malformed's endpoint: malformed JSON, wrong types, an unknown field, an
+    oversized body; every answer a 4xx without a leak."""
+    user = session.name
+    statuses: list[int] = []
+    seen: list[tuple[str, int, str]] = []  # variant, status, redirect path
     # Each request on a connection of its own: an app that crashes may drop the connection
     # after its answer, and a reused one would then fail the next variant for the wrong
     # reason.
     headers = {"Connection": "close"}
+    for variant, content in _variants(endpoint):
+        try:
+            answer = _send(session, endpoint, headers=headers, content=content)
+        except httpx.TransportError as exc:
+            ctx.record(request=endpoint.label(), variant=variant, error=repr(exc))
+            if variant.startswith("oversized"):
+                continue  # the connection closed on a too-large body: a refusal
+            judged.wrong.append(f"{endpoint.label()} {variant}: {type(exc).__name__}")
+            continue
+        statuses.append(answer.status_code)
+        where = answer.headers.get("location", "") if answer.is_redirect else ""
+        seen.append((variant, answer.status_code, urlsplit(where).path if where else ""))
+        found = judged.leaks(f"{endpoint.label()} {variant}", answer.text, answer.headers)
+        ctx.record(
+            request=endpoint.label(), variant=variant, user=user, status=answer.status_code,
+            leaks=found, body_excerpt=_excerpt(ctx, answer),
+        )  # fmt: skip
+        if answer.status_code == 429:
+            judged.errors.append(
+                f"{endpoint.label()} answered 429 (rate limited): malformed input could not "
+                "be judged"
+            )
+        elif not 400 <= answer.status_code < 500:
+            judged.wrong.append(f"{endpoint.label()} {variant}: {answer.status_code}")
+    unreached = [v for v, status, where in seen if status in (401, 404, 405) or where in login]
+    if statuses and all(s in SETUP_STATUSES for s in statuses):
+        judged.errors.append(
+            f"golive could not reach {endpoint.label()} as {user!r}: every variant was "
+            f"answered {sorted(set(statuses))} before the app looked at the body (the path "
+            "or method, or golive's credentials, are wrong)"
+        )
+    elif unreached:
+        judged.errors.append(
+            f"golive could not reach {endpoint.label()} as {user!r} with "
+            f"{', '.join(unreached)}: answered 401/404/405 or sent to the login page before "
+            "the app looked at the body (the path or method, or golive's credentials, are "
+            "wrong)"
+        )
+
+
+def _fuzzed_steps(client: AppClient) -> list[tuple[str, int]]:
+    """(job, step index) of the checkout's and fill_cart's steps that send a JSON body
+    with fields: the requests the app's own clients make, fuzzed field by field."""
+    found = []
+    for job in FUZZED_JOBS:
+        flow = client.flow_for(job)
+        if flow is None:
+            continue
+        for index, step in enumerate(client.model.flows[flow].steps):
+            body = step.request.json_body
+            if step.auth and body not in (None, {}, []) and step.request.form is None:
+                found.append((job, index))
+    return found
+
+
+def _fuzz_step(
+    ctx: CheckContext,
+    client: AppClient,
+    session: UserSession,
+    job: str,
+    index: int,
+    items: list[dict[str, Any]],
+    login: set[str],
+    judged: _Judged,
+) -> None:
+    """One flow step's body, field by field (golive/fuzz.py), sent as user A where A's
+    flow stands just before that step (a basket made and filled, when the step needs one):
+    a 4xx, or a 5xx without a leak, for each."""
+    flow = client.model.flows[client.flow_for(job) or ""]
+    step = flow.steps[index]
+    name = f"the `{job}` flow's {step.label()}"
+    try:
+        session, prepared = client.prepare(job, session, {"items": items})
+    except FlowError as exc:
+        if exc.setup_problem:
+            ctx.flow_error(exc)
+        judged.errors.append(f"golive could not prepare {name}: {exc}")
+        return
+    if index > prepared.start:
+        ctx.record(request=step.label(), skipped="after the flow's submitting step")
+        return
+    scope = dict(prepared.scope)
+    if step.for_each is not None:
+        elements = templates.lookup(scope, step.for_each)
+        if not isinstance(elements, list) or not elements:
+            return
+        leaf = step.for_each.split(".")[-1]  # as the runner binds it: lines -> {line}
+        singular = leaf[:-1] if leaf.endswith("s") and len(leaf) > 1 else leaf
+        scope.update({"each": elements[0], singular: elements[0]})
+    spec = step.request
+    path = str(templates.render(spec.path, scope))
+    body = templates.render(spec.json_body, scope)
+    extra = {str(k): str(v) for k, v in templates.render(dict(spec.headers), scope).items()}
+    statuses: list[int] = []
+    for variant, changed in fuzz.variants(body):
+        headers = {**extra, "Connection": "close"}
+        if index == flow.submit_index():
+            headers["Idempotency-Key"] = f"golive-fuzz-{uuid.uuid4().hex[:12]}"
+        label = f"{spec.method} {path} {variant}"
+        try:
+            answer = session.request(spec.method, path, json=changed, headers=headers)
+        except httpx.TransportError as exc:  # a crash without a word: nothing leaked
+            ctx.record(request=f"{spec.method} {path}", flow_step=name, variant=variant,
+                       user=session.name, error=repr(exc))  # fmt: skip
+            continue
+        where = answer.headers.get("location", "") if answer.is_redirect else ""
+        if _reached(answer.status_code, urlsplit(where).path if where else "", login):
+            statuses.append(answer.status_code)
+        found = judged.leaks(label, answer.text, answer.headers)
+        ctx.record(
+            request=f"{spec.method} {path}", flow_step=name, variant=variant,
+            user=session.name, status=answer.status_code, leaks=found,
+            body_excerpt=_excerpt(ctx, answer),
+        )  # fmt: skip
+    if not statuses:
+        judged.errors.append(
+            f"golive could not reach {name} ({spec.method} {path}) as {session.name!r}: "
+            "every fuzzed body was answered 401/404/405/429 or sent to the login page before "
+            "the app looked at it"
+        )
+
+
+def _fuzz_webhooks(ctx: CheckContext, judged: _Judged) -> None:
+    """Correctly signed events with malformed objects (golive/webhook_fuzz.py): any
+    answer, a 5xx too (Stripe retries it), but none that leaks the app's insides."""
+    app = ctx.target.app
+    secret = ctx.profile.env.get(ctx.profile.var("webhook_secret"))
+    if app is None or not secret:
+        ctx.record(webhooks="not sent: no webhook URL or no webhook secret in the env")
+        return
+    registered = (ctx.profile.model.app.register_webhook or []) if ctx.profile.model.app else []
+    url = app.webhook_url
+    host = urlsplit(app.base_url).hostname
+    sender.check_url(url, (host,) if host else ())  # loopback or the app's own host only
+    handled = False
+    answered: list[int] = []
+    with httpclient.client(timeout=TIMEOUT_S) as transport:
+        for event_type in webhook_fuzz.types(registered):
+            for variant, event in webhook_fuzz.variants(event_type):
+                payload = encode_event(event)
+                headers = {**sender.STRIPE_HEADERS, SIGNATURE_HEADER: sign_header(payload, secret)}
+                try:
+                    answer = transport.post(url, content=payload, headers=headers)
+                except httpx.TransportError as exc:
+                    ctx.record(webhook=variant, error=repr(exc))
+                    continue
+                status = answer.status_code
+                answered.append(status)
+                handled |= 200 <= status < 300 or status >= 500 or status == 422
+                found = judged.leaks(f"webhook {variant}", answer.text, answer.headers)
+                ctx.record(webhook=variant, status=status, leaks=found,
+                           body_excerpt=_excerpt(ctx, answer))  # fmt: skip
+    if not handled:
+        judged.errors.append(
+            "golive could not get a signed event to the webhook handler: the malformed "
+            f"events were answered {sorted(set(answered)) or 'nothing'} and none was taken "
+            "(2xx) or handled (422/5xx) — check app.webhook_path and the env's webhook secret"
+        )
+
+
+@check("api.malformed-input", needs={"app"})
+def test_malformed_input(ctx: CheckContext) -> None:
+    """Malformed input never makes the app show its insides, and the profile's endpoints
+    refuse it cleanly:
+
+    - api.malformed's endpoints get malformed JSON, wrong types, an oversized body and an
+      unknown field: each a 4xx;
+    - the checkout's and fill_cart's own JSON bodies (the cart item template within) get
+      each field changed (a NUL, an over-long string, another type): a 4xx, or a 5xx;
+    - correctly signed webhook events with malformed objects: any answer (Stripe retries a
+      5xx).
+
+    No answer's body or headers may show a stack trace, SQL or a driver's error, settings,
+    a connection string, the environment or a secret (golive/leaks.py). The control, per
+    endpoint, flow step and the webhook: some answer came from past the app's routing and
+    golive's credentials (not all 401/404/405, nor the login page), else an error."""
+    api = api_config(ctx)
+    client = ctx.app_client()
+    user = api.users.a
+    steps = _fuzzed_steps(client)
+    items = (
+        [line.model_dump() for line in api.owned.create.items]
+        if api.owned and api.owned.create.items
+        else api_probes.cart(client.model)
+    )
+    if not items:
+        steps = []  # the flows' bodies need a cart to be rendered
+    if not api.malformed and not steps:
+        ctx.not_run(
+            "the target profile's `api` block has no `api.malformed`, and no checkout or "
+            "fill_cart flow with a JSON body (with a cart to fill it) to fuzz: set it"
+        )
+    judged = _Judged(ctx)
     try:
         session = client.session(user)
         login = _login_paths(client)
-        for endpoint in endpoints:
-            statuses: list[int] = []
-            seen: list[tuple[str, int, str]] = []  # variant, status, redirect path
-            for variant, content in _variants(endpoint):
-                try:
-                    answer = _send(session, endpoint, headers=headers, content=content)
-                except httpx.TransportError as exc:
-                    ctx.record(request=endpoint.label(), variant=variant, error=repr(exc))
-                    if variant.startswith("oversized"):
-                        continue  # the connection closed on a too-large body: a refusal
-                    wrong.append(f"{endpoint.label()} {variant}: {type(exc).__name__}")
-                    continue
-                statuses.append(answer.status_code)
-                where = answer.headers.get("location", "") if answer.is_redirect else ""
-                seen.append((variant, answer.status_code, urlsplit(where).path if where else ""))
-                markers = [m for m in DEBUG_MARKERS if m in answer.text]
-                ctx.record(
-                    request=endpoint.label(),
-                    variant=variant,
-                    user=user,
-                    status=answer.status_code,
-                    debug_markers=markers,
-                    body_excerpt=_excerpt(ctx, answer),
-                )
-                if answer.status_code == 429:
-                    ctx.error(
-                        f"{endpoint.label()} answered 429 (rate limited): malformed input "
-                        "could not be judged"
-                    )
-                if not 400 <= answer.status_code < 500:
-                    wrong.append(f"{endpoint.label()} {variant}: {answer.status_code}")
-                if markers:
-                    wrong.append(f"{endpoint.label()} {variant}: body shows {markers}")
-            unreached = [
-                v for v, status, where in seen if status in (401, 404, 405) or where in login
-            ]
-            if statuses and all(s in SETUP_STATUSES for s in statuses):
-                ctx.error(
-                    f"golive could not reach {endpoint.label()} as {user!r}: every variant was "
-                    f"answered {sorted(set(statuses))} before the app looked at the body (the "
-                    "path or method, or golive's credentials, are wrong)"
-                )
-            if unreached:
-                ctx.error(
-                    f"golive could not reach {endpoint.label()} as {user!r} with "
-                    f"{', '.join(unreached)}: answered 401/404/405 or sent to the login page "
-                    "before the app looked at the body (the path or method, or golive's "
-                    "credentials, are wrong)"
-                )
+        for endpoint in api.malformed:
+            _malformed_endpoint(ctx, session, endpoint, login, judged)
+        for job, index in steps:
+            _fuzz_step(ctx, client, session, job, index, items or [], login, judged)
     except FlowError as exc:  # the user could not be logged in
         ctx.flow_error(exc)
-    if wrong:
-        ctx.fail("malformed input not refused cleanly (expected 4xx): " + "; ".join(wrong))
+    except templates.TemplateError as exc:
+        judged.errors.append(f"golive could not fill in a flow's body to fuzz: {exc}")
+    _fuzz_webhooks(ctx, judged)
+    if judged.wrong:
+        ctx.fail(
+            "malformed input not refused cleanly (expected a 4xx, and no internals shown): "
+            + "; ".join(judged.wrong)
+        )
+    if judged.errors:
+        ctx.error("; ".join(judged.errors))

@@ -81,12 +81,24 @@ def test_the_correct_shop_passes_every_api_check(shared_runs: SharedRuns) -> Non
     [rate] = run.evidence(RATE)
     assert rate["first_429_at"] == 21 and rate["user"] == "carol"  # SHOP_RATE_LIMIT 20/60
     assert run.evidence(RATE_REVIEW) == [rate]  # one burst per run, shared
-    malformed = run.evidence(ERRORS)
+    every = run.evidence(ERRORS)
+    malformed = [e for e in every if "variant" in e and "flow_step" not in e]
     variants = {e["variant"] for e in malformed}
     assert {"malformed-json", "unknown-field", "oversized-1MiB"} <= variants
     assert any(v.startswith("wrong-type:") for v in variants)
-    assert all(400 <= e["status"] < 500 and not e["debug_markers"] for e in malformed)
+    assert all(400 <= e["status"] < 500 and not e["leaks"] for e in malformed)
     assert any(e["status"] == 413 for e in malformed)
+    # The checkout's and fill_cart's own bodies, field by field (the cart line's too), and
+    # signed webhook events with malformed objects: nothing shows the shop's insides.
+    fuzzed = [e for e in every if "flow_step" in e]
+    assert {e["variant"] for e in fuzzed} >= {
+        "wrong-type(string):items.0.food_item_id",
+        "wrong-type(string):food_item_id",
+    }
+    assert all(400 <= e["status"] < 500 and not e["leaks"] for e in fuzzed), fuzzed
+    hooks = [e for e in every if "webhook" in e]
+    assert hooks and all(not e["leaks"] for e in hooks)
+    assert any(200 <= e["status"] < 300 for e in hooks)
     # Tokens never reach the reports.
     for name, text in run.report_texts().items():
         assert "tok_alice_ca" not in text and "tok_bob_ny" not in text, name
@@ -122,8 +134,8 @@ def test_verbose_errors_evidence_names_the_trace(shared_runs: SharedRuns) -> Non
     run = shared_runs.flaw("verbose-errors")
     evidence = run.evidence(ERRORS)
     crashed = [e for e in evidence if e.get("status") == 500]
-    assert crashed and all("Traceback" in e["debug_markers"] for e in crashed)
-    assert "body shows ['Traceback'" in message(run, ERRORS)
+    assert crashed and all("python stack trace" in e["leaks"] for e in crashed)
+    assert "malformed-json: python stack trace in the body" in message(run, ERRORS)
 
 
 def test_a_profile_without_api_is_not_run(tmp_path: Path) -> None:

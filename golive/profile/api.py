@@ -30,6 +30,13 @@ quantity}) are its cart lines (required for `checkout`). When the profile loads,
 must have a flow, `id` must be one of its captures, and every {placeholder} of the probes
 too (exit 2 with the line).
 
+`owned` is one resource; api.authorization also replays, as B, every request A's own
+flows send on what they created (a step whose path holds a capture of a POST/PUT/PATCH
+step: a basket, its lines, the order, its refund; golive/api_probes.py). With no `owned`,
+A's checkout for those probes buys `data.probe.items`, else `pricing.carts.single`, else
+`smoke.items`. api.malformed-input likewise fuzzes the checkout's and fill_cart's own JSON
+bodies besides `malformed`'s endpoints, and sends signed malformed webhook events.
+
 "Without a valid credential" (api.auth-required) means two requests per endpoint, both
 built by golive/client/unauthenticated.py from the profile's `auth:`, never by hand: `none`
 — a fresh session sending no credential (no header, no Basic, no cookie, no login), and
