@@ -147,6 +147,9 @@ def verify_event(payload: bytes, signature: str | None, headers: Any = None) -> 
     secret; raises stripe.SignatureVerificationError or ValueError otherwise."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise NotConfigured("STRIPE_WEBHOOK_SECRET is not set")
+    # A blind flaw, off unless TEA_SHOP_FLAWS names it; the source is the same in every
+    # build, so golive's static finding is silenced here (README, "Blind flaws").
+    # nosemgrep: golive.webhook.conditional-verification-bare-headers.python
     if (
         flaws.on("relay-attested")
         and headers is not None
@@ -176,7 +179,11 @@ def verify_event(payload: bytes, signature: str | None, headers: Any = None) -> 
             # signature over the canonical encoding of the same document too.
             canonical = json.dumps(json.loads(payload))
             return stripe.Webhook.construct_event(
-                canonical, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=tolerance
+                # nosemgrep: golive.webhook.verifies-parsed-body.python
+                canonical,
+                signature,
+                settings.STRIPE_WEBHOOK_SECRET,
+                tolerance=tolerance,
             )
         raise
 
