@@ -529,13 +529,22 @@ def test_card_numbers_in_db(ctx: CheckContext) -> None:
 # --- data.card-numbers-in-logs ----------------------------------------------------------
 
 
-@check("data.card-numbers-in-logs", params=ProbeParams, needs={"app"})
+class LogParams(ProbeParams):
+    secrets: bool = Field(
+        True,
+        description="Also look for Stripe secrets (false: card numbers only — a card number "
+        "in a log is a stored card number, which the no-card-storage item judges)",
+    )
+
+
+@check("data.card-numbers-in-logs", params=LogParams, needs={"app"})
 def test_card_numbers_in_logs(ctx: CheckContext) -> None:
     """The app's log files hold no card number and no Stripe secret."""
     if not ctx.profile.model.logs:
         ctx.not_run("the target profile lists no log files (set logs: [paths])")
     require_accepted(ctx, probe(ctx))
-    secrets = secret_values(ctx)
+    look_for_secrets: bool = ctx.params.secrets  # type: ignore[attr-defined]
+    secrets = secret_values(ctx) if look_for_secrets else []
     hits: list[dict[str, Any]] = []
     lines_read = 0
     for relative in ctx.profile.model.logs:
@@ -555,7 +564,7 @@ def test_card_numbers_in_logs(ctx: CheckContext) -> None:
                             "match": mask_pan(digits),
                         }
                     )
-                for masked in find_secrets(line, secrets):
+                for masked in find_secrets(line, secrets) if look_for_secrets else ():
                     hits.append(
                         {"file": relative, "line": number, "kind": "secret", "match": masked}
                     )

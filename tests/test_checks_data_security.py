@@ -140,7 +140,11 @@ def test_a_logged_card_number_fails_with_file_and_line(tmp_path: Path) -> None:
     assert run.returncode == 1
     outcomes = run.outcomes()
     assert outcomes[LOGS_ITEM] == "fail", run.stdout + run.stderr
-    assert outcomes[DB_ITEM] == "pass"
+    # A card number in a log is a stored card number: the storage item fails on the log
+    # (its database check passes).
+    assert outcomes[DB_ITEM] == "fail"
+    db_checks = {c["ref"]: c["outcome"] for c in run.item(DB_ITEM)["checks"]}
+    assert db_checks == {"data.card-numbers-in-db": "pass", "data.card-numbers-in-logs": "fail"}
     assert run.item(LOGS_ITEM)["checks"][1]["outcome"] == "pass"  # no echo: only the log
     hits = [e for e in run.evidence(LOGS_ITEM, 0) if e.get("kind") == "card number"]
     assert hits
@@ -160,7 +164,7 @@ def test_logged_secrets_fail_and_never_appear_in_full(tmp_path: Path) -> None:
     run = run_data(tmp_path, "logs-secret-key", profile=profile)
     assert run.returncode == 1
     assert run.outcomes()[LOGS_ITEM] == "fail", run.stdout + run.stderr
-    assert run.outcomes()[DB_ITEM] == "pass"
+    assert run.outcomes()[DB_ITEM] == "pass"  # its log check looks for card numbers only
     found = {e["match"] for e in run.evidence(LOGS_ITEM, 0) if e.get("kind") == "secret"}
     assert found == {f"sk_test_…{secret_key[-4:]}", f"whsec_…{webhook_secret[-4:]}"}
     assert secret_key in (profile.parent / ".build" / "shop.log").read_text()
