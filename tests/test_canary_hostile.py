@@ -238,7 +238,7 @@ def test_a_hostile_target_leaks_no_canary(tmp_path: Path, hostile: str, canaries
     assert outcomes["api-security.authentication"] == "fail"
     assert outcomes["api-security.authorization"] == "error"
     # The excerpts did reach the output, masked: the test is not vacuous.
-    auth = run.evidence("api-security.authentication")
+    auth = [e for e in run.evidence("api-security.authentication") if e.get("kind") != "control"]
     assert len(auth) == 2 * 6 and all(e["body_excerpt"] for e in auth)
     assert any(e["variant"] for e in run.evidence("api-security.webhook-signature-verification"))
     assert_nothing_leaks(run, canaries)

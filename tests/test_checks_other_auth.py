@@ -215,7 +215,9 @@ def test_each_broken_promise_fails_its_own_item(
     run, _ = run_items(tmp_path, "session", {flaw})
     outcomes = {i: run.outcomes()[i] for i in ITEMS}
     failing = {i for i, outcome in outcomes.items() if outcome == "fail"}
-    assert failing == {item}, (outcomes, run.stdout)
+    # A card number in the log is a stored card number too (its log check on DB's item).
+    also = {DB} if flaw == "logs-card" else set()
+    assert failing == {item} | also, (outcomes, run.stdout)
     assert set(outcomes.values()) == {"pass", "fail"}, outcomes
     message = run.item(item)["reason"]
     assert words in message, message
