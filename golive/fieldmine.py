@@ -12,9 +12,10 @@ files of at most MAX_BYTES each, and extracts those names with regular expressio
 * reads from the request itself (strong): `request.POST/GET/data/json/form/args[...]`,
   `.get("x")`/`["x"]` on names like body/data/payload/params, `req.body.x`, destructuring
   `const { x } = req.body`, `params[:x]`, `$_POST['x']`, `$request->input('x')`, json tags;
-* in a file that reads the request, every string key it reads (`quote.get("x")`,
-  `quote["x"]`, `quote.x` in JavaScript): the inner keys of a nested object the request
-  carries are read off a local name, which no pattern on "request" would see.
+* the keys read on from those, on the same line (`body.get("q", {}).get("x")`) or off a
+  local name assigned from the request (`q = body.get("q")` … `q["x"]`, `q.x` in
+  JavaScript): the inner keys of a nested object the request carries, which no pattern on
+  "request" would see. Keys read off anything else (a Stripe object's `["amount"]`) are not.
 
 A name read as the container of a money-like key — on one line
 (`body.get("q", {}).get("amount_minor")`, `req.body.q.amountMinor`, `params.dig(:q, :amount)`,
@@ -107,6 +108,14 @@ _PHP_STRONG = [
 _PHP_KEYS = re.compile(rf"\[\s*{_Q}({_NAME}){_Q}\s*\]")
 _PHP_REQUEST = re.compile(r"\$_(?:POST|GET|REQUEST)|\$request\b|php://input")
 
+# A request schema in Python (pydantic, DRF serializers, Django forms, marshmallow) and
+# TypeScript (zod): its fields are what the request may carry.
+_PY_SCHEMA = re.compile(
+    r"^(?P<indent>[ \t]*)class\s+\w+\((?P<bases>[^)]*)\)\s*:",
+)
+_PY_SCHEMA_BASES = re.compile(r"BaseModel|Schema\b|Serializer\b|\bForm\b|forms\.\w*Form|TypedDict")
+_PY_SCHEMA_FIELD = re.compile(r"^[ \t]+([a-z_]\w*)\s*(?::\s*[^=\s]|=\s*[\w.]*Field\()")
+_ZOD_FIELD = re.compile(rf"\b({_NAME})\s*:\s*z\.")
 _GO_TAG = re.compile(rf"""\b(?:json|form|query|schema):"({_NAME})[,"]""")
 
 _ASSIGN = re.compile(r"(?:\b(?:const|let|var|my)\s+)?\$?([A-Za-z_]\w*)\s*:?=\s*(?!=)(.*)")
@@ -293,6 +302,39 @@ _REQUEST_MARK = {
 }
 
 
+def _reads_off(variable: str, key: str, line: str) -> bool:
+    """The line reads `key` off the local name `variable` (`v.get("k")`, `v["k"]`, `v.k`,
+    `v[:k]`, `$v->k`)."""
+    pattern = (
+        rf"(?<![\w.$]){re.escape(variable)}\s*(?:\??\.\s*|\[\s*|->|\.get\(\s*)"
+        rf"['\":]?{re.escape(key)}\b"
+    )
+    return re.search(pattern, line) is not None
+
+
+def _schema_fields(text: str) -> list[tuple[str, int]]:
+    """The fields of the request schemas a Python file declares, with their lines."""
+    found: list[tuple[str, int]] = []
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        header = _PY_SCHEMA.match(line)
+        if not header or not _PY_SCHEMA_BASES.search(header["bases"]):
+            continue
+        depth = len(header["indent"])
+        body: int | None = None
+        for number, inner in enumerate(lines[index + 1 :], index + 2):
+            if not inner.strip() or inner.lstrip().startswith("#"):
+                continue
+            indent = len(inner) - len(inner.lstrip())
+            if indent <= depth:
+                break
+            body = indent if body is None else body
+            field_match = _PY_SCHEMA_FIELD.match(inner)
+            if indent == body and field_match and field_match[1] != "model_config":
+                found.append((field_match[1], number))
+    return found
+
+
 def mine_text(text: str, language: str, money_like: Callable[[str], bool]) -> list[_Hit]:
     """The request-field names one file reads (see the module's docstring)."""
     hits: list[_Hit] = []
@@ -308,23 +350,29 @@ def mine_text(text: str, language: str, money_like: Callable[[str], bool]) -> li
         for name, number in _destructured(text):
             hits.append(_Hit(name, number, True))
             aliases[name] = name
+        for number, line in enumerate(text.splitlines(), 1):
+            hits += [_Hit(name, number, True) for name in _ZOD_FIELD.findall(line)]
+    if language == "python":
+        hits += [_Hit(name, number, True) for name, number in _schema_fields(text)]
     for number, line in enumerate(text.splitlines(), 1):
         strong = _strong(language, line)
         hits += [_Hit(name, number, True) for name in strong]
         for chain in _chains(language, line):
+            # Only a chain tied to the request: one of its keys is read from the request,
+            # or it is read off a local name that was (a Stripe object's `["amount"]` is not).
+            tied = any(name in strong for name in chain) or any(
+                _reads_off(variable, chain[0], line) for variable in aliases
+            )
+            if not tied:
+                continue
             hits += [_Hit(name, number, False) for name in chain if name not in strong]
             # The key read just before a money-like one holds it.
             for outer, inner in zip(chain, chain[1:], strict=False):
                 if money_like(inner) and not money_like(outer) and outer not in _HOLDERS:
                     hits.append(_Hit(outer, number, True, container=True))
             # A local name read from the request, then read a money-like key off.
-            first = chain[0]
             for variable, origin in aliases.items():
-                if money_like(first) and re.search(
-                    rf"(?<![\w.$]){re.escape(variable)}\s*(?:\??\.\s*|\[\s*|->|\.get\(\s*)"
-                    rf"['\":]?{re.escape(first)}\b",
-                    line,
-                ):
+                if money_like(chain[0]) and _reads_off(variable, chain[0], line):
                     hits.append(_Hit(origin, number, True, container=True))
         assigned = _ASSIGN.match(line.strip())
         if assigned and strong:

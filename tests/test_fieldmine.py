@@ -23,6 +23,17 @@ def checkout(request):
     tip = request.POST.get("tipCents")
     ship = (body.get("carrier_choice") or {}).get("price_cents")
     name = body["display_name"]
+    received = intent["amount_received"]
+
+
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    sku: str
+    gratuity_cents: int | None = None
+
+
+class Order(models.Model):
+    refund_total = models.IntegerField()
 """,
     ),
     "javascript": (
@@ -33,7 +44,8 @@ router.post("/orders", async (req, res) => {
   const cost = carrierChoice.rateCents;
   const t = req.body.tip_amount;
   const s = req.body["serviceCharge"];
-  res.json({ ok: true });
+  const schema = z.object({ surchargeMinor: z.number() });
+  res.json({ ok: true, amount: order.totalCents });
 });
 """,
     ),
@@ -74,8 +86,22 @@ type Req struct {
     ),
 }
 EXPECTED = {
-    "python": {"amount_minor", "basket_snapshot", "tipCents", "carrier_choice", "price_cents"},
-    "javascript": {"carrierChoice", "rateCents", "couponCode", "tip_amount", "serviceCharge"},
+    "python": {
+        "amount_minor",
+        "basket_snapshot",
+        "tipCents",
+        "carrier_choice",
+        "price_cents",
+        "gratuity_cents",
+    },
+    "javascript": {
+        "carrierChoice",
+        "rateCents",
+        "couponCode",
+        "tip_amount",
+        "serviceCharge",
+        "surchargeMinor",
+    },
     "typescript": {"handoff", "netPrice"},
     "ruby": {"amount_minor", "handoff", "unit_cost", "gratuity_total"},
     "php": {"total_due", "amount_minor", "discountCents"},
@@ -108,7 +134,9 @@ def test_each_language_gives_the_money_fields_and_their_containers(
     money = {f.name: f for f in mined.money(tamper.money_like)}
     assert EXPECTED[language] <= set(money), sorted(money)
     assert {n for n, f in money.items() if f.container} >= CONTAINERS[language]
-    assert "display_name" not in money and "items" not in money and "qty" not in money
+    # Not money, or not read from the request (a Stripe object's, a database model's).
+    assert {"display_name", "items", "qty", "sku"}.isdisjoint(money)
+    assert {"amount_received", "refund_total", "totalCents"}.isdisjoint(money), sorted(money)
     first = text.splitlines()
     for field in money.values():
         path, line = field.where.rsplit(":", 1)
