@@ -7,7 +7,13 @@ and in its cart-line template: a `gift_message: "Happy birthday"` the profile wr
 a few note-like names at the top (`probe_note_field`, NOTE_NAMES) and the card fields a
 careless client sends (`probe_card_fields`), so the scans look at what the app did with
 card data it was actually sent. A strict app that refuses a field by name (`unknown
-field: comment`) is sent the probe again without it (PROBE_TRIES in all). The order is
+field: comment`) is sent the probe again without it (PROBE_TRIES in all). Once that
+order is accepted, the profile's read_order and read_cart jobs read it back, and when the
+answers (the flow's and theirs) show free-text keys the flow never sent — valued a string
+or null, named like a note, message, instruction, gift, delivery… (golive/profile/data.py)
+— ONE more order carries the card in those too (EXTRA_TRIES with the strict-app retry),
+before anything is scanned: an app that stores a courier note the profile never mentions
+is shown a card in it. The first order stays the positive control. The order is
 placed like any of golive's: through the profile's `checkout` job (or the job or flow
 `data.probe.job` names) as a named user, with the user's credentials as the profile's
 `auth:` says (golive/profile/data.py says who and which items, and their defaults), with

@@ -9,11 +9,17 @@ and tampered by the same customer, and the two payments must be equal in amount 
 currency. The clean order is the positive control: if golive cannot place it, or cannot
 read its payment back, every check that needs it is an error, never a fail. The tampered
 fields are the flow's own numeric fields, the money-like keys of the app's answers (its
-menu and the clean checkout's answers) and a dictionary of money words, sent at the top of
-the submit body (the in-state customer's orders) and in every cart line (the out-of-state
-customer's), in batches bisected when the amount moves; quantities of -1, 1.5 and 10^9 on
+menu and the clean checkout's answers), the money-like request fields the target's source
+reads when the profile names a repository (golive/fieldmine.py: fields no answer shows,
+sent as a low number and as an object of every mined money-like name, for nested shapes;
+the evidence names the file:line that reads the field that moved the charge) and a
+dictionary of money words, sent at the top of the submit body (the in-state customer's
+orders) and in every cart line (the out-of-state customer's), in batches bisected when
+the amount moves; quantities of -1, 1.5 and 10^9 on
 every line; and `currency` swapped to another ISO code. A tampered order the app refuses
-(4xx) is safe; one it answers 5xx fails (a crash is not a refusal). Each tampered field is
+(4xx) is safe; one it answers 5xx fails (a crash is not a refusal), but for a field sent
+as an object: an object where the app reads a number may crash it, a type check it lacks
+rather than a price it trusted, so that counts as refused. Each tampered field is
 judged by one check: fee-like names (`fee`, `platformFeeCents`) by price.platform-fee,
 cart-line fields by price.from-catalogue, the rest, the quantities and the currency by
 price.tampered-amount.
