@@ -82,10 +82,10 @@ def _handler(db: Path, stripe_url: str, flaws: set[str]) -> type[JsonHandler]:
                 total += cost
             if not lines:
                 return self._answer(400, {"error": "no lines"})
-            snapshot = body.get("basket_snapshot") or {}
-            if "nested-quote" in flaws and isinstance(snapshot, dict):
-                if isinstance(snapshot.get("amount_minor"), int):
-                    total = snapshot["amount_minor"]
+            snapshot = body.get("basket_snapshot") or {}  # read only here: no answer shows it
+            minor = snapshot.get("amount_minor") if isinstance(snapshot, dict) else None
+            if "nested-quote" in flaws and isinstance(minor, int):
+                total = minor
             currency = "usd"
             if "client-currency" in flaws and isinstance(body.get("currency"), str):
                 currency = body["currency"]
