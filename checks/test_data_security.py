@@ -7,7 +7,13 @@ and in its cart-line template: a `gift_message: "Happy birthday"` the profile wr
 a few note-like names at the top (`probe_note_field`, NOTE_NAMES) and the card fields a
 careless client sends (`probe_card_fields`), so the scans look at what the app did with
 card data it was actually sent. A strict app that refuses a field by name (`unknown
-field: comment`) is sent the probe again without it (PROBE_TRIES in all). The order is
+field: comment`) is sent the probe again without it (PROBE_TRIES in all). Once that
+order is accepted, the profile's read_order and read_cart jobs read it back, and when the
+answers (the flow's and theirs) show free-text keys the flow never sent — valued a string
+or null, named like a note, message, instruction, gift, delivery… (golive/profile/data.py)
+— ONE more order carries the card in those too (EXTRA_TRIES with the strict-app retry),
+before anything is scanned: an app that stores a courier note the profile never mentions
+is shown a card in it. The first order stays the positive control. The order is
 placed like any of golive's: through the profile's `checkout` job (or the job or flow
 `data.probe.job` names) as a named user, with the user's credentials as the profile's
 `auth:` says (golive/profile/data.py says who and which items, and their defaults), with
@@ -27,6 +33,7 @@ card number unmasked (first six, last four) or a secret in full.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -42,6 +49,7 @@ from golive.client.errors import FlowError, StepRecord
 from golive.client.session import UserSession
 from golive.context import CheckContext
 from golive.db import DatabaseUnreachable
+from golive.profile import data as data_profile
 from golive.profile.data import NOTE_NAMES, ProbePlan, probe_plan, text_fields
 from golive.redact import luhn_valid, mask_key, mask_pan, redact_key
 from golive.registry import check
@@ -56,6 +64,8 @@ SECRET_KEY = re.compile(
 CVC_NAME = re.compile(r"(?:^|_)(?:cvc2?|cvv2?|csc|card_?code|security_?code)(?:$|_)")
 TIMEOUT_S = 10
 PROBE_TRIES = 4  # the probe, and its retries without fields a strict app refused by name
+EXTRA_TRIES = 2  # the second order (fields the answers revealed), and one retry
+READ_JOBS = ("read_order", "read_cart")  # run after the probe: their answers are mined too
 
 
 class ProbeParams(BaseModel):
@@ -183,6 +193,7 @@ class ProbeResult:
     submitted: Any = None  # the card-carrying body: never recorded
     fields: list[str] = field(default_factory=list)  # the fields that carried the card
     dropped: list[str] = field(default_factory=list)  # refused by name, left out
+    extra: dict[str, Any] = field(default_factory=dict)  # the revealed fields' order
 
     def evidence(self) -> dict[str, Any]:
         if not (self.sent or self.error or self.problem or self.refused):
@@ -197,6 +208,8 @@ class ProbeResult:
         }
         if self.dropped:
             entry["refused_by_name"] = self.dropped
+        if self.extra:
+            entry["second_order"] = self.extra
         for name in ("error", "problem", "refused", "note"):
             if getattr(self, name):
                 entry[name] = getattr(self, name)
@@ -239,49 +252,123 @@ def _mentioned(text: str, names: list[str]) -> list[str]:
     ]
 
 
+@dataclass
+class _Placed:
+    """One card-carrying order and its strict-app retries."""
+
+    top: dict[str, Any]
+    per_line: dict[str, Any]
+    steps: list[StepRecord] = field(default_factory=list)
+    failure: FlowError | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _place(
+    ctx: CheckContext,
+    session: UserSession,
+    plan: ProbePlan,
+    order: _Placed,
+    guessed: list[str],
+    tries: int,
+) -> _Placed:
+    """Place the order; a strict app that refuses fields by name is sent it again without
+    them (and one that names none, without golive's guessed names), `tries` in all."""
+    client = ctx.app_client()
+    for _ in range(tries):
+        try:
+            placed = client.checkout(
+                session,
+                plan.items,
+                top=order.top,
+                per_line=order.per_line,
+                job=plan.job,
+                # Fresh each run: a replayed key would answer an earlier order and store
+                # nothing new.
+                idempotency_key=f"golive-data-probe-{uuid.uuid4().hex}",
+            )
+            order.steps, order.failure, order.variables = (
+                placed.steps,
+                placed.refused,
+                placed.variables,
+            )
+        except FlowError as exc:
+            order.steps, order.failure, order.variables = exc.steps, exc, exc.variables
+        last = order.steps[-1] if order.steps else None
+        refused = order.failure is not None and last is not None and last.status is not None
+        if not (refused and last is not None and 400 <= (last.status or 0) < 500):
+            break
+        named = _mentioned(last.excerpt, [*order.top, *order.per_line]) or [
+            n for n in guessed if n in order.top
+        ]
+        if not named:
+            break
+        order.dropped += named
+        order.top = {k: v for k, v in order.top.items() if k not in named}
+        order.per_line = {k: v for k, v in order.per_line.items() if k not in named}
+    return order
+
+
+def _sent_keys(steps: list[StepRecord]) -> set[str]:
+    """Every key any of the flow's requests carried (nested ones too)."""
+    from golive.tamper import keys_in
+
+    return {key for step in steps if step.request is not None for key in keys_in(step.request)}
+
+
+def _read_back(ctx: CheckContext, session: UserSession, variables: dict[str, Any]) -> None:
+    """Run the profile's read_order and read_cart jobs after the order, so their answers
+    (recorded by the session's hook) show what the order holds. Their failure is no
+    verdict: they only add answers to mine."""
+    client = ctx.app_client()
+    for job in READ_JOBS:
+        if client.has(job) and client.flow_for(job) != client.flow_for("checkout"):
+            with contextlib.suppress(FlowError, KeyError):
+                client.run(job, session, dict(variables))
+
+
+def _carrying(steps: list[StepRecord], card: str) -> StepRecord | None:
+    return next((step for step in reversed(steps) if _carries(step, card)), None)
+
+
 def _send_probe(ctx: CheckContext, params: ProbeParams, plan: ProbePlan) -> ProbeResult:
     client = ctx.app_client()
     card = params.probe_card_number
     top, per_line, guessed = _card_fields(ctx, params, plan)
+    typed = f"golive probe: card {_grouped(card)}"
     recorder = _Recorder()
-    failure: FlowError | None = None
-    steps: list[StepRecord] = []
-    dropped: list[str] = []
+    extra: _Placed | None = None
+    revealed: dict[str, bool] = {}
     with httpclient.client(
         base_url=client.base_url, timeout=TIMEOUT_S, event_hooks={"response": [recorder]}
     ) as transport:
         session = client.open_session(plan.user, client.user_vars(plan.user), transport)
-        for _ in range(PROBE_TRIES):
-            try:
-                placed = client.checkout(
+        order = _place(ctx, session, plan, _Placed(top, per_line), guessed, PROBE_TRIES)
+        first = _carrying(order.steps, card)
+        if first is not None and first.status is not None and 200 <= first.status < 300:
+            # The app's answers (the flow's, then its read jobs') may show free-text fields
+            # the flow never sent (a courier note): one more order carries the card there.
+            _read_back(ctx, session, order.variables)
+            sent = _sent_keys(order.steps) | set(order.dropped)
+            found = data_profile.revealed([a.body for a in recorder.answers])
+            unsent = [(k, line) for k, line in found.items() if k not in sent]
+            revealed = dict(unsent[: data_profile.MAX_REVEALED])
+            if revealed:
+                more_top = {k: typed for k, line in revealed.items() if not line}
+                more_line = {k: typed for k, line in revealed.items() if line}
+                extra = _place(
+                    ctx,
                     session,
-                    plan.items,
-                    top=top,
-                    per_line=per_line,
-                    job=plan.job,
-                    # Fresh each run: a replayed key would answer an earlier order and store
-                    # nothing new.
-                    idempotency_key=f"golive-data-probe-{uuid.uuid4().hex}",
+                    plan,
+                    _Placed({**order.top, **more_top}, {**order.per_line, **more_line}),
+                    list(revealed),
+                    EXTRA_TRIES,
                 )
-                steps, failure = placed.steps, placed.refused
-            except FlowError as exc:
-                steps, failure = exc.steps, exc
-            last = steps[-1] if steps else None
-            refused = failure is not None and last is not None and last.status is not None
-            if not (refused and last is not None and 400 <= (last.status or 0) < 500):
-                break
-            # A strict app refuses a field it does not take, naming it: probe without it;
-            # one that names none is probed without golive's guessed note-like names.
-            named = _mentioned(last.excerpt, [*top, *per_line]) or [n for n in guessed if n in top]
-            if not named:
-                break
-            dropped += named
-            top = {k: v for k, v in top.items() if k not in named}
-            per_line = {k: v for k, v in per_line.items() if k not in named}
     result = ProbeResult(False, card=card, user=plan.user, answers=recorder.answers)
-    result.fields = [*top, *(f"<each line>.{k}" for k in per_line)]
-    result.dropped = dropped
-    carrying = next((step for step in reversed(steps) if _carries(step, card)), None)
+    steps, failure = order.steps, order.failure
+    result.fields = [*order.top, *(f"<each line>.{k}" for k in order.per_line)]
+    result.dropped = order.dropped
+    carrying = _carrying(steps, card)
     if carrying is not None:
         result.sent = True
         result.request = f"{carrying.method} {carrying.path}"
@@ -304,7 +391,26 @@ def _send_probe(ctx: CheckContext, params: ProbeParams, plan: ProbePlan) -> Prob
         )
     elif carrying is None and failure is not None:
         result.refused = failure.reason
+    if extra is not None:
+        result.extra = _extra_evidence(extra, card, revealed)
     return result
+
+
+def _extra_evidence(extra: _Placed, card: str, revealed: dict[str, bool]) -> dict[str, Any]:
+    """What the second order (the fields the answers revealed) did, for the evidence."""
+    carrying = _carrying(extra.steps, card)
+    last = carrying or (extra.steps[-1] if extra.steps else None)
+    entry: dict[str, Any] = {
+        "revealed_by_answers": [f"<each line>.{k}" if line else k for k, line in revealed.items()],
+        "request": f"{last.method} {last.path}" if last else None,
+        "status": last.status if last else None,
+        "card_fields": [*extra.top, *(f"<each line>.{k}" for k in extra.per_line)],
+    }
+    if extra.dropped:
+        entry["refused_by_name"] = extra.dropped
+    if extra.failure is not None:
+        entry["note"] = str(extra.failure)
+    return entry
 
 
 def probe(ctx: CheckContext) -> ProbeResult:

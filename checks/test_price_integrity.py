@@ -9,11 +9,17 @@ and tampered by the same customer, and the two payments must be equal in amount 
 currency. The clean order is the positive control: if golive cannot place it, or cannot
 read its payment back, every check that needs it is an error, never a fail. The tampered
 fields are the flow's own numeric fields, the money-like keys of the app's answers (its
-menu and the clean checkout's answers) and a dictionary of money words, sent at the top of
-the submit body (the in-state customer's orders) and in every cart line (the out-of-state
-customer's), in batches bisected when the amount moves; quantities of -1, 1.5 and 10^9 on
+menu and the clean checkout's answers), the money-like request fields the target's source
+reads when the profile names a repository (golive/fieldmine.py: fields no answer shows,
+sent as a low number and as an object of every mined money-like name, for nested shapes;
+the evidence names the file:line that reads the field that moved the charge) and a
+dictionary of money words, sent at the top of the submit body (the in-state customer's
+orders) and in every cart line (the out-of-state customer's), in batches bisected when
+the amount moves; quantities of -1, 1.5 and 10^9 on
 every line; and `currency` swapped to another ISO code. A tampered order the app refuses
-(4xx) is safe; one it answers 5xx fails (a crash is not a refusal). Each tampered field is
+(4xx) is safe; one it answers 5xx fails (a crash is not a refusal), but for a field sent
+as an object: an object where the app reads a number may crash it, a type check it lacks
+rather than a price it trusted, so that counts as refused. Each tampered field is
 judged by one check: fee-like names (`fee`, `platformFeeCents`) by price.platform-fee,
 cart-line fields by price.from-catalogue, the rest, the quantities and the currency by
 price.tampered-amount.
@@ -43,7 +49,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import outcomes, redact, tamper
+from golive import fieldmine, outcomes, redact, tamper
 from golive.client import payments
 from golive.client.errors import FlowError
 from golive.context import CheckContext
@@ -55,6 +61,8 @@ TIMEOUT_S = 10
 NEEDS = {"app", "stripe"}
 # Orders each customer's tampering may place (batches, their narrowing, bisection).
 TAMPER_BUDGET = 8
+# More when the repository named fields: their two batches (numbers, objects) and a split.
+SOURCE_BUDGET = 2
 # Quantities no cart can honestly hold: each must be refused (4xx) or charged as the
 # clean cart (an app that clamps or ignores them); any other amount, or a 5xx, fails.
 ODD_QUANTITIES: dict[str, Any] = {"negative": -1, "fractional": 1.5, "huge": 10**9}
@@ -415,6 +423,34 @@ class Tampering:
     clean: Probe
     search: tamper.Search
     fields: int
+    budget: int = TAMPER_BUDGET
+    source: list[fieldmine.Field] = field(default_factory=list)
+
+
+def _source_fields(ctx: CheckContext) -> list[fieldmine.Field]:
+    """The money-like request fields the target's source reads (none without a
+    repository: black-box tampering as before), mined once per run."""
+    root = ctx.profile.repository_path
+    if root is None or not root.is_dir():
+        return []
+    mined = ctx.target.cached(f"fieldmine:{root}", lambda: fieldmine.mine(root, tamper.money_like))
+    return mined.money(tamper.money_like)
+
+
+def _form_submit(flow: Any) -> bool:
+    index = flow.submit_index()
+    return index is not None and flow.steps[index].request.form is not None
+
+
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    """A form body carries an object as `name[key]` fields (how Rails, PHP and qs nest)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            out.update({f"{name}[{key}]": inner for key, inner in value.items()})
+        else:
+            out[name] = value
+    return out
 
 
 def _tampering(ctx: CheckContext, pricing: Pricing, name: str) -> Tampering:
@@ -431,17 +467,26 @@ def _tampering(ctx: CheckContext, pricing: Pricing, name: str) -> Tampering:
         menu = _menu(ctx, pricing)
         menu_keys = [k for k in (menu.keys if menu else []) if tamper.money_like(k)]
         keys = list(dict.fromkeys([*menu_keys, *tamper.mined(clean.excerpts)]))
-        batches = tamper.battery(place, own, keys)
+        source = _source_fields(ctx)
+        batches = tamper.battery(place, own, keys, source)
         low = _low(amount)
+        form = _form_submit(flow)
 
         def attempt(batch: list[Tamper]) -> Trial:
-            values = {t.name: low for t in batch}
+            values = {t.name: t.value(low) for t in batch}
             if place == "top":
-                return _attempt(ctx, pricing, clean, top=values)
-            return _attempt(ctx, pricing, clean, per_line=values)
+                trial = _attempt(ctx, pricing, clean, top=_flat(values) if form else values)
+            else:
+                trial = _attempt(ctx, pricing, clean, per_line=values)
+            if trial.kind == "broke" and any(t.shape == "object" for t in batch):
+                # An object where the app reads a number may crash it: a type check it
+                # lacks, not a price it trusted (the dictionary's numbers judge that).
+                return Trial("refused", trial.status, text=trial.text, evidence=trial.evidence)
+            return trial
 
-        found = tamper.search(batches, attempt, TAMPER_BUDGET)
-        return Tampering(clean, found, sum(len(b) for b in batches))
+        budget = TAMPER_BUDGET + (SOURCE_BUDGET if source else 0)
+        found = tamper.search(batches, attempt, budget)
+        return Tampering(clean, found, sum(len(b) for b in batches), budget, source)
 
     return ctx.target.cached(f"price.tampering:{place}", run)
 
@@ -455,11 +500,13 @@ def _judge(
 ) -> list[str]:
     """Record one battery's search and say what it found among this check's fields."""
     found, clean = tampering.search, tampering.clean
+    mined = [f"{f.name} ({f.where})" for f in tampering.source]
     ctx.record(
         tampering=what,
         customer_state=clean.state,
         clean_order=f"{clean.intent_id}: {clean.amount} {clean.currency}",
         fields=tampering.fields,
+        **({"mined_from_repository": mined} if mined else {}),
         orders=found.orders,
         refused=[t.label for t in found.refused if mine(t)],
         trials=found.trials,
@@ -472,6 +519,13 @@ def _judge(
                 if len(group) == 1
                 else f"one or more of the fields {tamper.names(group)}"
             )
+            read = [t for t in group if t.origin == "source"]
+            if read:
+                who += (
+                    " (mined from the repository: read at "
+                    + ", ".join(dict.fromkeys(f"{t.name} {t.where}" for t in read))
+                    + ")"
+                )
             problems.append(
                 f"{who} moved the charge: the clean order {clean.intent_id} is "
                 f"{clean.amount} {clean.currency}, the tampered one {trial.reference} "
@@ -489,7 +543,7 @@ def _judge(
             not_tried=[t.label for t in untried],
             why=found.stopped.text
             if found.stopped
-            else f"the budget of {TAMPER_BUDGET} orders ran out (the app refused each batch "
+            else f"the budget of {tampering.budget} orders ran out (the app refused each batch "
             "for one field at a time)",
         )
         # An app's rate limit ends the tampering like the budget does once some tampered

@@ -53,6 +53,7 @@ __all__ = [
     "SecretFinding",
     "scan_repository",
     "tracked_env_files",
+    "tracked_files",
 ]
 
 ALLOWLIST_FILE = ".golive-allowlist"
@@ -728,6 +729,19 @@ def _read_worktree(full: bytes, real_root: str) -> bytes | None:
             return handle.read()
     except OSError:
         return None
+
+
+def tracked_files(repo: Path) -> list[str] | None:
+    """The tracked regular files of the checkout whose root is `repo` (relative paths), or
+    None when `repo` is not itself a checkout's root (a plain folder, or a folder inside
+    another project's checkout, whose tracked files are not the app's)."""
+    try:
+        root = _open_repo(repo).root
+    except NotARepository:
+        return None
+    if os.path.realpath(root) != os.path.realpath(repo):
+        return None
+    return [os.fsdecode(path) for path in _tracked_entries(root)]
 
 
 def tracked_env_files(repo: Path) -> list[str]:

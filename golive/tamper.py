@@ -2,11 +2,14 @@
 search that finds which of them moved the amount in a bounded number of orders.
 
 The price checks (checks/test_price_integrity.py) buy one cart twice, clean and tampered,
-and compare the two payments. Which fields to tamper comes from three places, none of
+and compare the two payments. Which fields to tamper comes from four places, none of
 them the app's own names written into golive: the profile's checkout flow (its numeric
-body fields and cart-line fields), the money-like keys the app's own answers carry, and a
-dictionary of money words in the spellings apps use (`amount`, `amount_cents`,
-`amountCents`, …). Sending them one order each would cost dozens of orders and hit any
+body fields and cart-line fields), the money-like keys the app's own answers carry, the
+money-like request fields the target's source reads (golive/fieldmine.py, when the profile
+names a repository: a field no answer shows), and a dictionary of money words in the
+spellings apps use (`amount`, `amount_cents`, `amountCents`, …). A name mined from the
+source is sent as a low number, and also as an object holding every mined money-like name
+with that number, so a nested `{"quote": {"amount_minor": N}}` is covered. Sending them one order each would cost dozens of orders and hit any
 rate limit, so they go in batches: a batch whose order costs what the clean one does
 clears all its fields at once; one that costs something else is bisected to name the
 field that moved it; one the app refuses (4xx) is narrowed by the names its answer
@@ -18,13 +21,17 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from golive.profile.flows import PLACEHOLDER, Flow
 
+if TYPE_CHECKING:
+    from golive.fieldmine import Field
+
 Place = Literal["top", "line"]
+Shape = Literal["number", "object"]
 # A trial's verdict: the order cost what the clean one did, cost something else, was
 # refused (4xx), broke the app (5xx), or golive could not go on (no answer, rate limited,
 # no payment to read back).
@@ -44,6 +51,9 @@ WORDS = (
     "tax",
 )
 # The parts of a key that make it money-like (`lineCostMinor`, `vendor_amount`, `taxCents`).
+# `minor` (minor units: `amount_minor`), `net` (`net_total`) and `quote` (a priced offer:
+# `shipping_quote`, `priceQuote`) count; `hold` does not (`on_hold`, `hold_until` are about
+# state and time, and an amount held is named with a money word too).
 MONEY_PARTS = frozenset(
     {
         "amount",
@@ -62,6 +72,8 @@ MONEY_PARTS = frozenset(
         "charge",
         "cents",
         "minor",
+        "net",
+        "quote",
         "sum",
     }
 )
@@ -75,11 +87,19 @@ class Tamper:
 
     place: Place
     name: str
-    origin: str  # flow | answer | dictionary
+    origin: str  # flow | answer | source | dictionary
+    shape: Shape = "number"
+    inner: tuple[str, ...] = ()  # an object's keys, each given the number
+    where: str = ""  # source: the file:line that reads it
 
     @property
     def label(self) -> str:
-        return self.name if self.place == "top" else f"<each line>.{self.name}"
+        name = self.name if self.shape == "number" else f"{self.name}{{{','.join(self.inner)}}}"
+        return name if self.place == "top" else f"<each line>.{name}"
+
+    def value(self, low: int) -> Any:
+        """What golive sends in this field: the low number, or an object of it."""
+        return low if self.shape == "number" else dict.fromkeys(self.inner, low)
 
 
 def camel(snake: str) -> str:
@@ -158,31 +178,44 @@ def flow_fields(flow: Flow, submitted: Any) -> FlowFields:
     return out
 
 
-def battery(place: Place, own: FlowFields, answer_keys: list[str]) -> list[list[Tamper]]:
-    """The batches tampering sends at `place`, the likeliest first: the flow's own fields
-    and what the app's answers named, then the dictionary's plain, camelCase, `_cents` and
-    camelCase-cents spellings. A strict app refuses a batch for any field it does not know,
-    so small batches of likely names reach an accepted order before the budget runs out.
-    Never a field that carries the order's identity, nor `currency` (swapped on its own)."""
+def battery(
+    place: Place, own: FlowFields, answer_keys: list[str], source: Sequence[Field] = ()
+) -> list[list[Tamper]]:
+    """The batches tampering sends at `place`, the likeliest first: the flow's own fields,
+    what the app's answers named and the money-like names its source reads (as numbers);
+    then the source's names as objects of every money-like name it reads; then the
+    dictionary's plain, camelCase, `_cents` and camelCase-cents spellings. A strict app
+    refuses a batch for any field it does not know, so small batches of likely names reach
+    an accepted order before the budget runs out. Never a field that carries the order's
+    identity, nor `currency` (swapped on its own)."""
     keep = (own.keep_top if place == "top" else own.keep_line) | {"currency"}
     words = list(WORDS)
-    groups = [
-        ("flow", own.top if place == "top" else own.line),
-        ("answer", answer_keys),
-        ("dictionary", words),
-        ("dictionary", [camel(w) for w in words]),
-        ("dictionary", [f"{w}_cents" for w in words]),
-        ("dictionary", [camel(f"{w}_cents") for w in words]),
+    inner = tuple(
+        dict.fromkeys(f.name for f in source if money_like(f.name) and f.name not in keep)
+    )
+    first: list[Tamper] = [
+        *(Tamper(place, n, "flow") for n in (own.top if place == "top" else own.line)),
+        *(Tamper(place, n, "answer") for n in answer_keys),
+        *(Tamper(place, f.name, "source", where=f.where) for f in source if not f.container),
     ]
-    seen: set[str] = set()
-    batches: list[list[Tamper]] = [[]]
-    for index, (origin, names) in enumerate(groups):
-        if index >= 2 and batches[-1]:
-            batches.append([])  # the flow's and the answers' names share the first batch
-        for name in names:
-            if name not in seen and name not in keep:
-                seen.add(name)
-                batches[-1].append(Tamper(place, name, origin))
+    objects = [Tamper(place, f.name, "source", "object", inner, f.where) for f in source]
+    groups: list[list[Tamper]] = [first, objects if inner else []]
+    for names in (
+        words,
+        [camel(w) for w in words],
+        [f"{w}_cents" for w in words],
+        [camel(f"{w}_cents") for w in words],
+    ):
+        groups.append([Tamper(place, n, "dictionary") for n in names])
+    seen: set[tuple[str, str]] = set()
+    batches: list[list[Tamper]] = []
+    for group in groups:
+        batch = []
+        for t in group:
+            if (t.name, t.shape) not in seen and t.name not in keep:
+                seen.add((t.name, t.shape))
+                batch.append(t)
+        batches.append(batch)
     return [batch for batch in batches if batch]
 
 

@@ -5,8 +5,12 @@ token auth, real PaymentIntents on a Stripe sandbox and its orders in a real SQL
 Flaws, each a promise broken: `line-cost` (a cart line's `lineCostMinor` replaces the
 menu's price), `client-currency` (a `currency` in the body becomes the charge's),
 `card-in-int` (the digits of a gift message are kept in an INTEGER column), `card-in-text`
-(the gift message is stored as typed). The correct app refuses odd quantities (400),
-ignores money fields it does not take, and stores the gift message with digits masked.
+(the gift message is stored as typed), `remark-as-typed` (a `porchRemark` the profile's
+flow never sends, which every order answer shows, null or as stored, is stored as typed),
+`nested-quote` (a `basket_snapshot: {"amount_minor": N}` in the body, which no answer
+shows, replaces the total: only this source file names it, so the tests copy it into the
+app's repository folder). The correct app refuses odd quantities (400), ignores money
+fields it does not take, and stores the gift message and the remark with digits masked.
 """
 
 from __future__ import annotations
@@ -78,6 +82,10 @@ def _handler(db: Path, stripe_url: str, flaws: set[str]) -> type[JsonHandler]:
                 total += cost
             if not lines:
                 return self._answer(400, {"error": "no lines"})
+            snapshot = body.get("basket_snapshot") or {}  # read only here: no answer shows it
+            minor = snapshot.get("amount_minor") if isinstance(snapshot, dict) else None
+            if "nested-quote" in flaws and isinstance(minor, int):
+                total = minor
             currency = "usd"
             if "client-currency" in flaws and isinstance(body.get("currency"), str):
                 currency = body["currency"]
@@ -88,12 +96,21 @@ def _handler(db: Path, stripe_url: str, flaws: set[str]) -> type[JsonHandler]:
             digits = re.sub(r"\D", "", message)
             code = int(digits) if "card-in-int" in flaws and digits else None
             stored = message if "card-in-text" in flaws else re.sub(r"\d", "#", message)
+            remark = body.get("porchRemark")
+            if isinstance(remark, str) and "remark-as-typed" not in flaws:
+                remark = re.sub(r"\d", "#", remark)
             with lock, sqlite3.connect(db) as conn:
                 cursor = conn.execute(
-                    "INSERT INTO orders (amount, gift_code, gift_message) VALUES (?, ?, ?)",
-                    (total, code, stored),
+                    "INSERT INTO orders (amount, gift_code, gift_message, remark) "
+                    "VALUES (?, ?, ?, ?)",
+                    (total, code, stored, remark if isinstance(remark, str) else None),
                 )
-            order = {"ref": f"o-{cursor.lastrowid}", "lines": lines, "totalMinor": total}
+            order = {
+                "ref": f"o-{cursor.lastrowid}",
+                "lines": lines,
+                "totalMinor": total,
+                "porchRemark": remark if isinstance(remark, str) else None,
+            }
             return self._answer(201, {"order": order, "payment_intent": intent.id})
 
     return Handler
@@ -105,7 +122,7 @@ def running(folder: Path, stripe_url: str, flaws: set[str] | None = None) -> Ite
     with sqlite3.connect(db) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, amount INTEGER, "
-            "gift_code INTEGER, gift_message TEXT)"
+            "gift_code INTEGER, gift_message TEXT, remark TEXT)"
         )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(db, stripe_url, set(flaws or ())))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -154,3 +171,18 @@ def profile(folder: Path, app: PriceApp, stripe_url: str, **extra: Any) -> dict[
         "data": {"probe": {"user": "ada", "items": [{"id": "MUG", "quantity": 1}]}},
         **extra,
     }
+
+
+def repository(folder: Path) -> dict[str, Any]:
+    """A repository folder holding the app's source (this file), for the profile's
+    `repository:` block: what golive/fieldmine.py reads request fields from."""
+    repo = folder / "repo"
+    (repo / "app").mkdir(parents=True, exist_ok=True)
+    (repo / "app" / "orders.py").write_text(Path(__file__).read_text(encoding="utf-8"))
+    return {"repository": {"path": "repo"}}
+
+
+def source_line(text: str) -> int:
+    """The line of this file that holds `text` first (what the evidence must point at)."""
+    lines = Path(__file__).read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)

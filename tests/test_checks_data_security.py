@@ -318,3 +318,24 @@ def test_the_mongodb_scan_walks_every_string_field_of_the_newest_documents() -> 
     assert masked == f"{card[:6]}******{card[-4:]}" and card not in str(dirty.hits)
     # The sample is the newest documents: with a sample of one, only the dirty one is read.
     assert scan_mongo(db, 1).rows == 2  # one per collection
+
+
+def test_free_text_keys_the_answers_reveal() -> None:
+    from golive.profile.data import free_text, revealed
+
+    assert all(free_text(k) for k in ("courier_note", "giftMessage", "special-instructions"))
+    assert not any(free_text(k) for k in ("note_id", "delivery_status", "message_type", "sku"))
+    answers = [
+        '{"order": {"ref": "o-1", "courierNote": null, "delivery_status": "x", "memo": 3,'
+        ' "lines": [{"sku": "A", "engraving": ""}]}}',
+        '<form><textarea name="gift_message"></textarea><input type="hidden" '
+        'name="remark"><input name="special_requests"></form>',
+        "not json {",
+    ]
+    # A string- or null-valued key (not a number's), and where it was: in a cart line.
+    assert revealed(answers) == {
+        "courierNote": False,
+        "engraving": True,
+        "gift_message": False,
+        "special_requests": False,
+    }

@@ -4,7 +4,11 @@ sandbox, a real SQLite database. Through a real `golive gate`: the correct app p
 money field with an unusual name in each cart line (`lineCostMinor`, named only in the
 app's answers), a currency taken from the client and a card number typed into a free-text
 field the profile's flow sends (`gift_message`), stored as text or as an integer, each fail
-their item naming what they did; a probe whose path 404s is an error."""
+their item naming what they did; a probe whose path 404s is an error. Two fields golive
+can only learn from the app itself: a free-text field the flow never sends that the
+order's answer shows (mined from the answers: a second probe order carries the card), and
+a nested money object only the source reads (mined from the repository folder, tampered
+as an object, named with its file:line)."""
 
 from __future__ import annotations
 
@@ -124,3 +128,65 @@ def test_a_probe_whose_path_is_missing_is_an_error_not_a_pass(
     errored = check(result, CARD)
     assert errored["outcome"] == "error", errored
     assert "404" in errored["message"] and "/no-such-orders" in errored["message"]
+
+
+def test_a_card_in_a_free_text_field_only_the_answers_show_is_found(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    result = run(tmp_path, sandbox, {"remark-as-typed"}, (CARD,))
+    failed = check(result, CARD)
+    assert failed["outcome"] == "fail", result.stdout
+    assert "orders.remark" in failed["message"] and "424242******4242" in failed["message"]
+    probe = failed["evidence"][0]
+    # The profile's flow never sends porchRemark: the first order's answer showed it
+    # (null), so a second order carried the card in it; the first stays the control.
+    assert probe["status"] == 201 and "porchRemark" not in probe["card_fields"]
+    second = probe["second_order"]
+    assert second["revealed_by_answers"] == ["porchRemark"], second
+    assert second["status"] == 201 and "porchRemark" in second["card_fields"]
+
+
+def test_the_same_app_masking_the_field_passes(tmp_path: Path, sandbox: Sandbox) -> None:
+    result = run(tmp_path, sandbox, set(), (CARD,))
+    passed = check(result, CARD)
+    assert passed["outcome"] == "pass", passed
+    assert passed["evidence"][0]["second_order"]["status"] == 201
+
+
+def test_a_nested_money_object_only_the_source_reads_fails_naming_it(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    repo = priceapp.repository(tmp_path)
+    result = run(tmp_path, sandbox, {"nested-quote"}, (AMOUNT, CATALOGUE), **repo)
+    failed = check(result, AMOUNT)
+    assert failed["outcome"] == "fail", result.stdout
+    line = priceapp.source_line('snapshot = body.get("basket_snapshot")')
+    assert "field basket_snapshot{" in failed["message"], failed["message"]
+    assert f"basket_snapshot app/orders.py:{line}" in failed["message"], failed["message"]
+    assert "mined from the repository" in failed["message"]
+    assert "2100 usd" in failed["message"] and "50 usd" in failed["message"]
+    mined = next(e for e in failed["evidence"] if "mined_from_repository" in e)
+    assert f"basket_snapshot (app/orders.py:{line})" in mined["mined_from_repository"]
+    assert result.outcomes()[CATALOGUE] == "pass"  # the lines are not trusted
+
+
+def test_the_same_source_with_the_switch_off_passes(tmp_path: Path, sandbox: Sandbox) -> None:
+    repo = priceapp.repository(tmp_path)
+    result = run(tmp_path, sandbox, set(), (AMOUNT, CATALOGUE, FEE), **repo)
+    outcomes = result.outcomes()
+    for item in (AMOUNT, CATALOGUE, FEE):
+        assert outcomes[item] == "pass", (item, check(result, item), result.stdout)
+    top = next(e for e in check(result, AMOUNT)["evidence"] if "tampering" in e)
+    sent = [f for trial in top["trials"] for f in trial["fields"]]
+    assert any(f.startswith("basket_snapshot{") for f in sent), sent
+
+
+def test_without_a_repository_golive_tampers_black_box_as_before(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    # The field is in no answer and no dictionary: without the source golive cannot name
+    # it, and says nothing was mined (no error).
+    result = run(tmp_path, sandbox, {"nested-quote"}, (AMOUNT,))
+    passed = check(result, AMOUNT)
+    assert passed["outcome"] == "pass", passed
+    assert not any("mined_from_repository" in e for e in passed["evidence"])

@@ -21,6 +21,9 @@ Every field may be left out: `user` defaults to `api.users.a`, else
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +67,114 @@ class DataModel(_Strict):
 # Note-like names a careless app stores as sent, added at the top of the probe's body; a
 # strict app that refuses one by name gets the probe again without it.
 NOTE_NAMES = ("note", "comment", "message")
+# A word of a key that says a person types it (`courierNote`, `gift-message`,
+# `special_instructions`), and one that says it is not free text (`note_id`,
+# `delivery_status`, `message_type`): a key with a word of the second kind is left out.
+FREE_TEXT_PARTS = frozenset(
+    {
+        "note",
+        "notes",
+        "comment",
+        "comments",
+        "message",
+        "messages",
+        "msg",
+        "instruction",
+        "instructions",
+        "memo",
+        "gift",
+        "remark",
+        "remarks",
+        "description",
+        "delivery",
+        "greeting",
+        "dedication",
+        "feedback",
+        "engraving",
+        "inscription",
+        "annotation",
+        "text",
+        "details",
+        "request",
+        "requests",
+    }
+)
+NOT_FREE_TEXT = frozenset(
+    {
+        "id",
+        "ids",
+        "uuid",
+        "ref",
+        "key",
+        "token",
+        "url",
+        "uri",
+        "status",
+        "state",
+        "type",
+        "kind",
+        "code",
+        "date",
+        "time",
+        "at",
+        "email",
+        "phone",
+        "currency",
+        "hash",
+        "method",
+        "mode",
+        "count",
+        "fee",
+        "cost",
+        "price",
+        "amount",
+    }
+)
+MAX_REVEALED = 12  # free-text names mined from the answers that one probe carries
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_TEXTAREA = re.compile(r"<textarea\b[^>]*?\bname\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_INPUT = re.compile(r"<input\b[^>]*>", re.I)
+_ATTR = re.compile(r"\b(name|type)\s*=\s*[\"']([^\"']*)[\"']", re.I)
+
+
+def free_text(key: str) -> bool:
+    """`courier_note`, `giftMessage`, `special-instructions`: a key a person types into."""
+    words = {w.lower() for w in _WORDS.findall(key)}
+    return bool(words & FREE_TEXT_PARTS) and not words & NOT_FREE_TEXT
+
+
+def _revealed_json(node: Any, in_line: bool, out: dict[str, bool]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if (value is None or isinstance(value, str)) and free_text(str(key)):
+                out[str(key)] = out.get(str(key), True) and in_line
+            _revealed_json(value, in_line, out)
+    elif isinstance(node, list):
+        for value in node:
+            _revealed_json(value, in_line or isinstance(value, dict), out)
+
+
+def revealed(bodies: list[str]) -> dict[str, bool]:
+    """The free-text keys the app's answers show — JSON keys valued a string or null, and
+    the text fields of its HTML forms — each True when it only appears in a list's objects
+    (a cart line's), in order of first appearance."""
+    out: dict[str, bool] = {}
+    for body in bodies:
+        text = body.lstrip()
+        if text[:1] in ("{", "["):
+            with contextlib.suppress(ValueError):
+                _revealed_json(json.loads(text), False, out)
+            continue
+        for name in _TEXTAREA.findall(body):
+            if free_text(name):
+                out[name] = False
+        for tag in _INPUT.findall(body):
+            attrs = {k.lower(): v for k, v in _ATTR.findall(tag)}
+            if attrs.get("type", "text").lower() in ("text", "search") and free_text(
+                attrs.get("name", "")
+            ):
+                out[attrs["name"]] = False
+    return out
 
 
 def _free_text(template: Any) -> bool:
