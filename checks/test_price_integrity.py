@@ -41,6 +41,7 @@ step, the answers' statuses, the PaymentIntents' ids, amounts and currencies.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from golive import fieldmine, outcomes, redact, tamper
+from golive import budget, fieldmine, outcomes, redact, tamper
 from golive.client import payments
 from golive.client.errors import FlowError
 from golive.context import CheckContext
@@ -61,6 +62,8 @@ TIMEOUT_S = 10
 NEEDS = {"app", "stripe"}
 # Orders each customer's tampering may place (batches, their narrowing, bisection).
 TAMPER_BUDGET = 8
+MAX_RATE_WAIT_S = 65  # a per-minute limit's window, and a little
+RATE_WAIT_MARGIN_S = 20  # what the retried order and the rest of the check need
 # More when the repository named fields: their two batches (numbers, objects) and a split.
 SOURCE_BUDGET = 2
 # Quantities no cart can honestly hold: each must be refused (4xx) or charged as the
@@ -265,6 +268,10 @@ def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
         placed = ctx.app_client().checkout(
             user, _items(cart), idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}"
         )
+        if placed.status == 429 and _waited_out(ctx, placed.steps):  # once, politely
+            placed = ctx.app_client().checkout(
+                user, _items(cart), idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}"
+            )
     except FlowError as exc:
         ctx.flow_error(exc)  # golive's own request was refused: not a verdict on prices
     probe = Probe(
@@ -364,6 +371,40 @@ def _attempt(
     per_line: dict[str, Any] | None = None,
     quantity: Any = None,
 ) -> Trial:
+    """One tampered order, judged against the clean one; a 429 whose Retry-After the
+    check's time allows is waited out once, as a polite client would (golive's other
+    checks may have spent the user's quota a moment before)."""
+    trial = _attempt_once(ctx, pricing, clean, top=top, per_line=per_line, quantity=quantity)
+    if trial.kind == "stop" and trial.status == 429 and _waited_out(ctx, trial.retry_after_s):
+        return _attempt_once(ctx, pricing, clean, top=top, per_line=per_line, quantity=quantity)
+    return trial
+
+
+def _waited_out(ctx: CheckContext, retry_after: float | list[Any] | None) -> bool:
+    """Waits a 429's Retry-After (given, or read from the last step) when it is short and
+    the check's time allows; False when golive should not wait."""
+    if isinstance(retry_after, list):
+        retry_after = retry_after[-1].retry_after_s if retry_after else None
+    running = budget.active()
+    room = running.remaining() if running is not None else float("inf")
+    if retry_after is None or retry_after > MAX_RATE_WAIT_S:
+        return False
+    if retry_after + RATE_WAIT_MARGIN_S >= room:
+        return False
+    ctx.record(rate_limited=f"429, waited the Retry-After of {retry_after:g} s")
+    time.sleep(retry_after)
+    return True
+
+
+def _attempt_once(
+    ctx: CheckContext,
+    pricing: Pricing,
+    clean: Probe,
+    *,
+    top: dict[str, Any] | None = None,
+    per_line: dict[str, Any] | None = None,
+    quantity: Any = None,
+) -> Trial:
     """One tampered order of the clean order's cart and customer, judged against it."""
     user = _customer(pricing, clean.name)
     try:
@@ -380,11 +421,15 @@ def _attempt(
         if exc.kind == "status" and exc.status is not None:
             # The clean order went through as this user: a 401/403/404 now is the app
             # refusing the tampered one.
-            return _refusal(exc.status, last.excerpt if last else "", evidence)
+            trial = _refusal(exc.status, last.excerpt if last else "", evidence)
+            trial.retry_after_s = last.retry_after_s if last else None
+            return trial
         return Trial("stop", exc.status, text=str(exc), evidence=evidence)
     evidence = {"request": placed.request, "status": placed.status}
     if placed.refused is not None or not placed.ok:
-        return _refusal(placed.status, placed.body_excerpt, evidence)
+        trial = _refusal(placed.status, placed.body_excerpt, evidence)
+        trial.retry_after_s = placed.steps[-1].retry_after_s if placed.steps else None
+        return trial
     paid = payments.read(_backend(ctx), placed, complete=True)
     evidence.update(payment_intent=paid.reference, amount=paid.amount, currency=paid.currency)
     if paid.error or not isinstance(paid.amount, int):

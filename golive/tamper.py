@@ -233,6 +233,7 @@ class Trial:
     reference: str | None = None  # the PaymentIntent (or Checkout Session) read back
     text: str = ""  # the refusal's answer, or why golive could not go on
     evidence: dict[str, Any] = field(default_factory=dict)
+    retry_after_s: float | None = None  # a 429's Retry-After
 
 
 Attempt = Callable[[list[Tamper]], Trial]

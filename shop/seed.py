@@ -42,6 +42,10 @@ USERS = [
     # dave: the orders golive's side-effect checks pay; erin: the smoke flows' customer.
     (4, "dave@example.com", "Dave Example", "WA", "tok_dave_wa"),
     (5, "erin@example.com", "Erin Example", "CA", "tok_erin_ca"),
+    # frank and gina: the price checks' customers, whose tampered orders need their own
+    # quota (the API checks buy and fuzz as alice and bob in the same minute).
+    (6, "frank@example.com", "Frank Example", "CA", "tok_frank_ca"),
+    (7, "gina@example.com", "Gina Example", "NY", "tok_gina_ny"),
 ]
 # Load-test customers: each has its own rate-limit quota, so a storm of checkouts spread
 # over them measures the shop, not the limiter. Tokens tok_load_01 … tok_load_50.

@@ -163,7 +163,7 @@ def run_shop(tmp_path: Path, profile: Path, items: tuple[str, ...]) -> tuple[Gat
 
 
 def _wrong_tokens(data: dict[str, Any]) -> None:
-    for user in ("alice", "bob", "dave", "erin"):
+    for user in ("alice", "bob", "dave", "erin", "frank", "gina"):
         data["users"][user]["token"] = f"tok_wrong_{user}"
 
 
@@ -174,7 +174,7 @@ def test_golives_own_refused_credentials_are_errors_naming_user_and_step(tmp_pat
     assert {i: checks.outcomes()[i] for i in (PRICE, FEE, EFFECTS)} == dict.fromkeys(
         (PRICE, FEE, EFFECTS), "error"
     ), checks.stdout
-    assert "as 'alice'" in reason(checks, FEE) and "401" in reason(checks, FEE)
+    assert "as 'frank'" in reason(checks, FEE) and "401" in reason(checks, FEE)
     assert "as 'dave' at step 'POST /api/v1/stripe/create-payment-intent'" in reason(
         checks, EFFECTS
     )
@@ -199,7 +199,7 @@ def test_a_plain_checkout_the_app_cannot_serve_is_an_error_in_every_control(
     for item in (PRICE, EFFECTS):
         text = reason(checks, item)
         assert "could not place" in text and "answered 5" in text and "body:" in text, text
-    assert "as 'alice'" in reason(checks, PRICE) and "as 'dave'" in reason(checks, EFFECTS)
+    assert "as 'frank'" in reason(checks, PRICE) and "as 'dave'" in reason(checks, EFFECTS)
     assert flows.outcomes()[SMOKE] == "fail", flows.stdout
 
 

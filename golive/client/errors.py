@@ -25,6 +25,7 @@ class StepRecord:
     status: int | None
     excerpt: str = ""
     request: Any = None
+    retry_after_s: float | None = None  # a 429's Retry-After, in seconds
 
     def evidence(self) -> dict[str, Any]:
         entry: dict[str, Any] = {

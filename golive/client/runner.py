@@ -231,6 +231,8 @@ def _send(
         ) from None
     record.status = answer.status_code
     record.excerpt = session.excerpt(answer.text, EXCERPT_CHARS)
+    if answer.status_code == 429:
+        record.retry_after_s = _retry_after(answer.headers.get("Retry-After"))
     if not step.expect.accepts(answer.status_code):
         wanted = step.expect.status if step.expect.status is not None else "below 400"
         raise FlowError(
@@ -242,3 +244,11 @@ def _send(
             variables=run.variables,
         )
     return answer
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, when it is a number (the HTTP-date form is left alone)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
