@@ -9,7 +9,8 @@ menu's price), `client-currency` (a `currency` in the body becomes the charge's)
 flow never sends, which every order answer shows, null or as stored, is stored as typed),
 `nested-quote` (a `basket_snapshot: {"amount_minor": N}` in the body, which no answer
 shows, replaces the total: only this source file names it, so the tests copy it into the
-app's repository folder). The correct app refuses odd quantities (400), ignores money
+app's repository folder). `tight-quota` (not a flaw) answers a user's orders beyond
+QUOTA a second with 429 and `Retry-After: 1`. The correct app refuses odd quantities (400), ignores money
 fields it does not take, and stores the gift message and the remark with digits masked.
 """
 
@@ -19,6 +20,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from tests.jsonhandler import JsonHandler
 MENU = {"TEA": 450, "MUG": 1200}
 TOKENS = {"tk-ada": "ada", "tk-bob": "bob"}
 SECRET_KEY = "sk_test_golive_sandbox"
+QUOTA = 2  # orders per user per second under `tight-quota`
 
 
 @dataclass
@@ -46,6 +49,7 @@ def _handler(db: Path, stripe_url: str, flaws: set[str]) -> type[JsonHandler]:
         SECRET_KEY, base_addresses={"api": stripe_url}, max_network_retries=0
     )
     lock = threading.Lock()
+    recent: dict[str, list[float]] = {}
 
     class Handler(JsonHandler):
         def _auth(self) -> str | None:
@@ -67,6 +71,13 @@ def _handler(db: Path, stripe_url: str, flaws: set[str]) -> type[JsonHandler]:
                 return self._answer(401, {"error": "who are you"})
             if self.path != "/orders":
                 return self._answer(404, {"error": "no such page"})
+            if "tight-quota" in flaws:
+                now = time.monotonic()
+                with lock:
+                    mine = [t for t in recent.get(self._auth() or "", []) if now - t < 1.0]
+                    recent[self._auth() or ""] = [*mine, now]
+                if len(mine) >= QUOTA:
+                    return self._answer(429, {"error": "slow down"}, {"Retry-After": "1"})
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             lines, total = [], 0
             for line in body.get("lines") or []:

@@ -86,6 +86,20 @@ def test_a_trusted_line_cost_fails_naming_the_field_and_both_amounts(
     assert result.outcomes()[AMOUNT] == "pass"  # the top of the body is not trusted
 
 
+def test_a_short_429_is_waited_out_and_the_tampering_goes_on(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    # An app whose per-user quota is tighter than golive's burst of tampered orders: the
+    # Retry-After is honoured, so the trusted field is still found (without waiting, the
+    # first 429 would stop the search before a tampered order was judged).
+    result = run(tmp_path, sandbox, {"line-cost", "tight-quota"}, (CATALOGUE,))
+    failed = check(result, CATALOGUE)
+    assert failed["outcome"] == "fail", result.stdout
+    assert "field <each line>.lineCostMinor moved the charge" in failed["message"]
+    waits = [e["rate_limited"] for e in failed["evidence"] if "rate_limited" in e]
+    assert waits and all("Retry-After of 1 s" in w for w in waits), failed["evidence"]
+
+
 def test_a_client_currency_fails(tmp_path: Path, sandbox: Sandbox) -> None:
     result = run(tmp_path, sandbox, {"client-currency"}, (AMOUNT,))
     failed = check(result, AMOUNT)
