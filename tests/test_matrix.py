@@ -12,6 +12,7 @@ from the same runs, and pytest-xdist spreads them over the workers (`-n 2` in CI
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 from gatekit import ROOT, SharedRuns, checklist_items
@@ -136,3 +137,35 @@ def test_a_blind_set_is_judged_by_inclusion() -> None:
     # The correct build must be GO; a major item failing under load noise is shown.
     assert matrix.FlawRun(None, 0, {"b.y": "fail"}, 0.0, judge="includes").caught
     assert not matrix.FlawRun(None, 1, {"b.y": "fail"}, 0.0, judge="includes").caught
+
+
+# --- the blind detection set (targets/examples/django-shop/flaws.yaml) ----------------------
+
+DJANGO = matrix.SUBJECTS["django-example"]
+BLIND = matrix.Catalogue.load(DJANGO.catalogue)
+
+
+def test_the_blind_set_is_judged_by_inclusion_and_mapped_to_checklist_items() -> None:
+    assert BLIND.judge == "includes"
+    items = matrix.automated_items()
+    for name, flaw in BLIND.flaws.items():
+        assert flaw["fails"] and set(flaw["fails"]) <= items.keys(), name
+        assert flaw["violates"] and flaw["class"], name
+
+
+def test_the_readme_shows_the_blind_sets_recorded_run_with_every_flaw_caught() -> None:
+    runs = matrix.recorded_runs(DJANGO, BLIND.judge)
+    assert [run.flaw for run in runs] == [None, *BLIND.flaws]
+    for run in runs:
+        assert run.expected == BLIND.expected(run.flaw), f"{run.flaw}: re-run the matrix"
+        assert run.caught, f"{run.flaw}: {matrix._problems(run)}"
+    text = matrix.render(runs, BLIND, DJANGO)
+    assert matrix.shown(ROOT / "README.md", DJANGO.markers) == text
+
+
+def test_the_blind_sets_score_before_any_check_changed_is_kept() -> None:
+    before = json.loads((DJANGO.source / "matrix-before.json").read_text(encoding="utf-8"))
+    assert [run["flaw"] for run in before["runs"]] == [None, *BLIND.flaws]
+    assert before["score"] == "6 of 16 flaws caught"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "**Before**" in readme and before["score"] + "." in readme
