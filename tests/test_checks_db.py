@@ -106,7 +106,7 @@ def test_sqlite_demo_passes_fields_indexes_and_backup(tmp_path: Path) -> None:
     backup = check_of(run, "database.backup-restore-tested")["evidence"]
     # The database the shop created and seeded when the gate started it (no order yet).
     assert backup[0]["source"] == str(profile.parent.resolve() / ".build" / "shop.db")
-    seeded = {"food_items": 10, "shop_meta": 1, "users": 55, "vendors": 3}  # 5 + 50 load
+    seeded = {"food_items": 10, "shop_meta": 1, "users": 57, "vendors": 3}  # 7 + 50 load
     empty = ["cart_items", "notifications", "order_items", "orders", "payments", "webhook_events"]
     assert backup[-1]["tables"] == {
         name: {"source_rows": rows, "restored_rows": rows}

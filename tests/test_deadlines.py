@@ -43,19 +43,21 @@ def _needs_app(item: dict) -> bool:
 
 
 @pytest.mark.longest
-def test_the_default_gate_against_a_target_that_never_answers_ends_in_two_minutes(
+def test_the_default_gate_against_a_target_that_never_answers_ends_in_minutes(
     tmp_path: Path,
 ) -> None:
-    with SilentServer(lifetime_s=200) as silent:
+    # A bound, not a speed measurement (BENCHMARKS.md has those: about 100 s on 2 idle
+    # cores, against 17 minutes before the budget): the suite's other workers share the cores.
+    with SilentServer(lifetime_s=260) as silent:
         profile = _silent_demo(tmp_path, silent.url)
         out = tmp_path / "out"
         started = time.monotonic()
         done = golive_process(
-            "gate", "--target", str(profile), "--out", str(out), "--now", NOW, timeout=150
+            "gate", "--target", str(profile), "--out", str(out), "--now", NOW, timeout=210
         )
         elapsed = time.monotonic() - started
     run = GateRun(done.returncode, done.stdout, done.stderr, out)
-    assert elapsed < 120, f"the gate took {elapsed:.0f} s against a silent target"
+    assert elapsed < 180, f"the gate took {elapsed:.0f} s against a silent target"
     assert done.returncode in (1, 3), done.stdout + done.stderr
     live = [i for i in run.results["items"] if _needs_app(i)]
     assert len(live) > 30

@@ -141,7 +141,7 @@ def test_a_restart_keeps_the_data_and_finishes_accepted_events(
     shop.start()
     try:
         shop.wait_status(order["order_id"], "paid")
-        assert shop.query("SELECT COUNT(*) FROM users") == [(55,)]  # seeded once
+        assert shop.query("SELECT COUNT(*) FROM users") == [(57,)]  # seeded once: 7 + 50 load
         assert shop.query("SELECT COUNT(*) FROM shop_meta") == [(1,)]
         again = shop.checkout("alice", [(1, 1)], key=None).json()  # the shop still works
         assert again["order_id"] != order["order_id"]
