@@ -29,6 +29,7 @@ Exit code 0 when every flaw is caught, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -39,8 +40,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,8 +104,9 @@ class Subject:
     flaws_env: str
     record: Path
     correct: str = CORRECT
-    # Makes a copy private to one run (e.g. its own database), given the copy and a tag.
-    private: Callable[[Path, str], None] | None = None
+    # Makes a copy private to one run (e.g. its own database, dropped afterwards), given the
+    # copy and a tag: a context manager around the run.
+    private: Callable[[Path, str], AbstractContextManager[None]] | None = None
 
     @property
     def markers(self) -> tuple[str, str]:
@@ -111,11 +114,32 @@ class Subject:
         return f"<!-- matrix{tag}:begin -->", f"<!-- matrix{tag}:end -->"
 
 
-def _private_database(copy: Path, tag: str) -> None:
+@contextlib.contextmanager
+def _private_database(copy: Path, tag: str) -> Iterator[None]:
+    """The copy's own PostgreSQL database (its setup creates it), dropped after the run."""
     env = copy / "golive" / "example.env"
     name = "golive_matrix_" + re.sub(r"\W", "_", tag)[:40]
     text = env.read_text(encoding="utf-8")
     env.write_text(re.sub(r"(DATABASE_URL=postgresql://[^/]+/)\w+", rf"\1{name}", text))
+    try:
+        yield
+    finally:
+        server = re.search(r"DATABASE_URL=(postgresql://[^/]+/)", text)
+        if server:
+            _drop_database(server[1] + "postgres", name)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    import sqlalchemy  # only the Django subject needs it
+
+    engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except sqlalchemy.exc.SQLAlchemyError as exc:  # a leftover database, not a failed run
+        print(f"golive.matrix: could not drop database {name}: {exc}", file=sys.stderr)
+    finally:
+        engine.dispose()
 
 
 DJANGO_EXAMPLE = resources.EXAMPLES_DIR / "django-shop"
@@ -231,9 +255,26 @@ def run_flaw(
     `python -m golive.cli` as a subprocess)."""
     copy = workdir / subject.source.name
     shutil.copytree(subject.source, copy, ignore=shutil.ignore_patterns(".build", "__pycache__"))
-    if subject.private:
+    private = (
         subject.private(copy, f"{flaw or 'correct'}_{os.getpid()}")
-    target = copy / subject.profile
+        if subject.private
+        else contextlib.nullcontext()
+    )
+    with private:
+        return _run_copy(flaw, workdir, copy / subject.profile, sections, now, extra_args,
+                         runner, subject)  # fmt: skip
+
+
+def _run_copy(
+    flaw: str | None,
+    workdir: Path,
+    target: Path,
+    sections: list[str] | None,
+    now: str | None,
+    extra_args: tuple[str, ...],
+    runner: Runner | None,
+    subject: Subject,
+) -> FlawRun:
     out = workdir / "out"
     phases = [arg for phase in PHASES for arg in ("--phase", phase)]
     selection = [arg for section in sections or () for arg in ("--section", section)]
