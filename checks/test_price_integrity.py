@@ -30,9 +30,10 @@ need the rules and are not-run without them).
 
 Every order carries a fresh Idempotency-Key, so a run never replays an earlier run's
 order. The orders are shared by the checks through the run's cache, and the tampering's
-are bounded (TAMPER_BUDGET per customer), under a per-user rate limit; an answer 429 ends
-the tampering as the budget does (an error if no tampered order had been accepted yet),
-and the fields not tried are listed in the evidence.
+are bounded (TAMPER_BUDGET per customer), under a per-user rate limit: a 429 whose
+Retry-After is short (MAX_RATE_WAIT_S) and fits the check's time is waited out once;
+otherwise it ends the tampering as the budget does (an error if no tampered order had been
+accepted yet), and the fields not tried are listed in the evidence.
 
 Evidence: the requests sent (tampered fields included), golive's computation step by
 step, the answers' statuses, the PaymentIntents' ids, amounts and currencies.
@@ -268,7 +269,8 @@ def _send(ctx: CheckContext, pricing: Pricing, name: str) -> Probe:
         placed = ctx.app_client().checkout(
             user, _items(cart), idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}"
         )
-        if placed.status == 429 and _waited_out(ctx, placed.steps):  # once, politely
+        last = placed.steps[-1] if placed.steps else None
+        if placed.status == 429 and _waited_out(ctx, last.retry_after_s if last else None):
             placed = ctx.app_client().checkout(
                 user, _items(cart), idempotency_key=f"golive-price-{name}-{uuid.uuid4().hex[:12]}"
             )
@@ -380,11 +382,9 @@ def _attempt(
     return trial
 
 
-def _waited_out(ctx: CheckContext, retry_after: float | list[Any] | None) -> bool:
-    """Waits a 429's Retry-After (given, or read from the last step) when it is short and
-    the check's time allows; False when golive should not wait."""
-    if isinstance(retry_after, list):
-        retry_after = retry_after[-1].retry_after_s if retry_after else None
+def _waited_out(ctx: CheckContext, retry_after: float | None) -> bool:
+    """Waits a 429's Retry-After, once, when it is short and the check's time allows (as a
+    polite client would); False when golive should not wait."""
     running = budget.active()
     room = running.remaining() if running is not None else float("inf")
     if retry_after is None or retry_after > MAX_RATE_WAIT_S:
