@@ -724,23 +724,9 @@ def test_rate_limit(ctx: CheckContext) -> None:
 # --- api.malformed-input ----------------------------------------------------------------
 
 
-def _wrong_type(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "yes"
-    if isinstance(value, (int, float)):
-        return "not-a-number"
-    if isinstance(value, str):
-        return {"unexpected": ["object"]}
-    if isinstance(value, list):
-        return "not-a-list"
-    if isinstance(value, dict):
-        return ["not", "an", "object"]
-    return 12345
-
-
 def wrong_types(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The body with one top-level field of another JSON type, for each field."""
-    return [(field, {**body, field: _wrong_type(value)}) for field, value in body.items()]
+    return [(field, {**body, field: fuzz.wrong_type(value)}) for field, value in body.items()]
 
 
 def _variants(request: Request) -> list[tuple[str, bytes]]:

@@ -376,9 +376,9 @@ def _attempt(
     """One tampered order, judged against the clean one; a 429 whose Retry-After the
     check's time allows is waited out once, as a polite client would (golive's other
     checks may have spent the user's quota a moment before)."""
-    trial = _attempt_once(ctx, pricing, clean, top=top, per_line=per_line, quantity=quantity)
+    trial = _tampered_order(ctx, pricing, clean, top, per_line, quantity)
     if trial.kind == "stop" and trial.status == 429 and _waited_out(ctx, trial.retry_after_s):
-        return _attempt_once(ctx, pricing, clean, top=top, per_line=per_line, quantity=quantity)
+        return _tampered_order(ctx, pricing, clean, top, per_line, quantity)
     return trial
 
 
@@ -396,14 +396,13 @@ def _waited_out(ctx: CheckContext, retry_after: float | None) -> bool:
     return True
 
 
-def _attempt_once(
+def _tampered_order(
     ctx: CheckContext,
     pricing: Pricing,
     clean: Probe,
-    *,
-    top: dict[str, Any] | None = None,
-    per_line: dict[str, Any] | None = None,
-    quantity: Any = None,
+    top: dict[str, Any] | None,
+    per_line: dict[str, Any] | None,
+    quantity: Any,
 ) -> Trial:
     """One tampered order of the clean order's cart and customer, judged against it."""
     user = _customer(pricing, clean.name)

@@ -22,6 +22,21 @@ MAX_VARIANTS = 16  # per body: the request count stays bounded
 Path = tuple[str | int, ...]
 
 
+def wrong_type(value: Any) -> Any:
+    """A value of another JSON type than `value` (what a handler that trusts types trips on)."""
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, (int, float)):
+        return "not-a-number"
+    if isinstance(value, str):
+        return {"unexpected": ["object"]}
+    if isinstance(value, list):
+        return "not-a-list"
+    if isinstance(value, dict):
+        return ["not", "an", "object"]
+    return 12345
+
+
 def _changes(value: Any) -> list[tuple[str, Any]]:
     """(kind, replacement) for one field's value."""
     if isinstance(value, bool):

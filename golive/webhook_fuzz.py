@@ -14,6 +14,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from golive import fuzz
 from golive.webhooks.fixtures import event_types, render_event
 
 # Event types tried first when the app handles them (app.register_webhook).
@@ -34,20 +35,6 @@ def types(registered: Iterable[str]) -> list[str]:
     handled = [t for t in registered if t in known]
     ordered = [t for t in PREFERRED if t in handled] + [t for t in handled if t not in PREFERRED]
     return ordered[:MAX_TYPES] or ["payment_intent.succeeded"]
-
-
-def _wrong(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "yes"
-    if isinstance(value, (int, float)):
-        return "not-a-number"
-    if isinstance(value, str):
-        return {"unexpected": ["object"]}
-    if isinstance(value, dict):
-        return "not-an-object"
-    if isinstance(value, list):
-        return {"not": "a list"}
-    return None
 
 
 def _fields(obj: dict[str, Any]) -> list[str]:
@@ -77,7 +64,7 @@ def variants(event_type: str) -> list[tuple[str, dict[str, Any]]]:
     out.append(("object-not-an-object", changed(lambda e: e["data"].update(object="x"))))
     out.append(("data-missing", changed(lambda e: e.pop("data"))))
     for key in _fields(obj):
-        wrong = _wrong(obj[key])
+        wrong = fuzz.wrong_type(obj[key])
         out.append(
             (
                 f"wrong-type:data.object.{key}",

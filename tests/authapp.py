@@ -14,11 +14,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.jsonhandler import JsonHandler
+from tests.jsonhandler import JsonHandler, serving
 
 PASSWORDS = {"ada": "pw-ada", "bob": "pw-bob"}
 TOKENS = {"t-ada": "ada", "t-bob": "bob"}
@@ -156,11 +156,5 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running() -> Iterator[AuthApp]:
     state = State()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield AuthApp(f"http://127.0.0.1:{server.server_address[1]}", state)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(state)) as url:
+        yield AuthApp(url, state)

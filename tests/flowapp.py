@@ -22,11 +22,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.jsonhandler import JsonHandler
+from tests.jsonhandler import JsonHandler, serving
 
 TOKENS = {"tk-ada": "ada", "tk-bob": "bob"}
 MENU = {"TEA": 450, "MUG": 1200}
@@ -190,13 +189,5 @@ def _handler(state: State) -> type[JsonHandler]:
 @contextmanager
 def running(flaws: set[str] | frozenset[str], secret: str) -> Iterator[FlowApp]:
     state = State(set(flaws), secret)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield FlowApp(f"http://127.0.0.1:{server.server_address[1]}", state)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(_handler(state)) as url:
+        yield FlowApp(url, state)

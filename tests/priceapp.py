@@ -24,13 +24,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import stripe
 
-from tests.jsonhandler import JsonHandler
+from tests.jsonhandler import JsonHandler, serving
 
 MENU = {"TEA": 450, "MUG": 1200}
 TOKENS = {"tk-ada": "ada", "tk-bob": "bob"}
@@ -135,14 +134,8 @@ def running(folder: Path, stripe_url: str, flaws: set[str] | None = None) -> Ite
             "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, amount INTEGER, "
             "gift_code INTEGER, gift_message TEXT, remark TEXT)"
         )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(db, stripe_url, set(flaws or ())))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield PriceApp(f"http://127.0.0.1:{server.server_address[1]}", db)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(db, stripe_url, set(flaws or ()))) as url:
+        yield PriceApp(url, db)
 
 
 def profile(folder: Path, app: PriceApp, stripe_url: str, **extra: Any) -> dict[str, Any]:

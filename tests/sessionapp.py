@@ -22,12 +22,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.jsonhandler import JsonHandler
+from tests.jsonhandler import JsonHandler, serving
 
 PASSWORDS = {"ada": "pw-ada", "bob": "pw-bob", "carl": "pw-carl"}
 TOKENS = {"tk-ada": "ada", "tk-bob": "bob", "tk-carl": "carl"}
@@ -232,13 +232,5 @@ def running(
         )
     log.write_text(json.dumps({"event": "boot"}) + "\n", encoding="utf-8")
     state = State(db, log, set(flaws), rate_limit, mode)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield SessionApp(f"http://127.0.0.1:{server.server_address[1]}", state)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(_handler(state)) as url:
+        yield SessionApp(url, state)

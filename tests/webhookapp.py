@@ -28,14 +28,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import stripe
 import yaml
 
-from tests.jsonhandler import JsonHandler
+from tests.jsonhandler import JsonHandler, serving
 
 WEBHOOK_SECRET = "whsec_goliveWebhookAppSecret000000000001"
 SECRET_KEY = "sk_test_golive_webhookapp"
@@ -170,15 +169,8 @@ def _handler(db: Path, api_base: str, flaws: set[str]) -> type[JsonHandler]:
 def running(folder: Path, api_base: str, flaws: set[str] = frozenset()) -> Iterator[WebhookApp]:
     db = folder / "app.db"
     _schema(db, set(flaws))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(db, api_base, set(flaws)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield WebhookApp(f"http://127.0.0.1:{server.server_address[1]}", db)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_handler(db, api_base, set(flaws))) as url:
+        yield WebhookApp(url, db)
 
 
 def write_profile(folder: Path, app: WebhookApp, api_base: str, **extra: Any) -> Path:
