@@ -286,6 +286,15 @@ class ProfileModel(_Strict):
     load: dict[str, Any] | None = Field(
         None, description="Load scenarios: users, host allowlist, the gate's short run"
     )
+    post_deploy: dict[str, Any] | None = Field(
+        None, description="When the target went live: the post-deploy windows' anchor"
+    )
+    reconcile: dict[str, Any] | None = Field(
+        None, description="How golive reads the app's orders to reconcile them with Stripe"
+    )
+    monitoring: dict[str, Any] | None = Field(
+        None, description="The monitoring system golive reads metrics and alert rules from"
+    )
     limits: Limits = Field(
         default_factory=Limits,
         description="How long the run, one check, and a silent target may take (golive/budget.py)",

@@ -24,6 +24,7 @@ BLOCKS: dict[str, str] = {
     "observer": "golive.observer:ObserverModel",
     "smoke": "golive.profile.smoke:Smoke",
     "load": "golive.profile.loadtest:LoadModel",
+    "post_deploy": "golive.profile.postdeploy:PostDeploy",
 }
 
 
