@@ -44,3 +44,14 @@ def test_go_live_is_read_as_utc_and_durations_parse() -> None:
     assert parse_duration("2w") == timedelta(days=14)
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("soon")
+
+
+def test_go_live_may_come_from_the_targets_env() -> None:
+    block = PostDeploy.model_validate({"go_live_env": "DEPLOYED_AT"})
+    assert block.anchor({"DEPLOYED_AT": "2026-12-01T09:00:00Z"}) == GO_LIVE
+    with pytest.raises(ValueError, match="DEPLOYED_AT, which the target's env does not set"):
+        block.anchor({})
+    with pytest.raises(ValueError, match="not an ISO 8601"):
+        block.anchor({"DEPLOYED_AT": "yesterday"})
+    with pytest.raises(ValueError, match="exactly one of go_live and go_live_env"):
+        PostDeploy.model_validate({})

@@ -4,6 +4,7 @@ post-deploy items are judged over.
 ```yaml
 post_deploy:
   go_live: 2026-12-01T09:00:00Z   # when production started taking payments (UTC)
+  # go_live_env: DEPLOYED_AT      # or: read it from the target's env (e.g. set by CI)
 ```
 
 The checklist's success metrics name windows anchored on that moment (`first-hour`,
@@ -16,13 +17,14 @@ run's time is not-run (nothing can be known yet).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from golive.timeutil import as_utc, in_range
+from golive.timeutil import as_utc, in_range, parse_utc
 
 PROFILE_KEY = "post_deploy"
 
@@ -49,15 +51,45 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 class PostDeploy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    go_live: datetime = Field(
+    go_live: datetime | None = Field(
+        None,
         description="When production started taking payments (ISO 8601, UTC if no zone); "
-        "the week-1, month-1 and quarter-1 windows start here"
+        "the week-1, month-1 and quarter-1 windows start here",
+    )
+    go_live_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Instead of go_live: the name of a variable of the target's env holding "
+        "it (ISO 8601), e.g. set by the deploy job",
     )
 
     @field_validator("go_live")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(in_range(value))
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_utc(in_range(value))
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> PostDeploy:
+        if (self.go_live is None) == (self.go_live_env is None):
+            raise ValueError("give exactly one of go_live and go_live_env")
+        return self
+
+    def anchor(self, env: Mapping[str, str]) -> datetime:
+        """The go-live moment; ValueError naming the variable when the env lacks it or it
+        is not an ISO 8601 time."""
+        if self.go_live is not None:
+            return self.go_live
+        assert self.go_live_env is not None
+        text = env.get(self.go_live_env)
+        if not text:
+            raise ValueError(
+                f"post_deploy.go_live_env names {self.go_live_env}, which the target's env "
+                "does not set"
+            )
+        try:
+            return parse_utc(text)
+        except ValueError as exc:
+            raise ValueError(f"{self.go_live_env} (post_deploy.go_live_env): {exc}") from None
 
 
 class WindowNotStarted(Exception):
