@@ -14,7 +14,7 @@ whatever the number of objects and in whatever order they were added (past objec
 /_golive/history land among the others by their `created`).
 
 Memory is bounded: beyond `max_objects` PaymentIntents, PaymentMethods, Charges, Refunds,
-Checkout Sessions and Events (one count for all of them), the oldest are evicted, with their private facts.
+Checkout Sessions, Disputes, Early Fraud Warnings and Events (one count for all of them), the oldest are evicted, with their private facts.
 Webhook endpoints are configuration, not traffic: never counted, never evicted. Eviction
 runs between requests (`trim`), so a request sees every object it touches. Because objects
 leave in creation order, everything newer than an object still stored is stored too: a
@@ -43,6 +43,8 @@ KINDS = (
     "checkout.session",
     "event",
     "webhook_endpoint",
+    "dispute",
+    "radar.early_fraud_warning",
 )
 PREFIXES = {
     "pi": "payment_intent",
@@ -52,6 +54,8 @@ PREFIXES = {
     "cs": "checkout.session",  # cs_test_…: the kind is read from the part before the first "_"
     "evt": "event",
     "we": "webhook_endpoint",
+    "du": "dispute",
+    "issfr": "radar.early_fraud_warning",
 }
 NEVER_EVICTED = frozenset({"webhook_endpoint"})
 # Stored objects live long and hold no reference cycles, yet the cyclic GC would walk them

@@ -167,7 +167,7 @@ def build(
         "transfer_data": pi["transfer_data"],
         "transfer_group": pi["transfer_group"],
     }
-    return state.store.add(charge, bypass_pending=card.bypass_pending)
+    return state.store.add(charge, bypass_pending=card.bypass_pending, card=card)
 
 
 def statement_descriptor(account: dict[str, Any], pi: dict[str, Any]) -> str | None:

@@ -343,6 +343,7 @@ def capture(call: Call) -> dict[str, Any]:
     pi["status"] = "succeeded"
     emit(state, "charge.captured", charge, call.request)
     emit(state, "payment_intent.succeeded", pi, call.request)
+    payment_attempts.after_capture(state, charge)
     return _render(call, pi)
 
 
