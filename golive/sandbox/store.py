@@ -239,5 +239,9 @@ class Store:
     def newest_first(self, kind: str) -> Iterator[dict[str, Any]]:
         return self.walk(kind)
 
+    def held(self) -> int:
+        """How many objects count against max_objects now."""
+        return len(self._oldest_first)
+
     def counts(self) -> dict[str, int]:
         return {kind: len(table) for kind, table in self.tables.items()}
