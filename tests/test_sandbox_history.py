@@ -12,6 +12,7 @@ import sandboxkit
 import stripe
 from sandboxkit import paid_intent, wait_for
 
+from golive import capabilities
 from golive.sandbox import Sandbox
 from golive.sandbox.clock import MAX_AHEAD_S
 
@@ -464,3 +465,13 @@ def test_history_takes_a_batch_over_the_api_body_limit(sandbox, stripe_client):
     walked = stripe_client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
     listed = [(pi.id, pi.metadata["order_id"]) for pi in walked]
     assert listed == [(m["payment_intent"], f"order-{i}") for i, m in enumerate(made)][::-1]
+
+
+def test_capabilities_name_history_and_disputes():
+    assert {"history", "disputes"} <= capabilities.of("sandbox")
+    assert "disputes" in capabilities.of("stripe-test")
+    assert "history" not in capabilities.of("stripe-test")
+    for kind in ("stripe-mock", "localstripe"):
+        assert not {"history", "disputes"} & capabilities.of(kind)
+    reason = capabilities.lacking("stripe-mock", capabilities.of("stripe-mock"), ["history"])
+    assert reason is not None and reason.endswith("use the sandbox")
