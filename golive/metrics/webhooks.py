@@ -7,8 +7,10 @@ still has `pending_webhooks > 0` counts as undelivered:
 
     webhook_delivery_rate = events with pending_webhooks == 0 / events judged
 
-Events younger than the grace are left out (still being delivered) and counted in the
-evidence. `pending_webhooks` is read when golive runs (Stripe keeps no history of it).
+Only events of a type some enabled endpoint subscribes to are judged (`enabled_events`,
+`*` for all): the others are sent nowhere, so their `pending_webhooks: 0` says nothing.
+Events younger than the grace are left out (still being delivered). Both are counted in
+the evidence. `pending_webhooks` is read when golive runs (Stripe keeps no history of it).
 
 An account without an enabled endpoint delivers nothing, yet every event then shows
 `pending_webhooks: 0`: that is a finding (the measurement fails), never a perfect rate.
@@ -39,7 +41,10 @@ def webhook_delivery_rate(
     events = data.created_in("events", window)
     judged_window = replace(window, end=max(cut, window.start))
     cutoff = judged_window.end.timestamp()
-    judged = [e for e in events if int(e.get("created") or 0) < cutoff]
+    # With no enabled endpoint every event is judged: the finding below fails it.
+    subscribed = _subscribed(enabled) if enabled else None
+    sent = [e for e in events if subscribed is None or e.get("type") in subscribed]
+    judged = [e for e in sent if int(e.get("created") or 0) < cutoff]
     values = [int(e.get("pending_webhooks") or 0) == 0 for e in judged]
     undelivered = [e for e in judged if int(e.get("pending_webhooks") or 0) > 0]
     findings = []
@@ -58,13 +63,20 @@ def webhook_delivery_rate(
         "events": len(judged),
         "delivered": len(judged) - len(undelivered),
         "undelivered": len(undelivered),
-        "too_recent_not_counted": len(events) - len(judged),
+        "too_recent_not_counted": len(sent) - len(judged),
+        "not_subscribed_not_counted": len(events) - len(sent),
         "undelivered_types": dict(Counter(str(e.get("type")) for e in undelivered).most_common()),
         "undelivered_events": [_event(e) for e in undelivered[:LISTED]],
         "endpoints": [_endpoint(e) for e in endpoints[:LISTED]],
     }
     share = sum(values) / len(values) if values else None
     return Measurement("webhook_delivery_rate", share, values, evidence, tuple(findings))
+
+
+def _subscribed(endpoints: list[dict[str, Any]]) -> set[str] | None:
+    """The event types the endpoints receive; None for all of them (`*`)."""
+    types = {str(t) for e in endpoints for t in e.get("enabled_events") or ()}
+    return None if "*" in types else types
 
 
 def _event(event: dict[str, Any]) -> dict[str, Any]:
