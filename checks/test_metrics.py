@@ -20,6 +20,7 @@ the key; a window that has not started (go-live after the run's time) is not-run
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -101,14 +102,19 @@ FRAUD = ("fraud_rate", "dispute_rate")
 ORDER_VALUE = ("average_order_value",)
 FEES = ("platform_fee_collected", "platform_fee_on_target")
 DELIVERY = ("webhook_delivery_rate",)
+ANOMALIES = ("decline_rate_change",)
+
+
+def _go_live(ctx: CheckContext) -> datetime | None:
+    try:
+        return go_live(ctx.profile.model.post_deploy, ctx.profile.env)
+    except ValueError as exc:  # go_live_env not set in the target's env
+        ctx.error(str(exc))
 
 
 def _window(ctx: CheckContext) -> Window:
     name = ctx.params.window
-    try:
-        anchor = go_live(ctx.profile.model.post_deploy, ctx.profile.env)
-    except ValueError as exc:  # go_live_env not set in the target's env
-        ctx.error(str(exc))
+    anchor = _go_live(ctx)
     try:
         return metric_window(name, ctx.target.now, anchor)
     except WindowNotStarted as exc:
@@ -139,6 +145,8 @@ def _judge(
             ctx.not_run(f"{exc}; backend {backend.kind} cannot measure {name}")
         except (TooManyObjects, MetricInputError) as exc:
             ctx.error(str(exc))
+        except NoSamplesError as exc:  # a comparison with nothing on one side
+            ctx.nothing_examined(f"{exc} ({_span(window)})")
         except stripe.StripeError as exc:
             ctx.error(backend_answered(backend, exc))
         ctx.record(**measured.evidence, samples=measured.samples, findings=list(measured.findings))
@@ -229,3 +237,16 @@ def test_webhook_delivery(ctx: CheckContext) -> None:
     """Webhook delivery rate: the window's events no endpoint still waits for."""
     options = {"now": ctx.target.now, "grace": parse_duration(ctx.params.grace)}
     _judge(ctx, DELIVERY, ("stateful", "webhook-endpoints"), {"webhook_delivery_rate": options})
+
+
+class AnomalyParams(WindowParams):
+    baseline_days: int = Field(
+        7, ge=1, le=90, description="The days before the window its rate is compared with"
+    )
+
+
+@check("metrics.anomalies", params=AnomalyParams, needs={"stripe"}, metrics={*ANOMALIES, SAMPLES})
+def test_anomalies(ctx: CheckContext) -> None:
+    """The window's decline rate against the days before it (in rate points)."""
+    options = {"baseline_days": ctx.params.baseline_days, "go_live": _go_live(ctx)}
+    _judge(ctx, ANOMALIES, options={"decline_rate_change": options})

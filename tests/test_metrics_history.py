@@ -194,3 +194,45 @@ def test_without_pricing_rules_the_fee_on_target_is_not_run(tmp_path, sandbox) -
     assert (
         "pricing.rules.platform_fee_bps" in done.item("quarter-1.platform-fee-on-target")["reason"]
     )
+
+
+ANOMALIES = "daily-operations.dashboard-anomalies"
+
+
+def _days(declined_last_day: int) -> list[dict]:
+    # The 7 days before the last day: 95 paid, 5 declined (5%); the last day: 20 charges.
+    declined = {"outcome": "declined", "decline_code": "do_not_honor"}
+    base = payments(95, 92.5, 98.5) + payments(5, 93, 98, **declined)
+    day = payments(20 - declined_last_day, 99.1, 99.9)
+    day += payments(declined_last_day, 99.2, 99.8, decline_code="stolen_card", outcome="declined")
+    return base + day
+
+
+def test_a_day_like_the_week_before_shows_no_anomaly(tmp_path, sandbox) -> None:
+    sandbox.add_history(_days(declined_last_day=1))  # 5%, as before
+    done = run(profile(tmp_path, sandbox, go_live=GO_LIVE), tmp_path / "out", ANOMALIES, now=NOW)
+    assert done.outcomes() == {ANOMALIES: "pass"}, done.stdout
+    evidence = measured(done, ANOMALIES, "decline_rate_change")
+    assert evidence["rate"] == evidence["baseline_rate"] == 0.05
+    assert evidence["samples_in_window"] == 20 and evidence["samples_in_baseline"] == 100
+
+
+def test_a_spike_of_declines_is_an_anomaly(tmp_path, sandbox) -> None:
+    sandbox.add_history(_days(declined_last_day=6))  # 30% against 5%
+    done = run(profile(tmp_path, sandbox, go_live=GO_LIVE), tmp_path / "out", ANOMALIES, now=NOW)
+    assert done.outcomes() == {ANOMALIES: "fail"}
+    assert check_of(done, ANOMALIES)["message"].startswith(
+        "decline_rate_change value<0.05 breached: measured 0.25 over 20 sample(s)"
+    )
+    evidence = measured(done, ANOMALIES, "decline_rate_change")
+    assert evidence["decline_codes"] == {"stolen_card": 6}
+
+
+def test_no_baseline_before_a_fresh_go_live_is_an_error(tmp_path, sandbox) -> None:
+    sandbox.add_history(_days(declined_last_day=1))
+    fresh = NOW - timedelta(hours=20)  # went live within the last day: nothing before it
+    done = run(profile(tmp_path, sandbox, go_live=fresh), tmp_path / "out", ANOMALIES, now=NOW)
+    assert done.outcomes() == {ANOMALIES: "error"}
+    assert check_of(done, ANOMALIES)["message"].startswith(
+        "examined nothing: decline_rate_change: no charges in the baseline"
+    )

@@ -16,7 +16,8 @@ The provider API (what `golive watch` and the checks in checks/test_metrics.py c
 - stripe.StripeError: the backend refused golive's own request (an error);
 - Unlisted: the backend does not serve a list the metric needs (HTTP 404: not-run);
 - TooManyObjects: the window holds more than one walk reads (an error);
-- MetricInputError: the metric cannot be computed as asked (an error).
+- MetricInputError: the metric cannot be computed as asked (an error);
+- NoSamplesError: a comparison without data on one side (decline_rate_change).
 `evaluate` raises NoSamplesError for zero samples or fewer than `samples: count>=N`.
 
 The metrics (docs/metrics.md says which item uses which, over which window):
@@ -32,10 +33,11 @@ The metrics (docs/metrics.md says which item uses which, over which window):
 | platform_fee_collected | succeeded charges carrying a fee               | fees.py     |
 | platform_fee_on_target | succeeded charges whose fee is the rules' fee  | fees.py     |
 | webhook_delivery_rate  | events no endpoint still waits for             | webhooks.py |
+| decline_rate_change    | failed rate minus the days before's (points)   | anomalies.py |
 
 Options by metric: average_order_value (currency, minimum, maximum);
 platform_fee_collected (fee); platform_fee_on_target (fee, base, bps, tolerance);
-webhook_delivery_rate (now, grace).
+webhook_delivery_rate (now, grace); decline_rate_change (baseline_days, go_live).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from typing import Any
 
 import stripe
 
-from golive.metrics import fees, payments, webhooks
+from golive.metrics import anomalies, fees, payments, webhooks
 from golive.metrics.model import (
     SAMPLES,
     Judgement,
@@ -68,6 +70,7 @@ METRICS: dict[str, Callable[..., Measurement]] = {
     "platform_fee_collected": fees.platform_fee_collected,
     "platform_fee_on_target": fees.platform_fee_on_target,
     "webhook_delivery_rate": webhooks.webhook_delivery_rate,
+    "decline_rate_change": anomalies.decline_rate_change,
 }
 
 

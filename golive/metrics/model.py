@@ -42,10 +42,13 @@ class Measurement:
     values: Sequence[float | bool]
     evidence: dict[str, Any]
     findings: tuple[str, ...] = ()
+    # What `samples:` counts when it is not the values themselves (a comparison's single
+    # value stands for the charges it was computed from).
+    sample_count: int | None = None
 
     @property
     def samples(self) -> int:
-        return len(self.values)
+        return len(self.values) if self.sample_count is None else self.sample_count
 
 
 @dataclass
