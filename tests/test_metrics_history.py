@@ -236,3 +236,21 @@ def test_no_baseline_before_a_fresh_go_live_is_an_error(tmp_path, sandbox) -> No
     assert check_of(done, ANOMALIES)["message"].startswith(
         "examined nothing: decline_rate_change: no charges in the baseline"
     )
+
+
+def test_an_average_over_several_currencies_needs_one_chosen(tmp_path, sandbox) -> None:
+    sandbox.add_history(payments(20, 95, 99) + payments(5, 95, 99, currency="eur", amount=9000))
+    item = "metrics.average-order-value"
+    done = run(profile(tmp_path, sandbox, go_live=GO_LIVE), tmp_path / "out", item, now=NOW)
+    assert done.outcomes() == {item: "error"}
+    assert check_of(done, item)["message"] == (
+        "succeeded charges in several currencies (usd: 20, eur: 5): set the check's "
+        "`currency` param to average one of them"
+    )
+    chosen = profile(
+        tmp_path, sandbox, go_live=GO_LIVE, params={"metrics.order-value": {"currency": "usd"}}
+    )
+    done = run(chosen, tmp_path / "out2", item, now=NOW)
+    assert done.outcomes() == {item: "pass"}
+    evidence = measured(done, item, "average_order_value")
+    assert evidence["value"] == 2000 and evidence["other_currencies"] == {"eur": 5}

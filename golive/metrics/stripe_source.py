@@ -70,7 +70,6 @@ class StripeData:
         self.client = client
         self.max_objects = max_objects
         self._lists: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
-        self.requests = 0  # pages asked for, for the evidence
 
     def created_in(self, resource: str, window: Window) -> list[dict[str, Any]]:
         """Every `resource` object created in `window` (newest first), as plain dicts.
@@ -107,7 +106,6 @@ class StripeData:
         found: list[dict[str, Any]] = []
         try:
             page = first_page()
-            self.requests += 1
             # auto_paging_iter asks for the next page (starting_after) while has_more.
             for obj in page.auto_paging_iter():
                 if len(found) >= self.max_objects:
@@ -120,5 +118,4 @@ class StripeData:
             if exc.http_status == 404:
                 raise Unlisted(resource, path, exc) from None
             raise
-        self.requests += len(found) // PAGE
         return found
