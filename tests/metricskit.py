@@ -10,6 +10,7 @@ clipped at go-live and hold it too.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,11 +97,19 @@ def profile(
     return path
 
 
-def run(target: Path, out: Path, *items: str, now: datetime | None = None) -> GateRun:
-    """`golive gate` on `items` (post-deploy), judged as of `now` (default: AFTER from now)."""
+def run(
+    target: Path,
+    out: Path,
+    *items: str,
+    now: datetime | None = None,
+    env: dict[str, str] | None = None,
+) -> GateRun:
+    """`golive gate` on `items` (post-deploy), judged as of `now` (default: AFTER from now);
+    `env` is added to the environment."""
     selection = [arg for item in items for arg in ("--item", item)]
     moment = now or datetime.now(UTC) + AFTER
-    return gate(target, out, "--phase", "post-deploy", *selection, now=iso(moment))
+    environment = {**os.environ, **(env or {})}
+    return gate(target, out, "--phase", "post-deploy", *selection, now=iso(moment), env=environment)
 
 
 def check_of(run: GateRun, item: str) -> dict[str, Any]:

@@ -163,3 +163,18 @@ def test_a_backend_that_keeps_nothing_is_not_run(tmp_path, sandbox, client) -> N
     assert done.item("week-1.payment-success-rate")["reason"].startswith(
         "backend sandbox cannot keep the objects it creates"
     )
+
+
+def test_go_live_from_the_targets_env(tmp_path, sandbox, client) -> None:
+    pay(client, 20)
+    item = "week-1.payment-success-rate"
+    target = profile(tmp_path, sandbox, go_live=None, post_deploy={"go_live_env": "DEPLOYED_AT"})
+    done = run(target, tmp_path / "out", item)
+    assert done.outcomes() == {item: "error"}
+    assert check_of(done, item)["message"] == (
+        "post_deploy.go_live_env names DEPLOYED_AT, which the target's env does not set"
+    )
+    live = datetime.now(UTC) - timedelta(hours=2)
+    done = run(target, tmp_path / "out2", item, env={"DEPLOYED_AT": live.isoformat()})
+    assert done.outcomes() == {item: "pass"}
+    assert measured(done, item, "payment_success_rate")["from"] == live.isoformat()
