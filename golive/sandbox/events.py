@@ -44,7 +44,7 @@ def emit(
         event["pending_webhooks"] = len(endpoints)
         # The object itself, not the Snapshot: dispatch serialises the event right away.
         state.dispatcher.dispatch({**event, "data": {"object": obj}}, endpoints)
-        event["pending_webhooks"] = state.dispatcher.pending(event["id"])
+        event["pending_webhooks"] = state.dispatcher.undelivered(event["id"])
     return event
 
 
