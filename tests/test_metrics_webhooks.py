@@ -121,3 +121,26 @@ def test_a_backend_without_webhook_endpoints_is_not_run(tmp_path, sandbox, clien
     done = run(profile(tmp_path, sandbox, stripe=stripe_spec), tmp_path / "out", ITEMS[0])
     assert done.outcomes() == {ITEMS[0]: "not-run"}
     assert "cannot keep webhook endpoints" in done.item(ITEMS[0])["reason"]
+
+
+def test_deliveries_that_failed_for_good_stay_undelivered(tmp_path, receiver) -> None:
+    receiver.status = 503
+    with Sandbox(retry_schedule_s=[0.05]) as quick:  # one retry, then Stripe would give up
+        client = client_for(quick)
+        endpoint(client, receiver.url)
+        pay(client, 20)
+        wait_for(lambda: len(receiver.received) >= 40, "two attempts of 20 events")
+        wait_for(
+            lambda: (
+                len(quick.deliveries()) >= 40
+                and all(
+                    e.pending_webhooks == 1
+                    for e in client.v1.events.list(params={"type": "payment_intent.succeeded"})
+                )
+            ),
+            "the retries given up",
+        )
+        done = run(profile(tmp_path, quick), tmp_path / "out", ITEMS[2])
+    assert done.outcomes() == {ITEMS[2]: "fail"}
+    evidence = measured(done, ITEMS[2], "webhook_delivery_rate")
+    assert evidence["events"] == 20 and evidence["undelivered"] == 20
