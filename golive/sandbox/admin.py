@@ -2,7 +2,13 @@
 
 GET  /_golive/health                                  liveness, version, counts
 POST /_golive/account                                 set account fields (JSON or form, deep merge)
-POST /_golive/reset                                   forget every object, key and account change
+POST /_golive/reset                                   forget every object, key and account change;
+                                                      the clock back to real time
+GET  /_golive/clock                                   the sandbox's time (clock.py)
+POST /_golive/clock                                   {"now": <unix s>} | {"offset_s": <s>} |
+                                                      {"reset": true}: simulated time for `created`
+                                                      (signatures keep real time); at most
+                                                      5 minutes ahead of real time
 POST /_golive/payment_intents/{id}/complete_action    the customer passes 3-D Secure
 POST /_golive/payment_intents/{id}/pay                the customer pays it with a test card
                                                       ({"payment_method", "deliver": false})
@@ -223,6 +229,13 @@ def admin_routes(state: SandboxState) -> list[Route]:
         state.store.extra(endpoint["id"])["secret"] = secret
         return json_response({"id": endpoint["id"], "secret_set": True})
 
+    async def get_clock(request: Request) -> Response:
+        return json_response(state.clock.as_dict())
+
+    async def set_clock(request: Request) -> Response:
+        state.clock.set(await _body(request))
+        return json_response(state.clock.as_dict())
+
     async def deliveries(request: Request) -> Response:
         event_id = request.query_params.get("event")
         attempts = state.dispatcher.attempts(event_id)
@@ -275,6 +288,8 @@ def admin_routes(state: SandboxState) -> list[Route]:
             _admin(state, set_endpoint_secret),
             methods=["POST"],
         ),
+        Route(PREFIX + "/clock", _admin(state, get_clock), methods=["GET"]),
+        Route(PREFIX + "/clock", _admin(state, set_clock), methods=["POST"]),
         Route(PREFIX + "/deliveries", _admin(state, deliveries), methods=["GET"]),
         Route(PREFIX + "/stats", _admin(state, stats), methods=["GET"]),
     ]

@@ -8,7 +8,6 @@ is one). Events made by the sandbox itself (a customer finishing 3-D Secure) car
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ def emit(
         "id": state.store.new_id("evt"),
         "object": "event",
         "api_version": state.settings.api_version,
-        "created": int(time.time()),
+        "created": state.clock.seconds(),
         "data": {"object": state.store.snapshot(obj)},
         "livemode": False,
         "pending_webhooks": 0,

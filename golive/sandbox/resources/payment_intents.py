@@ -17,7 +17,6 @@ works too. An operation the current status does not allow is Stripe's 400
 from __future__ import annotations
 
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import currencies, pagination
@@ -126,7 +125,7 @@ def open_intent(
     fields = _describing(params, {})
     fields.update(_common(params))
     pm = _payment_method(state, params)
-    now = int(time.time())
+    now = state.clock.seconds()
     pi_id = state.store.new_id("pi")
     pi = {
         "id": pi_id,
@@ -344,6 +343,7 @@ def capture(call: Call) -> dict[str, Any]:
     pi["status"] = "succeeded"
     emit(state, "charge.captured", charge, call.request)
     emit(state, "payment_intent.succeeded", pi, call.request)
+    payment_attempts.after_capture(state, charge)
     return _render(call, pi)
 
 
@@ -368,7 +368,7 @@ def cancel(call: Call) -> dict[str, Any]:
         charge["refunded"] = True
         emit(state, "charge.refunded", charge, call.request)
     pi["status"] = "canceled"
-    pi["canceled_at"] = int(time.time())
+    pi["canceled_at"] = state.clock.seconds()
     pi["cancellation_reason"] = reason
     pi["amount_capturable"] = 0
     pi["next_action"] = None
@@ -380,9 +380,6 @@ def list_(call: Call) -> dict[str, Any]:
     query = call.params
     p.check_known(query, LIST)
     checks = []
-    if "created" in query:
-        created = p.range_filter(query["created"], "created")
-        checks.append(lambda pi: created(pi["created"]))
     if "customer" in query:
         customer = p.string(query["customer"], "customer")
         checks.append(lambda pi: pi["customer"] == customer)

@@ -7,7 +7,6 @@ and `charge.refunded`.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from golive.sandbox import currencies, pagination
@@ -72,7 +71,7 @@ def create(call: Call) -> dict[str, Any]:
         "amount": amount,
         "balance_transaction": new_id("txn"),
         "charge": charge["id"],
-        "created": int(time.time()),
+        "created": state.clock.seconds(),
         "currency": charge["currency"],
         "destination_details": {
             "card": {
@@ -121,9 +120,6 @@ def list_(call: Call) -> dict[str, Any]:
         if field in query:
             wanted = p.string(query[field], field)
             checks.append(lambda r, f=field, w=wanted: r[f] == w)
-    if "created" in query:
-        created = p.range_filter(query["created"], "created")
-        checks.append(lambda r: created(r["created"]))
     store = call.state.store
     items = expand_list_items(p.expand_paths(query))
     return pagination.page(
