@@ -12,6 +12,7 @@ the event is dispatched, so later events are not touched).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from golive.smoke.stripe_side import Answer, StripeSide
@@ -95,6 +96,9 @@ class TrafficBackend(StripeSide):
 
     # -- the dropped delivery ------------------------------------------------------------
 
+    def dated_before(self, as_of: datetime | None, lead_s: float) -> _DatedBefore:
+        return _DatedBefore(self, as_of, lead_s)
+
     def failing_deliveries(self) -> _FailingDeliveries:
         return _FailingDeliveries(self)
 
@@ -110,6 +114,47 @@ class TrafficBackend(StripeSide):
             if intent_id in (obj.get("id"), obj.get("payment_intent")):
                 found.append(event)
         return found
+
+
+class _DatedBefore:
+    """`with backend.dated_before(as_of, lead_s):` what the sandbox makes inside is dated
+    from `lead_s` seconds before `as_of` on (its clock, /_golive/clock), so a run's traffic
+    lies inside the windows that end at the run's time; the clock is put back on the way
+    out. Elsewhere (or a sandbox without a clock) objects keep the backend's time, and
+    `note` says so."""
+
+    def __init__(self, side: TrafficBackend, as_of: datetime | None, lead_s: float) -> None:
+        self.side = side
+        self.start = as_of.timestamp() - lead_s if as_of is not None else None
+        self.before: dict[str, Any] | None = None
+        self.note = "objects dated by the backend's own clock"
+
+    def __enter__(self) -> _DatedBefore:
+        if self.start is None or not self.side.has_admin:
+            return self
+        web = self.side._web
+        answer = web.get("/_golive/clock")
+        if answer.status_code != 200:
+            return self
+        before = answer.json()
+        moved = web.post("/_golive/clock", json={"now": self.start})
+        if moved.status_code != 200:
+            self.note += f" (the sandbox refused to date them earlier: HTTP {moved.status_code})"
+            return self
+        self.before = before
+        when = datetime.fromtimestamp(self.start, UTC).isoformat(timespec="seconds")
+        self.note = f"objects dated from {when.replace('+00:00', 'Z')} on (the sandbox's clock)"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.before is None:
+            return
+        back = (
+            {"offset_s": self.before.get("offset_s", 0)}
+            if self.before.get("simulated")
+            else {"reset": True}
+        )
+        self.side._web.post("/_golive/clock", json=back)
 
 
 class _FailingDeliveries:

@@ -59,6 +59,7 @@ def play(prepared: Any, model: TrafficModel) -> Ledger:
             publishable_key=publishable,
             target=profile.name,
             redactor=target.redactor,
+            as_of=target.now,
         )
     except TrafficError as exc:
         raise InputError(f"traffic: {exc}", file=profile.path) from None

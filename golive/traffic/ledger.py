@@ -3,7 +3,7 @@ judge the data afterwards (reconciliation, success/refund/dispute rates, deliver
 
 ```json
 {"target": "demo", "backend": "sandbox", "app": "http://127.0.0.1:…",
- "started_at": "…", "finished_at": "…",
+ "started_at": "…", "finished_at": "…", "clock": "objects dated from … on (the sandbox's clock)",
  "requested": {"payments": 40, "mix": {"success": 85, …}}, "planned": {"success": 33, …},
  "payment_intents": {"succeeded": ["pi_…"], "failed": ["pi_…"]},
  "refunds": [{"payment_intent": "pi_…", "order_id": 7, "via": "target", "refund": "re_…"}],
@@ -55,6 +55,7 @@ class Ledger:
     dropped_webhooks: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    clock: str = ""  # how the backend dated what was played
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -92,6 +93,7 @@ class Ledger:
             "app": self.app,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "clock": self.clock,
             "requested": self.requested,
             "planned": self.planned,
             "payment_intents": {"succeeded": succeeded, "failed": failed},

@@ -25,6 +25,7 @@ import concurrent.futures
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -56,6 +57,7 @@ POLL_S = 0.2
 REFUND_TRIES = 3
 # What a request of golive's may raise: the app's flow stopping, the network.
 FAILURES = (FlowError, OSError, httpx.HTTPError)
+LEAD_S = 60  # the play is dated to end at least this long before the run's time
 
 
 class TrafficError(Exception):
@@ -79,8 +81,10 @@ class Player:
         publishable_key: str | None,
         target: str,
         redactor: Redactor | None = None,
+        as_of: datetime | None = None,
     ) -> None:
         self.app = app
+        self.as_of = as_of
         self.model = model
         self.side = TrafficBackend(backend, publishable_key)
         self.redactor = redactor or app.redactor
@@ -158,13 +162,17 @@ class Player:
             )
             for n, kind in enumerate(kinds, 1)
         ]
+        # Dated before the run's time, so the windows that end there hold all of it.
+        dated = self.side.dated_before(self.as_of, self.model.timeout_s + LEAD_S)
         try:
-            self._checkouts([b for b in buys if b.played.kind != "drop-webhook"])
-            self._refunds(ledger, [b for b in buys if b.played.kind == "refund"])
-            self._disputes(ledger, [b for b in buys if b.played.kind == "dispute"])
-            for buy in (b for b in buys if b.played.kind == "drop-webhook"):
-                self._dropped(ledger, buy)
+            with dated:
+                self._checkouts([b for b in buys if b.played.kind != "drop-webhook"])
+                self._refunds(ledger, [b for b in buys if b.played.kind == "refund"])
+                self._disputes(ledger, [b for b in buys if b.played.kind == "dispute"])
+                for buy in (b for b in buys if b.played.kind == "drop-webhook"):
+                    self._dropped(ledger, buy)
         finally:
+            ledger.clock = dated.note
             for buy in buys:
                 ledger.add(buy.played)
             ledger.finish()
@@ -398,10 +406,18 @@ def play(
     publishable_key: str | None,
     target: str,
     redactor: Redactor | None = None,
+    as_of: datetime | None = None,
 ) -> Ledger:
-    """Play the traffic once; TrafficError when none can be played."""
+    """Play the traffic once; TrafficError when none can be played. `as_of`: the run's
+    time; on the sandbox, what is played is dated to end before it."""
     player = Player(
-        app, backend, model, publishable_key=publishable_key, target=target, redactor=redactor
+        app,
+        backend,
+        model,
+        publishable_key=publishable_key,
+        target=target,
+        redactor=redactor,
+        as_of=as_of,
     )
     try:
         return player.play()
