@@ -27,14 +27,16 @@ POST_DEPLOY = "post-deploy"
 
 def due(prepared: Any) -> TrafficModel | None:
     """The traffic the run plays: the `golive traffic` command's, or the profile's when
-    a post-deploy item is selected; None: none."""
-    ordered = prepared.target.cache.get(MODEL_KEY)
-    if ordered is not None:
-        return ordered
-    block = getattr(prepared.profile.model, PROFILE_KEY, None)
-    if block is None or not any(item.phase == POST_DEPLOY for item in prepared.selected):
-        return None
-    return TrafficModel.model_validate(block)  # validated when the profile loaded
+    a post-deploy item is selected; None: none. Refused (exit 2) with live keys."""
+    model = prepared.target.cache.get(MODEL_KEY)
+    if model is None:
+        block = getattr(prepared.profile.model, PROFILE_KEY, None)
+        if block is None or not any(item.phase == POST_DEPLOY for item in prepared.selected):
+            return None
+        model = TrafficModel.model_validate(block)  # validated when the profile loaded
+    # Before anything starts (boot asks after the setup has written the env).
+    safety.check(prepared.profile, model)
+    return model
 
 
 def play(prepared: Any, model: TrafficModel) -> Ledger:
