@@ -131,10 +131,10 @@ def boot(prepared: Prepared) -> None:
     then — only if a selected check needs them — the Stripe backend and the app
     (InputError -> exit 2). On any exception, Ctrl-C included, what it started is stopped.
 
-    When the run selects post-deploy items and the profile has `traffic:` (or `golive
-    traffic` asks), a compressed day of payments is played once, after the app has
-    started and before any check (golive/traffic/): a demo/staging aid, never with live
-    keys."""
+    When the run selects automated post-deploy items and the profile has `traffic:` (or
+    `golive traffic` asks), a compressed day of payments is played once, after the app
+    has started and before any check (golive/traffic/): a demo/staging aid, never with
+    live keys."""
     target, target_profile = prepared.target, prepared.profile
     try:
         prepared.lock = runlock.acquire(target_profile.path, prepared.request.command)

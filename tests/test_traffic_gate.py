@@ -106,6 +106,21 @@ def test_a_run_without_post_deploy_items_plays_nothing(tmp_path: Path) -> None:
         assert sandbox_client(prepared).v1.payment_intents.list().data == []
 
 
+def test_a_gate_with_live_keys_goes_on_without_traffic(tmp_path: Path) -> None:
+    path = small_demo(tmp_path)
+    live = "sk_" + "live_" + "y" * 40
+    gatekit.set_env(path, STRIPE_SECRET_KEY=live)
+    gatekit.sandbox_key_apart(path)  # the shop carries the live key; the sandbox its own
+    request = gate.GateRequest(path, phases=["post-deploy"], now=NOW)
+    with booted(request) as prepared:
+        assert prepared.target.app is not None  # the run goes on: its checks judge the keys
+        assert gate_hook.LEDGER_KEY not in prepared.target.cache
+        refused = prepared.target.cache[gate_hook.REFUSED_KEY]
+        assert "refusing to play traffic with a live Stripe key" in refused
+        assert live not in refused
+        assert sandbox_client(prepared).v1.payment_intents.list().data == []
+
+
 def test_golive_gate_post_deploy_plays_it_in_a_process(tmp_path: Path) -> None:
     path = small_demo(tmp_path)
     run = gatekit.gate(path, tmp_path / "out", "--phase", "post-deploy", timeout=300)
