@@ -192,3 +192,53 @@ def test_bad_traffic_input_is_exit_2_naming_the_field(tmp_path: Path) -> None:
     assert done.returncode == gate.EXIT_USAGE and "--mix" in done.stderr
     # (the profile module validates it the same way when the profile loads)
     assert profile.load(good).model.traffic is not None
+
+
+def test_without_a_refund_job_refunds_go_through_stripes_api(tmp_path: Path) -> None:
+    path = small_demo(tmp_path)
+    data = load_yaml(path)
+    del data["flows"]["refund"]
+    data["api"]["endpoints"] = [e for e in data["api"]["endpoints"] if "refund" not in e["path"]]
+    data["api"]["owned"]["probes"] = [
+        p for p in data["api"]["owned"]["probes"] if "refund" not in p["path"]
+    ]
+    gatekit.edit_yaml(path, flows=data["flows"], api=data["api"])
+    out = tmp_path / "ledger.json"
+    done = gatekit.golive(
+        "traffic",
+        "--target",
+        str(path),
+        "--payments",
+        "2",
+        "--mix",
+        "refund=1",
+        "--out",
+        str(out),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    refunds = json.loads(out.read_text())["refunds"]
+    assert len(refunds) == 2
+    assert all(r["via"] == "stripe" and r["refund"].startswith("re_") for r in refunds)
+    assert "no `refund` job" in refunds[0]["why"]
+
+
+def test_checkouts_the_app_refuses_are_exit_1_with_the_reason(tmp_path: Path) -> None:
+    path = small_demo(tmp_path, carts=[[{"id": 999, "quantity": 1}]])
+    out = tmp_path / "ledger.json"
+    done = gatekit.golive(
+        "traffic",
+        "--target",
+        str(path),
+        "--payments",
+        "2",
+        "--mix",
+        "success=1",
+        "--out",
+        str(out),
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    played = json.loads(out.read_text())["played"]
+    assert [p["payment_intent"] for p in played] == [None, None]
+    assert all("the checkout failed" in p["error"] for p in played)

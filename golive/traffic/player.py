@@ -181,12 +181,18 @@ class Player:
     def _checkouts(self, buys: list[_Buy]) -> None:
         started = time.monotonic()
         step = self.model.spread_s / max(1, len(buys))
-        with concurrent.futures.ThreadPoolExecutor(self.model.concurrency) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(self.model.concurrency)
+        try:
             futures = [
                 pool.submit(self._checkout, buy, started + i * step) for i, buy in enumerate(buys)
             ]
             for future in futures:
                 future.result()
+        except BaseException:
+            # Ctrl-C or a bug: what has not started never will; the run stops the app.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     def _checkout(self, buy: _Buy, start_at: float) -> None:
         time.sleep(max(0.0, min(start_at, self.deadline) - time.monotonic()))
@@ -216,8 +222,11 @@ class Player:
             return
         played.payment_intent = intent
         played.status = read.get("status")
-        if said and played.kind == "decline":
-            played.declined = self._said(said)
+        if played.kind == "decline":
+            if said and played.status != "succeeded":
+                played.declined = self._said(said)
+            else:
+                played.error = f"{played.payment_method} was not declined: {played.status}"
         elif said or played.status != "succeeded":
             played.error = self._said(
                 f"{played.payment_method} left the PaymentIntent {played.status}: {said or ''}"
