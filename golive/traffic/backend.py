@@ -94,10 +94,12 @@ class TrafficBackend(StripeSide):
                 return str(dispute.get("id"))
         return None
 
-    # -- the dropped delivery ------------------------------------------------------------
+    # -- the clock -----------------------------------------------------------------------
 
     def dated_before(self, as_of: datetime | None, lead_s: float) -> _DatedBefore:
         return _DatedBefore(self, as_of, lead_s)
+
+    # -- the dropped delivery ------------------------------------------------------------
 
     def failing_deliveries(self) -> _FailingDeliveries:
         return _FailingDeliveries(self)
