@@ -12,6 +12,8 @@ import sandboxkit
 import stripe
 from sandboxkit import paid_intent, wait_for
 
+from golive import capabilities
+from golive.sandbox import Sandbox
 from golive.sandbox.clock import MAX_AHEAD_S
 
 _module_sandbox = sandboxkit._module_sandbox
@@ -181,3 +183,335 @@ def test_lists_are_ordered_by_created_not_by_insertion(sandbox, stripe_client):
     assert ([pi.id for pi in before.data], before.has_more) == ([hour_ago], True)
     events = stripe_client.v1.events.list().data
     assert [e.created for e in events] == sorted((e.created for e in events), reverse=True)
+
+
+# -- history in bulk ------------------------------------------------------------------------
+
+
+def post_history(sandbox, payments) -> httpx.Response:
+    with httpx.Client(base_url=sandbox.url, timeout=120) as client:
+        return client.post("/_golive/history", json={"payments": payments})
+
+
+def test_history_makes_payments_as_stripe_shows_them(sandbox, stripe_client, receiver):
+    stripe_client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+    t = int(time.time()) - 10 * DAY
+    made = sandbox.add_history(
+        [
+            {
+                "created": t,
+                "amount": 5000,
+                "currency": "usd",
+                "outcome": "succeeded",
+                "metadata": {"order_id": "A-1"},
+                "application_fee_amount": 150,
+                "refunds": [
+                    {"amount": 1000, "created": t + 3600, "reason": "requested_by_customer"},
+                    {"amount": 500, "created": t + 7200},
+                ],
+                "early_fraud_warning": {"created": t + DAY, "fraud_type": "made_with_stolen_card"},
+                "dispute": {"created": t + 2 * DAY, "reason": "fraudulent", "status": "lost"},
+            },
+            {
+                "created": t + 60,
+                "amount": 1200,
+                "currency": "eur",
+                "outcome": "declined",
+                "decline_code": "insufficient_funds",
+            },
+            {"created": t + 120, "amount": 900, "currency": "usd", "outcome": "canceled"},
+            {
+                "created": t + 180,
+                "amount": 800,
+                "currency": "usd",
+                "outcome": "requires_payment_method",
+            },
+        ]
+    )
+    assert [m["payment_intent"][:3] for m in made] == ["pi_"] * 4
+    paid, declined, canceled, abandoned = made
+
+    pi = stripe_client.v1.payment_intents.retrieve(paid["payment_intent"])
+    assert (pi.status, pi.created, pi.amount_received) == ("succeeded", t, 5000)
+    assert (pi.metadata.order_id, pi.application_fee_amount) == ("A-1", 150)
+    charge = stripe_client.v1.charges.retrieve(paid["charge"])
+    assert (charge.status, charge.paid, charge.captured, charge.created) == (
+        "succeeded",
+        True,
+        True,
+        t,
+    )
+    assert (charge.amount_refunded, charge.refunded, charge.disputed) == (1500, False, True)
+    refunds = stripe_client.v1.refunds.list(params={"payment_intent": pi.id}).data
+    assert [(r.id, r.amount, r.created) for r in refunds] == [
+        (paid["refunds"][1], 500, t + 7200),
+        (paid["refunds"][0], 1000, t + 3600),
+    ]
+    assert refunds[1].reason == "requested_by_customer"
+    [dispute] = stripe_client.v1.disputes.list(params={"payment_intent": pi.id}).data
+    assert (dispute.id, dispute.status, dispute.reason, dispute.created) == (
+        paid["dispute"],
+        "lost",
+        "fraudulent",
+        t + 2 * DAY,
+    )
+    warning = stripe_client.v1.radar.early_fraud_warnings.retrieve(paid["early_fraud_warning"])
+    assert (warning.fraud_type, warning.created, warning.charge) == (
+        "made_with_stolen_card",
+        t + DAY,
+        charge.id,
+    )
+    assert warning.actionable is False  # disputed since
+
+    pi = stripe_client.v1.payment_intents.retrieve(declined["payment_intent"])
+    assert pi.status == "requires_payment_method"
+    assert (pi.last_payment_error.decline_code, pi.last_payment_error.code) == (
+        "insufficient_funds",
+        "card_declined",
+    )
+    failed = stripe_client.v1.charges.retrieve(declined["charge"])
+    assert (failed.status, failed.paid, failed.failure_code, failed.currency) == (
+        "failed",
+        False,
+        "card_declined",
+        "eur",
+    )
+    assert (failed.outcome.type, failed.outcome.reason) == ("issuer_declined", "insufficient_funds")
+    assert failed.failure_message == "Your card has insufficient funds."
+
+    pi = stripe_client.v1.payment_intents.retrieve(canceled["payment_intent"])
+    assert (pi.status, pi.canceled_at, pi.latest_charge) == ("canceled", t + 120, None)
+    pi = stripe_client.v1.payment_intents.retrieve(abandoned["payment_intent"])
+    assert (pi.status, pi.latest_charge, canceled["charge"]) == (
+        "requires_payment_method",
+        None,
+        None,
+    )
+
+    events = {
+        e.id: e for e in stripe_client.v1.events.list(params={"limit": 100}).auto_paging_iter()
+    }
+    types = [events[i].type for i in paid["events"]]
+    assert types == [
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "refund.created",
+        "charge.refunded",
+        "refund.created",
+        "charge.refunded",
+        "radar.early_fraud_warning.created",
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.closed",
+        "radar.early_fraud_warning.updated",
+    ]
+    assert [events[i].type for i in declined["events"]] == [
+        "payment_intent.created",
+        "charge.failed",
+        "payment_intent.payment_failed",
+    ]
+    assert [events[i].type for i in canceled["events"]] == [
+        "payment_intent.created",
+        "payment_intent.canceled",
+    ]
+    # Each event shows its object as it was then, at its own time; none is ever sent.
+    shown = [events[i] for i in paid["events"]]
+    assert [e.created for e in shown[:5]] == [t, t, t, t + 3600, t + 3600]
+    assert shown[1].data.object.amount_refunded == 0 and shown[1].data.object.disputed is False
+    assert [shown[4].data.object.amount_refunded, shown[6].data.object.amount_refunded] == [
+        1000,
+        1500,
+    ]
+    assert shown[7].data.object.actionable is True and shown[11].data.object.actionable is False
+    assert all(e.pending_webhooks == 0 for e in events.values())
+    assert sandbox.deliveries() == [] and receiver.received == []
+
+
+def test_history_lists_and_windows(sandbox, stripe_client):
+    now = int(time.time())
+    live = paid_intent(stripe_client)
+    days = 30
+    outcomes = ["succeeded", "succeeded", "declined", "succeeded"]
+    payments = [
+        {
+            "created": now - (days - d) * DAY + 60 * i,
+            "amount": 1000 + i,
+            "currency": "usd",
+            "outcome": outcomes[i],
+        }
+        for d in range(days)
+        for i in range(len(outcomes))
+    ]
+    made = sandbox.add_history(payments)
+    walked = [
+        pi.id
+        for pi in stripe_client.v1.payment_intents.list(params={"limit": 7}).auto_paging_iter()
+    ]
+    assert walked == [live.id] + [m["payment_intent"] for m in made][::-1]
+    # The last 7 days: 7 days x 4 payments, 3 of them succeeded each day.
+    week = {"created": {"gte": now - 7 * DAY}, "limit": 100}
+    in_week = list(stripe_client.v1.payment_intents.list(params=week).auto_paging_iter())
+    history_in_week = [pi for pi in in_week if pi.id != live.id]
+    assert len(history_in_week) == 7 * 4
+    assert sum(pi.status == "succeeded" for pi in history_in_week) == 7 * 3
+    charges = list(stripe_client.v1.charges.list(params=week).auto_paging_iter())
+    assert sum(c.status == "failed" for c in charges) == 7
+    succeeded = stripe_client.v1.events.list(
+        params={"type": "payment_intent.succeeded", "created": {"lt": now - 7 * DAY}, "limit": 100}
+    )
+    assert len(list(succeeded.auto_paging_iter())) == (days - 7) * 3
+
+
+@pytest.mark.parametrize(
+    ("payment", "param"),
+    [
+        ({"amount": 100, "currency": "usd"}, "payments[0][created]"),
+        ({"created": 1, "amount": 0, "currency": "usd"}, "payments[0][amount]"),
+        ({"created": 1, "amount": 100, "currency": "xyz"}, "payments[0][currency]"),
+        (
+            {"created": 1, "amount": 100, "currency": "usd", "outcome": "won"},
+            "payments[0][outcome]",
+        ),
+        ({"created": 1, "amount": 100, "currency": "usd", "colour": "red"}, "payments[0][colour]"),
+        (
+            {"created": int(time.time()) + 2 * DAY, "amount": 100, "currency": "usd"},
+            "payments[0][created]",
+        ),
+        (
+            {
+                "created": 100,
+                "amount": 100,
+                "currency": "usd",
+                "refunds": [{"amount": 50, "created": 99}],
+            },
+            "payments[0][refunds][0][created]",
+        ),
+        (
+            {
+                "created": 100,
+                "amount": 100,
+                "currency": "usd",
+                "refunds": [{"amount": 60, "created": 200}, {"amount": 60, "created": 300}],
+            },
+            "payments[0][refunds][1][amount]",
+        ),
+        (
+            {"created": 1, "amount": 100, "currency": "usd", "outcome": "declined", "refunds": []},
+            "payments[0][refunds]",
+        ),
+        (
+            {"created": 1, "amount": 100, "currency": "usd", "decline_code": "lost_card"},
+            "payments[0][decline_code]",
+        ),
+        (
+            {
+                "created": 1,
+                "amount": 100,
+                "currency": "usd",
+                "dispute": {"created": 2, "status": "open"},
+            },
+            "payments[0][dispute][status]",
+        ),
+        (
+            {
+                "created": 1,
+                "amount": 100,
+                "currency": "usd",
+                "early_fraud_warning": {"fraud_type": "misc"},
+            },
+            "payments[0][early_fraud_warning][created]",
+        ),
+        (
+            {"created": 1, "amount": 100, "currency": "usd", "metadata": {"k": 5}},
+            "payments[0][metadata][k]",
+        ),
+    ],
+)
+def test_history_refuses_a_bad_batch_whole(sandbox, payment, param):
+    good = {"created": 1, "amount": 100, "currency": "usd"}
+    answer = post_history(sandbox, [payment, good])
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == param
+    assert answer.json()["error"]["message"].startswith("payments[0]")
+    assert sandbox.stats()["objects"]["payment_intent"] == 0  # nothing of the batch was made
+
+
+def test_history_refuses_a_batch_the_cap_would_evict():
+    with Sandbox(max_objects=40) as small:
+        answer = post_history(small, [{"created": 1, "amount": 100, "currency": "usd"}] * 10)
+        assert answer.status_code == 400
+        assert "--max-objects" in answer.json()["error"]["message"]
+        assert small.stats()["objects"]["payment_intent"] == 0
+        assert len(small.add_history([{"created": 1, "amount": 100, "currency": "usd"}] * 5)) == 5
+        assert small.stats()["evicted"] == 0
+
+
+def test_history_takes_a_batch_over_the_api_body_limit(sandbox, stripe_client):
+    start = int(time.time()) - 5 * DAY
+    note = "n" * 400
+    payments = [
+        {
+            "created": start + i,
+            "amount": 500 + i % 7,
+            "currency": "usd",
+            "metadata": {"order_id": f"order-{i}", "note": note},
+        }
+        for i in range(3000)
+    ]
+    assert len(str(payments)) > sandbox.stats()["max_body_bytes"]  # more than /v1 accepts
+    made = sandbox.add_history(payments)
+    assert len(made) == 3000
+    walked = stripe_client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
+    listed = [(pi.id, pi.metadata["order_id"]) for pi in walked]
+    assert listed == [(m["payment_intent"], f"order-{i}") for i, m in enumerate(made)][::-1]
+
+
+def test_capabilities_name_history_and_disputes():
+    assert {"history", "disputes"} <= capabilities.of("sandbox")
+    assert "disputes" in capabilities.of("stripe-test")
+    assert "history" not in capabilities.of("stripe-test")
+    for kind in ("stripe-mock", "localstripe"):
+        assert not {"history", "disputes"} & capabilities.of(kind)
+    reason = capabilities.lacking("stripe-mock", capabilities.of("stripe-mock"), ["history"])
+    assert reason is not None and reason.endswith("use the sandbox")
+
+
+def test_lists_by_parent_page_like_the_rest(sandbox, stripe_client):
+    t = int(time.time()) - 9 * DAY
+    refunds = [{"amount": 100, "created": t + DAY * (i + 1)} for i in range(7)]
+    [made, other] = sandbox.add_history(
+        [
+            {"created": t, "amount": 5000, "currency": "usd", "refunds": refunds},
+            {"created": t, "amount": 900, "currency": "usd", "refunds": refunds[:2]},
+        ]
+    )
+    newest_first = made["refunds"][::-1]
+    by_charge = {"charge": made["charge"], "limit": 2}
+    walked = stripe_client.v1.refunds.list(params=by_charge).auto_paging_iter()
+    assert [r.id for r in walked] == newest_first
+    page = stripe_client.v1.refunds.list(params={**by_charge, "ending_before": newest_first[4]})
+    assert ([r.id for r in page.data], page.has_more) == (newest_first[2:4], True)
+    window = {
+        "payment_intent": made["payment_intent"],
+        "created": {"gt": t + 2 * DAY, "lte": t + 5 * DAY},
+    }
+    assert [r.id for r in stripe_client.v1.refunds.list(params=window).data] == newest_first[2:5]
+    charge = stripe_client.v1.charges.retrieve(made["charge"], params={"expand": ["refunds"]})
+    assert [r.id for r in charge.refunds.data] == newest_first
+    listed = stripe_client.v1.charges.list(params={"payment_intent": other["payment_intent"]})
+    assert [c.id for c in listed.data] == [other["charge"]]
+
+
+def test_evicted_objects_leave_the_parent_index():
+    with Sandbox(max_objects=60) as small:
+        client = sandboxkit.client_for(small)
+        first = paid_intent(client)
+        for _ in range(15):  # 5 objects each (PaymentMethod, intent, charge, 2+ events)
+            paid_intent(client)
+        assert small.stats()["evicted"] > 0
+        assert client.v1.charges.list(params={"payment_intent": first.id}).data == []
+        last = paid_intent(client)
+        assert [c.id for c in client.v1.charges.list(params={"payment_intent": last.id}).data] == [
+            last.latest_charge
+        ]

@@ -77,4 +77,4 @@ class SandboxState:
     def _delivery_settled(self, event_id: str) -> None:
         event = self.store.get("event", event_id)
         if event is not None:
-            event["pending_webhooks"] = self.dispatcher.pending(event_id)
+            event["pending_webhooks"] = self.dispatcher.undelivered(event_id)

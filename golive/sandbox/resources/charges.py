@@ -61,9 +61,11 @@ def build(
     decline_code: str | None,
     error_code: str | None,
     authenticated: bool,
+    created: int | None = None,
 ) -> dict[str, Any]:
-    """The Charge of one payment attempt; stored, not yet announced by an event."""
-    now = state.clock.seconds()
+    """The Charge of one payment attempt (at `created`, default now); stored, not yet
+    announced by an event."""
+    now = state.clock.seconds() if created is None else created
     declined = decline_code is not None
     captured = not declined and pi["capture_method"] != "manual"
     amount = pi["amount"]
@@ -142,7 +144,11 @@ def build(
         "disputed": False,
         "failure_balance_transaction": None,
         "failure_code": error_code if declined else None,
-        "failure_message": DECLINE_MESSAGES.get(decline_code) if declined else None,
+        "failure_message": (
+            DECLINE_MESSAGES.get(decline_code, DECLINE_MESSAGES["generic_decline"])
+            if declined
+            else None
+        ),
         "fraud_details": EMPTY,
         "livemode": False,
         "metadata": pi["metadata"],

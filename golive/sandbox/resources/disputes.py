@@ -166,15 +166,15 @@ def build(
     return dispute
 
 
-def announce(
-    state: SandboxState, dispute: dict[str, Any], request: dict[str, Any] | None = None
-) -> None:
-    """The events of a dispute's opening (and closing, if it is already decided)."""
-    emit(state, "charge.dispute.created", dispute, request)
+def announce(state: SandboxState, dispute: dict[str, Any], *, closed: int | None = None) -> None:
+    """The events of a dispute's opening, at its `created`, and of its closing (at `closed`,
+    default the same moment) if it is already decided. Stripe makes them, not a request."""
+    opened = dispute["created"]
+    emit(state, "charge.dispute.created", dispute, created=opened)
     if not dispute["status"].startswith("warning_"):
-        emit(state, "charge.dispute.funds_withdrawn", dispute, request)
+        emit(state, "charge.dispute.funds_withdrawn", dispute, created=opened)
     if dispute["status"] in CLOSED:
-        emit(state, "charge.dispute.closed", dispute, request)
+        emit(state, "charge.dispute.closed", dispute, created=opened if closed is None else closed)
 
 
 def _transaction(

@@ -1,6 +1,6 @@
 """Events: listed newest first (filter by `type` — with `*` wildcards —, `types[]`,
 `created`, `delivery_success`) and retrieved by id. `pending_webhooks` is live: it falls as
-the dispatcher settles deliveries."""
+deliveries succeed, and, as on Stripe, a delivery that failed for good still counts."""
 
 from __future__ import annotations
 
