@@ -77,11 +77,11 @@ def test_a_post_deploy_run_plays_the_traffic_once_before_the_checks(tmp_path: Pa
         dropped = {d["payment_intent"] for d in ledger["dropped_webhooks"]}
         database = path.parent / ".build" / "shop.db"
         for intent_id in set(ledger["payment_intents"]["succeeded"]) - dropped:
-            status = gatekit_wait_order(database, intent_id)
+            status = settled_order_status(database, intent_id)
             assert status in ("paid", "refunded"), (intent_id, status)
 
 
-def gatekit_wait_order(database: Path, intent_id: str) -> str | None:
+def settled_order_status(database: Path, intent_id: str) -> str | None:
     from tests.shopkit import wait_for
 
     def status() -> str | None:
