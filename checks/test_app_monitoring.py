@@ -110,6 +110,11 @@ POLL_S = 0.1
 LINES_SHOWN = 3
 
 
+def _size(seen: dict[str, object]) -> str:
+    now = seen["bytes_now"]
+    return f"{seen['file']} ({'missing' if now is None else f'{now} bytes'})"
+
+
 def _found(lines: list) -> list[dict[str, object]]:
     return [{"file": str(path), "line": line[:300]} for path, line in lines[:LINES_SHOWN]]
 
@@ -157,7 +162,7 @@ def test_payment_events_logged(ctx: CheckContext) -> None:
     if not paid.watch.grew():
         ctx.error(
             "the log files did not grow while golive paid an order: "
-            + ", ".join(f"{s['file']} ({s['bytes_now']} bytes)" for s in paid.watch.sizes())
+            + ", ".join(_size(s) for s in paid.watch.sizes())
             + " — are these the files the app writes? (logs: in the profile)"
         )
     missing = []
