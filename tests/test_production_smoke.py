@@ -118,6 +118,23 @@ def test_an_sk_live_key_without_the_opt_in_only_reads(tmp_path: Path, sandbox: S
     assert live not in texts
 
 
+def test_a_backend_that_keeps_no_account_is_not_read(tmp_path: Path, sandbox: Sandbox) -> None:
+    # The stripe-mock kind (pointed at a sandbox: stateless to golive) keeps no account and
+    # no endpoints: those reads are not sent; health and pages still judge the item.
+    profile = profile_for(tmp_path, sandbox, mode="live")
+    data = load_yaml(profile)
+    data["stripe"]["backend"] = "stripe-mock"
+    profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = run(profile, tmp_path / "out")
+    assert result.outcomes() == {ITEM: "pass"}, result.stdout + result.stderr
+    entry = next(e for e in evidence(result) if "read_only" in e)
+    stripe_reads = [r for r in entry["read_only"] if r["request"].startswith("GET /v1/")]
+    assert [r["seen"].startswith("not sent: backend stripe-mock cannot") for r in stripe_reads] == [
+        True,
+        True,
+    ]
+
+
 def test_a_page_that_does_not_load_fails_the_read_only_smoke(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
