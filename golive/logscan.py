@@ -6,7 +6,8 @@
 
 Only the bytes appended since `start()` are read (at most MAX_READ per file, from the end
 of what was there): the check judges what this payment made the app log, never an older
-run's lines. A file that shrank was rotated or truncated: it is read from its start.
+run's lines. A file replaced since (another inode: rotated) or that shrank (truncated) is
+read from its start.
 """
 
 from __future__ import annotations
@@ -24,14 +25,22 @@ def _size(path: Path) -> int | None:
         return None
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
 @dataclass
 class LogWatch:
     paths: list[Path]
     before: dict[Path, int | None] = field(default_factory=dict)
+    inodes: dict[Path, int | None] = field(default_factory=dict)
 
     @classmethod
     def start(cls, paths: list[Path]) -> LogWatch:
-        return cls(paths, {p: _size(p) for p in paths})
+        return cls(paths, {p: _size(p) for p in paths}, {p: _inode(p) for p in paths})
 
     def sizes(self) -> list[dict[str, object]]:
         """Each file: its size before and now (None: it did not exist)."""
@@ -40,8 +49,15 @@ class LogWatch:
             for p in self.paths
         ]
 
+    def _offset(self, path: Path, now: int) -> int:
+        start = self.before[path] or 0
+        if now < start or _inode(path) != self.inodes[path]:
+            return 0  # truncated, or rotated since
+        return start
+
     def grew(self) -> bool:
-        return any((_size(p) or 0) != (self.before[p] or 0) for p in self.paths)
+        """Something was written since start() to at least one of the files."""
+        return any((now := _size(p)) is not None and now > self._offset(p, now) for p in self.paths)
 
     def new_lines(self) -> list[tuple[Path, str]]:
         out: list[tuple[Path, str]] = []
@@ -49,10 +65,7 @@ class LogWatch:
             now = _size(path)
             if now is None:
                 continue
-            start = self.before[path] or 0
-            if now < start:  # rotated or truncated since
-                start = 0
-            start = max(start, now - MAX_READ)
+            start = max(self._offset(path, now), now - MAX_READ)
             with path.open("rb") as handle:
                 handle.seek(start)
                 chunk = handle.read(now - start)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from gatekit import GateRun, demo_copy, edit_yaml, gate
 
+from golive.logscan import LogWatch
+
 pytestmark = pytest.mark.slow
 
 ITEM = "app-monitoring.payment-event-logs"
@@ -71,3 +73,20 @@ def test_no_logs_is_not_run_and_a_file_never_written_is_an_error(tmp_path: Path)
     reason = result.item(ITEM)["reason"]
     assert "the log files did not grow while golive paid an order" in reason
     assert "elsewhere.log (missing)" in reason
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_only_the_lines_written_since_the_start_are_read(tmp_path: Path, rotated: bool) -> None:
+    log, missing = tmp_path / "app.log", tmp_path / "never.log"
+    log.write_text("old pi_1 line\n")
+    watch = LogWatch.start([log, missing])
+    if rotated:  # a rotation since the start: the new file is read from its beginning
+        log.rename(tmp_path / "app.log.1")
+        log.write_text("pi_1 evt_1 payment_intent.succeeded\n")
+    else:
+        with log.open("a") as handle:
+            handle.write("pi_1 evt_1 payment_intent.succeeded\nother\n")
+    assert watch.grew()
+    assert [line for _, line in watch.lines_with("pi_1")] == ["pi_1 evt_1 payment_intent.succeeded"]
+    assert watch.lines_with("evt_1", "charge.refunded") == []
+    assert watch.sizes()[1] == {"file": str(missing), "bytes_before": None, "bytes_now": None}
