@@ -32,6 +32,8 @@ from golive.apm_sdks import InHouseSdk, Kind, known
 from golive.context import CheckContext
 from golive.registry import check
 from golive.sdk_wiring import wiring
+from golive.smoke.flows import verdict
+from golive.smoke.payment_logs import CONTROL, deadline_s, logged_payment
 
 
 class SdkParams(BaseModel):
@@ -123,9 +125,6 @@ def _found(lines: list) -> list[dict[str, object]]:
 def test_payment_events_logged(ctx: CheckContext) -> None:
     """After a small payment, the target's logs name its PaymentIntent id, and its webhook
     event's id with the event type."""
-    from golive.smoke.flows import verdict
-    from golive.smoke.payment_logs import CONTROL, deadline_s, logged_payment
-
     if not ctx.profile.model.logs:
         ctx.not_run("the target profile names no log files (set logs:)")
     paths = [ctx.profile.resolve(p) for p in ctx.profile.model.logs]
