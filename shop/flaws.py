@@ -81,6 +81,11 @@ _LIST = [
     Flaw("logs-card-data", "the checkout request body is logged with any card number in it"),
     Flaw("stores-card-number", "a card number sent at checkout is stored in orders.note"),
     Flaw("logs-secret-key", "the Stripe secret key and webhook secret are logged at start"),
+    # monitoring
+    Flaw(
+        "no-payment-event-logs",
+        "webhook events are logged without their event id (a payment cannot be traced in the logs)",
+    ),
     # schema
     *(
         Flaw(f"missing-index-{suffix}", f"the index on {what} is not created")

@@ -397,6 +397,18 @@ def _secret(shop: ShopProcess, flawed: bool) -> None:
     assert (shop.webhook_secret in log) is flawed
 
 
+@probe("no-payment-event-logs")
+def _event_logs(shop: ShopProcess, flawed: bool) -> None:
+    order = shop.pending_order("alice", [(5, 1)])
+    event = event_for(shop.sandbox, order["payment_intent_id"])
+    assert shop.send_signed(event).status == 200
+    shop.wait_status(order["order_id"], "paid", "alice")
+    named = [r for r in shop.log_records() if r.get("event_id") == event["id"]]
+    assert (named == []) is flawed
+    # Only the event ids go: the PaymentIntent is still named.
+    assert any(r.get("payment_intent_id") == order["payment_intent_id"] for r in shop.log_records())
+
+
 # --- schema ------------------------------------------------------------------------------------
 
 INDEX_SUBJECTS = {
