@@ -55,7 +55,7 @@ CACHED_DATABASES = 128  # migrated databases kept (1.2 MB each), least recently 
 # The demo went live this long before the run (its post_deploy.go_live_env), so the
 # post-deploy windows hold the traffic the run plays (golive/traffic/).
 GO_LIVE_ENV = "GOLIVE_DEMO_GO_LIVE"
-GO_LIVE_BEFORE_RUN = timedelta(hours=2)
+GO_LIVE_BEFORE_RUN = timedelta(minutes=15)
 
 
 def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Path:

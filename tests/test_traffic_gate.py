@@ -66,10 +66,10 @@ def test_a_post_deploy_run_plays_the_traffic_once_before_the_checks(tmp_path: Pa
         intents = client.v1.payment_intents.list(params={"limit": 100}).data
         # Every PaymentIntent is the traffic's: no check has run yet.
         assert sorted(i.id for i in intents) == sorted(played)
-        # The demo went live two hours before the run; what was played is in its windows.
+        # The demo went live 15 minutes before the run; what was played is in its windows.
         env = prepared.profile.env
         go_live = PostDeploy(go_live_env="GOLIVE_DEMO_GO_LIVE").anchor(env)
-        assert go_live == NOW - timedelta(hours=2)
+        assert go_live == NOW - timedelta(minutes=15)
         first_day = window("first-day", NOW, go_live)
         for intent in (i for i in intents if i.id in played):
             assert first_day.start.timestamp() <= intent.created < first_day.end.timestamp()

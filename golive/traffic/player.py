@@ -45,7 +45,8 @@ CARDS = {
     "refund": ("pm_card_visa",),
     "drop-webhook": ("pm_card_visa",),
     "decline": ("pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds"),
-    "dispute": ("pm_card_createDispute",),
+    # A dispute that is not fraud: the fraud rate is the history's to set, not the mix's.
+    "dispute": ("pm_card_createDisputeProductNotReceived",),
 }
 # What each kind needs of the backend (golive/capabilities.py).
 NEEDS = {
