@@ -135,3 +135,16 @@ def test_unknown_dispute_and_warning_ids(stripe_client):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe_client.v1.disputes.list(params={"status": "won"})
     assert caught.value.param == "status"
+
+
+def test_a_full_refund_makes_the_warning_not_actionable(stripe_client):
+    pi = paid_intent(stripe_client, amount=3000, payment_method="pm_card_createIssuerFraudRecord")
+    [warning] = stripe_client.v1.radar.early_fraud_warnings.list().data
+    stripe_client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 1000})
+    assert stripe_client.v1.radar.early_fraud_warnings.retrieve(warning.id).actionable is True
+    stripe_client.v1.refunds.create(params={"payment_intent": pi.id})  # the rest
+    assert stripe_client.v1.radar.early_fraud_warnings.retrieve(warning.id).actionable is False
+    [updated] = stripe_client.v1.events.list(
+        params={"type": "radar.early_fraud_warning.updated"}
+    ).data
+    assert (updated.data.object.id, updated.data.object.actionable) == (warning.id, False)

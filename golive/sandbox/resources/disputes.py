@@ -23,6 +23,7 @@ from golive.sandbox.endpoint import Call, Operation
 from golive.sandbox.events import emit
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id
+from golive.sandbox.resources import early_fraud_warnings
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -175,6 +176,9 @@ def announce(state: SandboxState, dispute: dict[str, Any], *, closed: int | None
         emit(state, "charge.dispute.funds_withdrawn", dispute, created=opened)
     if dispute["status"] in CLOSED:
         emit(state, "charge.dispute.closed", dispute, created=opened if closed is None else closed)
+    charge = state.store.get("charge", dispute["charge"])
+    if charge is not None:
+        early_fraud_warnings.settle(state, charge, opened)
 
 
 def _transaction(
