@@ -286,9 +286,7 @@ def test_a_rule_over_a_misspelled_metric_fails_naming_it(prom_with: Any, tmp_pat
 def test_a_rule_prometheus_fails_to_evaluate_fails(prom_with: Any, tmp_path: Path) -> None:
     def broken(data: dict) -> None:
         # Many-to-many matching: an evaluation error on every run.
-        _rule(data, "HighRefundRate")["expr"] = (
-            "shop_payments_total + on() shop_refunds_total > 0"
-        )
+        _rule(data, "HighRefundRate")["expr"] = "shop_payments_total + on() shop_refunds_total > 0"
 
     prom = prom_with(broken)
     done = run(profile(tmp_path, prom.url), ["custom-alerts.high-refund-rate"], tmp_path)
