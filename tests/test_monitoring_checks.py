@@ -10,16 +10,19 @@ Prometheus fails to evaluate, Prometheus down, and no block at all.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import shopkit
 import stripe
 import yaml
 from gatekit import DEMO, GateRun, gate
+from jsonhandler import JsonHandler, serving
 from promkit import PrometheusProcess, running
 from shopkit import ShopProcess, event_for, free_port
 
@@ -439,3 +442,57 @@ def test_prometheus_down_is_an_error_naming_its_url(tmp_path: Path) -> None:
     assert set(done.outcomes().values()) == {"error"}
     for item in ALERT_ITEMS + METRICS + POST:
         assert f"Prometheus at {url} did not answer" in done.item(item)["reason"], item
+
+
+# --- a Prometheus behind a bearer-token proxy ----------------------------------------------
+
+TOKEN = "prom-token-" + "5f1c9a7e3b2d4c6a8e0f"
+
+
+def _auth_proxy(upstream: str) -> type:
+    class Proxy(JsonHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._answer(401, {"status": "error", "error": "missing or wrong token"})
+                return
+            answer = httpx.get(upstream + self.path, timeout=10, trust_env=False)
+            self._answer(answer.status_code, answer.json())
+
+    return Proxy
+
+
+def test_a_bearer_token_reaches_prometheus_and_never_the_report(
+    quiet: PrometheusProcess, tmp_path: Path
+) -> None:
+    item = "custom-alerts.amount-mismatch"
+    with serving(_auth_proxy(quiet.url)) as proxy:
+        block = demo_monitoring()
+        block["prometheus"].pop("url_env")
+        block["prometheus"]["url"] = proxy
+        block["prometheus"]["bearer_token_env"] = "GOLIVE_TEST_PROM_TOKEN"
+        target = profile(tmp_path, None, monitoring=block)
+        args = ["--item", item, "--item", "app-monitoring.order-success-rate"]
+        outcomes = {}
+        for name, token in (("right", TOKEN), ("wrong", "not-the-token-at-all"), ("unset", None)):
+            env = {k: v for k, v in os.environ.items() if k != "GOLIVE_TEST_PROM_TOKEN"}
+            if token is not None:
+                env["GOLIVE_TEST_PROM_TOKEN"] = token
+            done = gate(target, tmp_path / name, *args, now=None, env=env)
+            outcomes[name] = done.outcomes()
+            for path, text in done.report_texts().items():
+                assert TOKEN not in text, path
+            if name == "wrong":
+                assert (
+                    f"Prometheus at {proxy} refused /api/v1/rules (HTTP 401)"
+                    in done.item(item)["reason"]
+                )
+            if name == "unset":
+                assert (
+                    "bearer_token_env names GOLIVE_TEST_PROM_TOKEN, which is not set"
+                    in (done.item(item)["reason"])
+                )
+    assert outcomes == {
+        "right": {item: "pass", "app-monitoring.order-success-rate": "pass"},
+        "wrong": {item: "error", "app-monitoring.order-success-rate": "error"},
+        "unset": {item: "error", "app-monitoring.order-success-rate": "error"},
+    }
