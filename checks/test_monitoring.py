@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -48,6 +49,15 @@ class AlertParams(_Strict):
         description="Default pattern (regex, case-insensitive) searched in each rule's name "
         "and expression when the profile does not say which rule covers the alert"
     )
+
+    @field_validator("expr_matches")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
 
 class QueryParams(_Strict):
@@ -246,7 +256,14 @@ def test_metric_exported(ctx: CheckContext) -> None:
             elif not any(s["target_health"] == "up" for s in scraped):
                 problems.append(f"metric {metric} comes from no scrape target that is up")
         result = _read(ctx, name, lambda: client.query(expr))
-    ctx.record(query=name, expr=expr, series=_shown(result))
+    nan_only = bool(result) and all(math.isnan(s.value) for s in result if s.samples)
+    ctx.record(
+        query=name,
+        expr=expr,
+        series=_shown(result),
+        # 0/0: the query evaluates, over a range with no traffic; the metrics are current
+        note="every value is NaN (no traffic in the range)" if nan_only else None,
+    )
     if problems:
         ctx.fail(f"query {name}: " + "; ".join(problems))
     if not result:
