@@ -275,9 +275,11 @@ def test_metric_exported(ctx: CheckContext) -> None:
 
 def _window(ctx: CheckContext, name: str) -> postdeploy.Window:
     raw = ctx.profile.model.post_deploy
-    go_live = postdeploy.PostDeploy.model_validate(raw).go_live if raw else None
     try:
-        return postdeploy.window(name, ctx.target.now, go_live)
+        # go_live, or the target env's variable post_deploy.go_live_env names
+        go_live = postdeploy.PostDeploy.model_validate(raw).anchor(ctx.profile.env) if raw else None
+        # The window ends when the check runs: data written during the run counts.
+        return postdeploy.window(name, ctx.target.time_now(), go_live)
     except postdeploy.WindowNotStarted as exc:
         ctx.not_run(f"the {name} window has not started: {exc}")
     except ValueError as exc:

@@ -496,3 +496,24 @@ def test_a_bearer_token_reaches_prometheus_and_never_the_report(
         "wrong": {item: "error", "app-monitoring.order-success-rate": "error"},
         "unset": {item: "error", "app-monitoring.order-success-rate": "error"},
     }
+
+
+def test_go_live_from_the_targets_env_and_no_go_live_at_all(
+    quiet: PrometheusProcess, tmp_path: Path
+) -> None:
+    deployed = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (tmp_path / "app.env").write_text(f"DEPLOYED_AT={deployed}\n")
+    target = profile(tmp_path, quiet.url, env={"file": "app.env"})
+    data = yaml.safe_load(target.read_text())
+    data["post_deploy"] = {"go_live_env": "DEPLOYED_AT"}
+    target.write_text(yaml.safe_dump(data, sort_keys=False))
+    done = run(target, ["quarter-1.uptime"], tmp_path)
+    assert done.outcomes() == {"quarter-1.uptime": "pass"}
+    assert done.evidence("quarter-1.uptime")[0]["from"].startswith(deployed[:16])
+
+    del data["post_deploy"]
+    target.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tmp_path / "out").rename(tmp_path / "out-env")
+    done = run(target, ["quarter-1.uptime", "week-1.no-critical-incidents"], tmp_path)
+    assert set(done.outcomes().values()) == {"not-run"}
+    assert "needs post_deploy.go_live" in done.item("quarter-1.uptime")["reason"]
