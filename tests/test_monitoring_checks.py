@@ -21,7 +21,7 @@ import pytest
 import shopkit
 import stripe
 import yaml
-from gatekit import DEMO, GateRun, gate
+from gatekit import DEMO, GateRun, demo_copy, gate
 from jsonhandler import JsonHandler, serving
 from promkit import PrometheusProcess, running
 from shopkit import ShopProcess, event_for, free_port
@@ -517,3 +517,21 @@ def test_go_live_from_the_targets_env_and_no_go_live_at_all(
     done = run(target, ["quarter-1.uptime", "week-1.no-critical-incidents"], tmp_path)
     assert set(done.outcomes().values()) == {"not-run"}
     assert "needs post_deploy.go_live" in done.item("quarter-1.uptime")["reason"]
+
+
+def test_the_demo_profile_with_its_prometheus_passes_its_monitoring_sections(
+    busy: PrometheusProcess, tmp_path: Path
+) -> None:
+    # The demo itself (its setup, sign-offs and block), GOLIVE_DEMO_PROMETHEUS_URL set: the
+    # monitoring checks read Prometheus only, so the gate starts no shop for them.
+    sections = ["custom-alerts", "stripe-monitoring", "app-monitoring"]
+    args = [arg for section in sections for arg in ("--section", section)]
+    env = {**os.environ, "GOLIVE_DEMO_PROMETHEUS_URL": busy.url}
+    done = gate(demo_copy(tmp_path), tmp_path / "out", *args, now=None, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    outcomes = done.outcomes()
+    for item in ALERT_ITEMS + METRICS:
+        assert outcomes[item] == "pass", (item, done.item(item)["reason"])
+    # What stays attested says why (Stripe's own emails, Radar, APM, error tracker).
+    assert outcomes["stripe-monitoring.email-alerts"] == "attested"
+    assert outcomes["stripe-monitoring.alert-unusual-activity"] == "attested"
