@@ -47,6 +47,7 @@ class PrometheusProcess:
         self.rules = rules
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self.taken = False  # another Prometheus answered on the port picked
 
     @property
     def url(self) -> str:
@@ -72,6 +73,7 @@ class PrometheusProcess:
         exe = binary()
         for _ in range(3):  # a port picked free can be taken before Prometheus binds it
             self.port = free_port()
+            self.taken = False
             log = (self.workdir / "prometheus.log").open("wb")
             self.proc = subprocess.Popen(
                 [
@@ -89,7 +91,7 @@ class PrometheusProcess:
             log.close()
             if self._wait_ready():
                 return self
-            if "address already in use" not in self.log().lower():
+            if "address already in use" not in self.log().lower() and not self.taken:
                 break
         raise RuntimeError(f"Prometheus did not start:\n{self.log()[-3000:]}")
 
@@ -100,9 +102,16 @@ class PrometheusProcess:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     return False
-                with contextlib.suppress(httpx.HTTPError):
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    # Ready, and ours: another test's Prometheus may hold the port we
+                    # picked while ours is still failing to bind it.
                     if client.get(f"{self.url}/-/ready").status_code == 200:
-                        return True
+                        flags = client.get(f"{self.url}/api/v1/status/flags").json()["data"]
+                        if flags["storage.tsdb.path"] == str(self.workdir / "data"):
+                            return True
+                        self.taken = True  # ours cannot bind it: start again elsewhere
+                        self.stop()
+                        return False
                 time.sleep(0.05)
         self.stop()
         return False

@@ -293,7 +293,9 @@ def test_a_rule_prometheus_fails_to_evaluate_fails(prom_with: Any, tmp_path: Pat
 
     prom = prom_with(broken)
     done = run(profile(tmp_path, prom.url), ["custom-alerts.high-refund-rate"], tmp_path)
-    assert done.outcomes() == {"custom-alerts.high-refund-rate": "fail"}
+    assert done.outcomes() == {"custom-alerts.high-refund-rate": "fail"}, done.evidence(
+        "custom-alerts.high-refund-rate"
+    )
     message = done.item("custom-alerts.high-refund-rate")["reason"]
     assert "HighRefundRate: Prometheus fails to evaluate it" in message
     seen = rules_seen(done, "custom-alerts.high-refund-rate")["HighRefundRate"]
