@@ -26,6 +26,8 @@ from jsonhandler import JsonHandler, serving
 from promkit import PrometheusProcess, running
 from shopkit import ShopProcess, event_for, free_port
 
+from golive.monitoring.prometheus import PrometheusClient, PrometheusError
+
 sandbox = shopkit.sandbox
 
 RULES = DEMO / "prometheus" / "rules.yml"
@@ -537,3 +539,31 @@ def test_the_demo_profile_with_its_prometheus_passes_its_monitoring_sections(
     # What stays attested says why (Stripe's own emails, Radar, APM, error tracker).
     assert outcomes["stripe-monitoring.email-alerts"] == "attested"
     assert outcomes["stripe-monitoring.alert-unusual-activity"] == "attested"
+
+
+# --- the client itself -----------------------------------------------------------------------
+
+
+def test_the_client_reads_the_http_api_and_names_the_url_in_every_error(
+    busy: PrometheusProcess, shop: ShopProcess
+) -> None:
+    now = datetime.now(UTC)
+    with PrometheusClient(busy.url) as client:
+        [up] = client.query('up{job="shop"}')
+        assert up.labels["instance"] == _target(shop) and up.value == 1.0
+        [series] = client.query_range('up{job="shop"}', now - timedelta(seconds=5), now, 1)
+        assert len(series.samples) >= 2 and {v for _, v in series.samples} == {1.0}
+        [scalar] = client.query("scalar(vector(2))")
+        assert scalar.value == 2.0
+        firing = {a["labels"]["alertname"] for a in client.alerts() if a["state"] == "firing"}
+        assert "AmountMismatch" in firing
+        [target] = client.targets()
+        assert target["health"] == "up" and target["labels"]["job"] == "shop"
+        assert {"shop_refunds_total", "http_requests_total", "up"} <= client.metric_names()
+        assert len(client.alerting_rules()) == 9
+        bad = rf"Prometheus at {busy.url} refused /api/v1/query \(HTTP 400\): .*parse error"
+        with pytest.raises(PrometheusError, match=bad):
+            client.query("rate(up[5m]")
+    refused = rf"Prometheus at {shop.url} refused /api/v1/rules \(HTTP 404\)"
+    with PrometheusClient(shop.url) as app, pytest.raises(PrometheusError, match=refused):
+        app.alerting_rules()  # an app, not a Prometheus
