@@ -239,7 +239,7 @@ def test_webhook_path_and_events(the_checklist: Checklist) -> None:
         ),
         (
             "final-checks.rollback-plan",
-            {"payment_success_rate": "rate>=0.80", "webhook_failure_rate": "rate<=0.10"},
+            {"payment_success_rate": "rate>=0.80", "webhook_delivery_rate": "rate>=0.90"},
         ),
     ],
 )

@@ -295,6 +295,9 @@ class ProfileModel(_Strict):
     monitoring: dict[str, Any] | None = Field(
         None, description="The monitoring system golive reads metrics and alert rules from"
     )
+    watch: dict[str, Any] | None = Field(
+        None, description="What `golive watch` measures on every tick, and its limits"
+    )
     traffic: dict[str, Any] | None = Field(
         None, description="A compressed day of payments golive plays after the app starts"
     )
