@@ -25,6 +25,7 @@ BLOCKS: dict[str, str] = {
     "smoke": "golive.profile.smoke:Smoke",
     "load": "golive.profile.loadtest:LoadModel",
     "post_deploy": "golive.profile.postdeploy:PostDeploy",
+    "reconcile": "golive.reconcile.profile:ReconcileModel",
 }
 
 
