@@ -185,7 +185,10 @@ def reconcile(
             result.matched += 1
             _count_fees(result, settled, fee_bps)
 
-    # 3. the window's PaymentIntents, streamed
+    # 3. the window's PaymentIntents, streamed (newest first: within one second, a later
+    # place in the listing is an earlier payment)
+    heap: list[tuple[int, int, str]] = []
+    seen = 0
     for payment in stripe_side.payments(client, math.floor(lo - margin), math.ceil(hi)):
         mine = group(payment.id)
         in_window = _in(payment.created, lo, hi)
@@ -193,7 +196,8 @@ def reconcile(
             result.payments += 1
             if payment.status == "succeeded":
                 result.succeeded += 1
-                _keep_earliest(result.earliest, (payment.created, payment.id), earliest)
+                seen += 1
+                _keep_earliest(heap, (-payment.created, seen, payment.id), earliest)
         elif not any(_in(o.created, lo, hi) for o in mine):
             continue  # both in the margin: another window's business
         judged(payment, payment.id, mine)
@@ -217,7 +221,7 @@ def reconcile(
             break
         result.lookups += 1
         judged(stripe_side.retrieve(client, pi), pi, mine)
-    result.earliest = sorted((-created, pi) for created, pi in result.earliest)
+    result.earliest = [(-c, pi) for c, _, pi in sorted(heap, key=lambda e: (-e[0], -e[1]))]
     return result
 
 
@@ -229,15 +233,17 @@ def _only(kind: str, emit: Callable[[Finding], None]) -> Callable[[Finding], Non
     return filtered
 
 
-def _keep_earliest(heap: list[tuple[int, str]], entry: tuple[int, str], size: int) -> None:
-    # A max-heap on `created` (negated) holding the `size` earliest entries seen.
+def _keep_earliest(
+    heap: list[tuple[int, int, str]], entry: tuple[int, int, str], size: int
+) -> None:
+    # `entry` is (-created, place in the listing, id): the heap's smallest is the latest
+    # payment kept, replaced by any earlier one once `size` are kept.
     if size <= 0:
         return
-    item = (-entry[0], entry[1])
     if len(heap) < size:
-        heapq.heappush(heap, item)  # type: ignore[arg-type]
-    elif item > heap[0]:
-        heapq.heapreplace(heap, item)  # type: ignore[arg-type]
+        heapq.heappush(heap, entry)
+    elif entry > heap[0]:
+        heapq.heapreplace(heap, entry)
 
 
 def _count_fees(result: Result, settled: list[Order], fee_bps: int | None) -> None:

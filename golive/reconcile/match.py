@@ -151,6 +151,8 @@ def judge(
         return latencies
     assert payment is not None
     if not settled:
+        if any(o.category is None for o in orders):
+            return latencies  # its status says nothing golive can read: status-unmapped
         paid_at = payment.charge_created or payment.created
         if paid_at > rules.until - rules.grace_s:
             return latencies  # still on its way: the webhook may not have arrived yet
