@@ -18,6 +18,7 @@ an error naming it, and a profile without a `reconcile` block leaves the checks 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -146,9 +147,11 @@ def _fail_on(ctx: CheckContext, findings: list[Finding], what: str) -> None:
         return
     _show(ctx, findings, "findings")
     first = findings[0]
+    counts = Counter(f.kind for f in findings)
     ctx.fail(
-        f"{len(findings)} {what}: e.g. {first.kind} — PaymentIntent {first.payment_intent}, "
-        f"order {first.order_id}: {first.detail}"
+        f"{len(findings)} {what} ({', '.join(f'{k} {n}' for k, n in sorted(counts.items()))}): "
+        f"e.g. {first.kind} — PaymentIntent {first.payment_intent}, order {first.order_id}: "
+        f"{first.detail}"
     )
 
 
@@ -162,7 +165,7 @@ def test_findings(ctx: CheckContext) -> None:
     result, findings = _reconciled(ctx, span)
     wanted = [f for f in findings if f.kind in ctx.params.kinds]
     ctx.record(judged_kinds=ctx.params.kinds, found=len(wanted))
-    _fail_on(ctx, wanted, f"finding(s) of {', '.join(ctx.params.kinds)}")
+    _fail_on(ctx, wanted, f"finding(s) over the {span.name} window")
 
 
 @check("reconcile.orders-created", params=_Params, needs=NEEDS)
