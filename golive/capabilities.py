@@ -31,6 +31,8 @@ CAPABILITIES: dict[str, str] = {
     "publishable-confirm": "confirm a PaymentIntent with the publishable key and "
     "client_secret, as Stripe.js does",
     "restricted-keys": "issue restricted keys (rk_…), a Dashboard feature",
+    "disputes": "open disputes and early fraud warnings from Stripe's test cards and list "
+    "them (/v1/disputes, /v1/radar/early_fraud_warnings)",
 }
 
 _ALL = frozenset(CAPABILITIES)
@@ -49,7 +51,8 @@ BY_BACKEND: dict[str, frozenset[str]] = {
     # `payment_method` on confirm and knows no pm_card_* ids (golive makes a PaymentMethod
     # from a card number and sets it on the intent before confirming). It declines card
     # 4000000000000341, but a declined PaymentIntent stays requires_payment_method for good
-    # (its failed charge is kept): no retry on the same intent, so no `declines`.
+    # (its failed charge is kept): no retry on the same intent, so no `declines`. It serves
+    # no /v1/disputes nor /v1/radar/early_fraud_warnings.
     "localstripe": frozenset({"stateful", "refunds"}),
     # Stripe's test mode: all but golive's own admin routes and delivery faults (Stripe
     # retries a failed delivery an hour later at the earliest).

@@ -11,6 +11,7 @@ import stripe
 from sandboxkit import client_for, paid_intent, wait_for
 
 from golive.sandbox import Sandbox
+from golive.sandbox.delivery import WebhookFaults
 from golive.webhooks.signing import verify_header
 
 _module_sandbox = sandboxkit._module_sandbox
@@ -185,10 +186,15 @@ def test_failed_deliveries_are_not_delivery_success(receiver):
         paid_intent(client)
         assert len(client.v1.events.list().data) == 3
         wait_for(
-            lambda: all(e.pending_webhooks == 0 for e in client.v1.events.list().data),
+            lambda: (
+                len(client.v1.events.list(params={"delivery_success": False}).data) == 3
+                and len(failing.deliveries()) == 6
+            ),
             "the retries to give up",
         )
         assert len(receiver.received) == 6  # 3 events x (1 attempt + 1 retry)
+        # As on Stripe, a webhook never delivered stays pending (Stripe would retry for days).
+        assert [e.pending_webhooks for e in client.v1.events.list().data] == [1, 1, 1]
         # the payload was sent while its delivery was pending, as Stripe's are
         assert {body["pending_webhooks"] for body in receiver.bodies()} == {1}
         assert client.v1.events.list(params={"delivery_success": True}).data == []
@@ -196,6 +202,29 @@ def test_failed_deliveries_are_not_delivery_success(receiver):
         attempts = failing.deliveries()
         assert {a["status"] for a in attempts} == {500}
         assert failing.stats()["deliveries"]["attempts"] == 6
+
+
+def test_pending_webhooks_falls_only_when_a_delivery_succeeds(receiver):
+    # The first attempt of each delivery fails (receiver unreachable), the retry succeeds.
+    with Sandbox(retry_schedule_s=[0.5], webhook_faults=WebhookFaults(fail_first=1)) as flaky:
+        client = client_for(flaky)
+        client.v1.webhook_endpoints.create(
+            params={"url": receiver.url, "enabled_events": ["payment_intent.created"]}
+        )
+        pi = client.v1.payment_intents.create(
+            params={"amount": 700, "currency": "usd", "payment_method_types": ["card"]}
+        )
+        [event] = client.v1.events.list(params={"type": "payment_intent.created"}).data
+        assert event.data.object.id == pi.id
+        wait_for(lambda: flaky.deliveries(event.id), "the first, failed attempt")
+        if not receiver.received:  # still between the failed attempt and its retry
+            assert client.v1.events.retrieve(event.id).pending_webhooks == 1
+        wait_for(lambda: receiver.received, "the retry to arrive")
+        wait_for(
+            lambda: client.v1.events.retrieve(event.id).pending_webhooks == 0,
+            "pending_webhooks to fall once the retry succeeded",
+        )
+        assert [a["outcome"] for a in flaky.deliveries(event.id)] == ["failed", "succeeded"]
 
 
 def test_disabled_endpoints_get_nothing(stripe_client, receiver):

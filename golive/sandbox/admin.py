@@ -2,7 +2,13 @@
 
 GET  /_golive/health                                  liveness, version, counts
 POST /_golive/account                                 set account fields (JSON or form, deep merge)
-POST /_golive/reset                                   forget every object, key and account change
+POST /_golive/reset                                   forget every object, key and account change;
+                                                      the clock back to real time
+GET  /_golive/clock                                   the sandbox's time (clock.py)
+POST /_golive/clock                                   {"now": <unix s>} | {"offset_s": <s>} |
+                                                      {"reset": true}: simulated time for `created`
+                                                      (signatures keep real time); at most
+                                                      5 minutes ahead of real time
 POST /_golive/payment_intents/{id}/complete_action    the customer passes 3-D Secure
 POST /_golive/payment_intents/{id}/pay                the customer pays it with a test card
                                                       ({"payment_method", "deliver": false})
@@ -18,6 +24,11 @@ GET  /_golive/checkout/{id}                           a session's `url`: what it
 POST /_golive/webhook_endpoints/{id}/secret          {"secret": "whsec_…"}: the endpoint signs with
                                                       this secret, as when an app's configured secret
                                                       is the one copied from the Dashboard
+POST /_golive/history                                 {"payments": [{created, amount, currency, outcome,
+                                                      refunds, dispute, early_fraud_warning, …}]}:
+                                                      past payments with their charges, refunds,
+                                                      disputes, warnings and events, made at once
+                                                      and never delivered (history.py)
 GET  /_golive/deliveries[?event=evt_…]                webhook delivery attempts
 GET  /_golive/stats                                   objects (and max_objects, evicted), keys,
                                                       max_body_bytes,
@@ -36,7 +47,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from golive.loopback import is_loopback_host
-from golive.sandbox import forms
+from golive.sandbox import forms, history
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import dumps
 from golive.sandbox.errors import StripeError, invalid_request
@@ -223,6 +234,16 @@ def admin_routes(state: SandboxState) -> list[Route]:
         state.store.extra(endpoint["id"])["secret"] = secret
         return json_response({"id": endpoint["id"], "secret_set": True})
 
+    async def add_history(request: Request) -> Response:
+        return json_response(history.import_history(state, await _body(request)))
+
+    async def get_clock(request: Request) -> Response:
+        return json_response(state.clock.as_dict())
+
+    async def set_clock(request: Request) -> Response:
+        state.clock.set(await _body(request))
+        return json_response(state.clock.as_dict())
+
     async def deliveries(request: Request) -> Response:
         event_id = request.query_params.get("event")
         attempts = state.dispatcher.attempts(event_id)
@@ -275,6 +296,9 @@ def admin_routes(state: SandboxState) -> list[Route]:
             _admin(state, set_endpoint_secret),
             methods=["POST"],
         ),
+        Route(PREFIX + "/history", _admin(state, add_history), methods=["POST"]),
+        Route(PREFIX + "/clock", _admin(state, get_clock), methods=["GET"]),
+        Route(PREFIX + "/clock", _admin(state, set_clock), methods=["POST"]),
         Route(PREFIX + "/deliveries", _admin(state, deliveries), methods=["GET"]),
         Route(PREFIX + "/stats", _admin(state, stats), methods=["GET"]),
     ]

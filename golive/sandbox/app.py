@@ -16,6 +16,7 @@ from starlette.routing import Route
 from golive.sandbox.admin import admin_routes, unrecognized
 from golive.sandbox.endpoint import ApiEndpoint
 from golive.sandbox.faults import FaultMiddleware, FaultPlan, fault_routes
+from golive.sandbox.history import HISTORY_MAX_BODY_BYTES
 from golive.sandbox.limits import BodyLimit
 from golive.sandbox.resources import OPERATIONS
 
@@ -49,4 +50,6 @@ def build_app(state: SandboxState) -> ASGIApp:
     routes.append(Route("/{path:path}", _unrecognized, methods=ALL_METHODS))
     app = FaultMiddleware(Starlette(routes=routes, lifespan=lifespan), plan)
     # Outermost: an oversize body is refused before auth, faults or any route reads it.
-    return BodyLimit(app, state.settings.max_body_bytes)
+    # /_golive/history takes batches of thousands of payments (loopback callers only).
+    limit = state.settings.max_body_bytes
+    return BodyLimit(app, limit, {"/_golive/history": max(limit, HISTORY_MAX_BODY_BYTES)})

@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sandbox",
         help="run the Stripe-compatible sandbox API in the foreground",
-        description="Serve a stateful, Stripe-compatible API (PaymentIntents, charges, refunds, events, webhook endpoints, account, balance) for the official Stripe libraries: point their API base at http://HOST:PORT. Admin endpoints are under /_golive/. Memory is bounded: the sandbox keeps the newest --max-objects objects and idempotency keys and evicts older ones; an evicted id answers a 404 resource_missing that says it was evicted.",
+        description="Serve a stateful, Stripe-compatible API (PaymentIntents, charges, refunds, disputes, early fraud warnings, events, webhook endpoints, account, balance) for the official Stripe libraries: point their API base at http://HOST:PORT. Admin endpoints are under /_golive/. Memory is bounded: the sandbox keeps the newest --max-objects objects and idempotency keys and evicts older ones; an evicted id answers a 404 resource_missing that says it was evicted.",
     )
     p.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})"

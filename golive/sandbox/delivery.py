@@ -79,7 +79,8 @@ class _Delivery:
 
 @dataclass(slots=True)
 class _EventState:
-    pending: int = 0
+    pending: int = 0  # deliveries still being tried
+    undelivered: int = 0  # deliveries without a 2xx yet: the event's pending_webhooks
     failed: bool = False
 
 
@@ -197,6 +198,7 @@ class Dispatcher:
                 )
             )
         state.pending += len(deliveries)
+        state.undelivered += len(deliveries)
         self._notify(event_id)
         for delivery in deliveries:
             if delivery.drop:
@@ -216,8 +218,15 @@ class Dispatcher:
         return {"attempts": len(self._attempts), "events": len(self._events)}
 
     def pending(self, event_id: str) -> int:
+        """Deliveries of the event still being tried (0 once each succeeded or gave up)."""
         state = self._events.get(event_id)
         return state.pending if state else 0
+
+    def undelivered(self, event_id: str) -> int:
+        """Deliveries of the event that never got a 2xx: Stripe's `pending_webhooks`, which
+        stays above 0 for a delivery that failed for good (Stripe would go on retrying)."""
+        state = self._events.get(event_id)
+        return state.undelivered if state else 0
 
     def delivery_success(self, event_id: str) -> bool | None:
         """True once every endpoint got a 2xx; False once any delivery gave up; else None.
@@ -356,7 +365,9 @@ class Dispatcher:
         if state is None:
             return  # fell out of the history (its event is evicted too)
         state.pending = max(0, state.pending - 1)
-        if not succeeded:
+        if succeeded:
+            state.undelivered = max(0, state.undelivered - 1)
+        else:
             state.failed = True
         self._notify(delivery.event_id)
 

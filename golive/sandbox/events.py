@@ -8,7 +8,6 @@ is one). Events made by the sandbox itself (a customer finishing 3-D Secure) car
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,13 +17,20 @@ NO_REQUEST: dict[str, Any] = {"id": None, "idempotency_key": None}
 
 
 def emit(
-    state: SandboxState, type_: str, obj: dict[str, Any], request: dict[str, Any] | None = None
+    state: SandboxState,
+    type_: str,
+    obj: dict[str, Any],
+    request: dict[str, Any] | None = None,
+    *,
+    created: int | None = None,
 ) -> dict[str, Any]:
+    """Record an event (at `created`, default the clock's now) and send it to the endpoints
+    subscribed to it, unless the sandbox is quiet."""
     event = {
         "id": state.store.new_id("evt"),
         "object": "event",
         "api_version": state.settings.api_version,
-        "created": int(time.time()),
+        "created": state.clock.seconds() if created is None else created,
         "data": {"object": state.store.snapshot(obj)},
         "livemode": False,
         "pending_webhooks": 0,
@@ -38,7 +44,7 @@ def emit(
         event["pending_webhooks"] = len(endpoints)
         # The object itself, not the Snapshot: dispatch serialises the event right away.
         state.dispatcher.dispatch({**event, "data": {"object": obj}}, endpoints)
-        event["pending_webhooks"] = state.dispatcher.pending(event["id"])
+        event["pending_webhooks"] = state.dispatcher.undelivered(event["id"])
     return event
 
 

@@ -48,6 +48,8 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     ),
     "item": frozenset({"price"}),  # a Checkout Session's line item
     "price": frozenset({"product"}),
+    "dispute": frozenset({"charge", "payment_intent"}),
+    "radar.early_fraud_warning": frozenset({"charge", "payment_intent"}),
     "event": frozenset(),
     "webhook_endpoint": frozenset(),
 }

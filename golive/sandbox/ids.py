@@ -22,7 +22,7 @@ ID_LENGTH = 24
 NUMBER_CHARS = 8  # 62**8: 218 trillion objects
 TAG_CHARS = 5  # a foreign id passes the tag about once in 900 million (62**5)
 RANDOM_CHARS = ID_LENGTH - NUMBER_CHARS - TAG_CHARS
-_NUMBERS = 62**NUMBER_CHARS
+NUMBERS = 62**NUMBER_CHARS
 _PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # "00" … "zz": two digits per lookup
 
 
@@ -47,12 +47,12 @@ class Numbering:
         # The tag is Python's hash of the id with this salt: str hashes are keyed per
         # process, the salt per sandbox. Cheap (ids are made on every request); not a MAC.
         self._salt = int.from_bytes(os.urandom(8), "big")
-        self._start = int.from_bytes(os.urandom(8), "big") % _NUMBERS
+        self._start = int.from_bytes(os.urandom(8), "big") % NUMBERS
         self.last = 0  # the number of the newest id issued
 
     def new_id(self, prefix: str) -> str:
         self.last += 1
-        head = random_token(RANDOM_CHARS) + _number_chars((self._start + self.last) % _NUMBERS)
+        head = random_token(RANDOM_CHARS) + _number_chars((self._start + self.last) % NUMBERS)
         return f"{prefix}_{head}{self._tag(prefix, head)}"
 
     def number(self, object_id: str) -> int | None:
@@ -67,7 +67,7 @@ class Numbering:
         number = 0
         for char in head[RANDOM_CHARS:]:
             number = number * 62 + _DIGITS.index(char)
-        return (number - self._start) % _NUMBERS
+        return (number - self._start) % NUMBERS
 
     def _tag(self, prefix: str, head: str) -> str:
         digest = hash((self._salt, prefix, head)) & (1 << 8 * TAG_CHARS) - 1

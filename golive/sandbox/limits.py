@@ -33,32 +33,37 @@ LINGER_S = 2.0
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
+        """`overrides`: another limit for an exact path (/_golive/history takes batches)."""
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.overrides.get(scope["path"], self.max_bytes)
         declared = _content_length(scope)
         if declared is not None:
-            if declared > self.max_bytes:
+            if declared > limit:
                 # The client may be waiting for "100 Continue": then it sends nothing.
                 linger = 0 if _expects_continue(scope) else LINGER_BYTES
-                await self._refuse(receive, send, linger)
+                await self._refuse(receive, send, linger, limit)
             else:
                 await self.app(scope, receive, send)  # the server reads no more than declared
             return
-        received = await self._read_within_limit(receive)
+        received = await self._read_within_limit(receive, limit)
         if received is None:
-            await self._refuse(receive, send, LINGER_BYTES)
+            await self._refuse(receive, send, LINGER_BYTES, limit)
             return
         await self.app(scope, _replay(received, receive), send)
 
-    async def _read_within_limit(self, receive: Receive) -> deque[Message] | None:
+    async def _read_within_limit(self, receive: Receive, limit: int) -> deque[Message] | None:
         """The body's messages, or None once it passes the limit (the rest stays unread)."""
         messages: deque[Message] = deque()
         size = 0
@@ -68,14 +73,14 @@ class BodyLimit:
             if message["type"] != "http.request":
                 return messages  # the client went away: the app sees that too
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
+            if size > limit:
                 return None
             if not message.get("more_body", False):
                 return messages
 
-    async def _refuse(self, receive: Receive, send: Send, linger: int) -> None:
+    async def _refuse(self, receive: Receive, send: Send, linger: int, limit: int) -> None:
         error = invalid_request(
-            f"Request body too large: the golive sandbox accepts at most {self.max_bytes:,} "
+            f"Request body too large: the golive sandbox accepts at most {limit:,} "
             "bytes per request (Stripe's own requests are a few KB; raise the limit with "
             "`golive sandbox --max-body-bytes N` or the profile's `stripe.max_body_bytes`).",
             status=413,

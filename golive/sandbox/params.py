@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from golive.sandbox.errors import (
@@ -182,22 +181,20 @@ def expand_paths(params: dict[str, Any]) -> list[str]:
     return string_list(params["expand"], "expand")
 
 
-def range_filter(value: Any, param: str) -> Callable[[int], bool]:
-    """`created=123` or `created[gte]=…&created[lt]=…` as a predicate on the timestamp."""
+def created_bounds(value: Any, param: str) -> tuple[int | None, int | None]:
+    """`created=123` or `created[gte]=…&created[lt]=…` as inclusive bounds (None: open)."""
     if isinstance(value, str):
         exact = integer(value, param)
-        return lambda t: t == exact
+        return exact, exact
     value = hash_(value, param)
     check_known(value, {"gt": None, "gte": None, "lt": None, "lte": None}, param)
-    bounds = {op: integer(v, name(param, op)) for op, v in value.items()}
-    gt, gte, lt, lte = (bounds.get(op) for op in ("gt", "gte", "lt", "lte"))
-
-    def within(t: int) -> bool:
-        return (
-            (gt is None or t > gt)
-            and (gte is None or t >= gte)
-            and (lt is None or t < lt)
-            and (lte is None or t <= lte)
-        )
-
-    return within
+    low = high = None
+    for op, raw in value.items():
+        bound = integer(raw, name(param, op))
+        if op in ("gt", "gte"):
+            bound += op == "gt"
+            low = bound if low is None else max(low, bound)
+        else:
+            bound -= op == "lt"
+            high = bound if high is None else min(high, bound)
+    return low, high

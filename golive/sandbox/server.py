@@ -169,6 +169,25 @@ class Sandbox:
             json={"payment_method": payment_method},
         )
 
+    def add_history(self, payments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Past payments made at once (history.py); the ids made, payment by payment."""
+        return self.admin("POST", "history", json={"payments": payments}, timeout=600)["data"]
+
+    def clock(self) -> dict[str, Any]:
+        return self.admin("GET", "clock")
+
+    def set_clock(
+        self, *, now: float | None = None, offset_s: float | None = None
+    ) -> dict[str, Any]:
+        """Simulated time from now on (`created` of new objects); real time with neither."""
+        if now is not None:
+            body: dict[str, Any] = {"now": now}
+        elif offset_s is not None:
+            body = {"offset_s": offset_s}
+        else:
+            body = {"reset": True}
+        return self.admin("POST", "clock", json=body)
+
     def deliveries(self, event_id: str | None = None) -> list[dict[str, Any]]:
         params = {"event": event_id} if event_id else None
         return self.admin("GET", "deliveries", params=params)["data"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from golive.sandbox.clock import Clock
 from golive.sandbox.defaults import (
     DEFAULT_API_VERSION,
     DEFAULT_MAX_BODY_BYTES,
@@ -47,6 +48,8 @@ class SandboxState:
         )
         self.dispatcher.on_settled = self._delivery_settled
         self.account = default_account(self.settings.account)
+        # Simulated time for `created` (clock.py); signatures keep real time.
+        self.clock = Clock()
         # What evicted charges left in the balance, which must not shrink with the store.
         self.evicted_balance = balance.Totals()
         self.requests = 0
@@ -55,13 +58,14 @@ class SandboxState:
         self.quiet = False
 
     def reset(self) -> None:
-        """Forget every object, key and account change. Delivery history stays in the
+        """Forget every object, key and account change; the clock is real time again. Delivery history stays in the
         dispatcher but is shown only for events that still exist."""
         self.store.clear()
         self.idempotency.clear()
         self.account = default_account(self.settings.account)
         self.evicted_balance = balance.Totals()
         self.requests = 0
+        self.clock.reset()
 
     def trim(self) -> None:
         """After each request: evict what is beyond the cap (see store.py)."""
@@ -73,4 +77,4 @@ class SandboxState:
     def _delivery_settled(self, event_id: str) -> None:
         event = self.store.get("event", event_id)
         if event is not None:
-            event["pending_webhooks"] = self.dispatcher.pending(event_id)
+            event["pending_webhooks"] = self.dispatcher.undelivered(event_id)

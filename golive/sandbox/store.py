@@ -7,8 +7,14 @@ deep copy on the request path, and nested values that never change may be shared
 objects. Facts the API does not show (a webhook endpoint's secret, the test card behind a
 PaymentMethod, a PaymentIntent's return_url) live beside the object in `private`.
 
+Each type's objects are also kept in list order (`order`): newest `created` first, ties
+broken by creation number, in a sorted map from that rank to the id. A list page is then a
+range walk from its cursor (or from the edge of its `created` window) in O(log n + page),
+whatever the number of objects and in whatever order they were added (past objects added by
+/_golive/history land among the others by their `created`).
+
 Memory is bounded: beyond `max_objects` PaymentIntents, PaymentMethods, Charges, Refunds,
-Checkout Sessions and Events (one count for all of them), the oldest are evicted, with their private facts.
+Checkout Sessions, Disputes, Early Fraud Warnings and Events (one count for all of them), the oldest are evicted, with their private facts.
 Webhook endpoints are configuration, not traffic: never counted, never evicted. Eviction
 runs between requests (`trim`), so a request sees every object it touches. Because objects
 leave in creation order, everything newer than an object still stored is stored too: a
@@ -23,9 +29,11 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from sortedcontainers import SortedDict
+
 from golive.sandbox.defaults import DEFAULT_MAX_OBJECTS
 from golive.sandbox.errors import StripeError, resource_missing
-from golive.sandbox.ids import Numbering
+from golive.sandbox.ids import NUMBERS, Numbering
 
 KINDS = (
     "payment_intent",
@@ -35,6 +43,8 @@ KINDS = (
     "checkout.session",
     "event",
     "webhook_endpoint",
+    "dispute",
+    "radar.early_fraud_warning",
 )
 PREFIXES = {
     "pi": "payment_intent",
@@ -44,6 +54,8 @@ PREFIXES = {
     "cs": "checkout.session",  # cs_test_…: the kind is read from the part before the first "_"
     "evt": "event",
     "we": "webhook_endpoint",
+    "du": "dispute",
+    "issfr": "radar.early_fraud_warning",
 }
 NEVER_EVICTED = frozenset({"webhook_endpoint"})
 # Stored objects live long and hold no reference cycles, yet the cyclic GC would walk them
@@ -80,6 +92,8 @@ class Store:
         self.max_objects = max_objects
         self.ids = Numbering()
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}
+        # per type: rank (created, then creation number) -> id, for lists (see above)
+        self.order: dict[str, SortedDict] = {}
         self.private: dict[str, dict[str, Any]] = {}
         self._oldest_first: deque[str] = deque()  # ids of evictable objects, by creation
         self._forgotten_through = 0  # creation numbers up to here were wiped by clear()
@@ -91,6 +105,7 @@ class Store:
 
     def clear(self) -> None:
         self.tables = {kind: {} for kind in KINDS}
+        self.order = {kind: SortedDict() for kind in KINDS}
         self.private = {}
         self._oldest_first.clear()
         self._snapshots.clear()
@@ -105,6 +120,7 @@ class Store:
     def add(self, obj: dict[str, Any], **private: Any) -> dict[str, Any]:
         kind = obj["object"]
         self.tables[kind][obj["id"]] = obj
+        self.order[kind][self.rank(obj)] = obj["id"]
         if private:
             self.private[obj["id"]] = private
         if kind not in NEVER_EVICTED:
@@ -139,7 +155,9 @@ class Store:
         evicted = []
         while len(self._oldest_first) > self.max_objects:
             object_id = self._oldest_first.popleft()
-            obj = self.tables[PREFIXES[object_id.partition("_")[0]]].pop(object_id)
+            kind = PREFIXES[object_id.partition("_")[0]]
+            obj = self.tables[kind].pop(object_id)
+            del self.order[kind][self.rank(obj)]
             evicted.append((obj, self.private.pop(object_id, {})))
             self._last_evicted = object_id  # ids leave in creation order
         self.evicted += len(evicted)
@@ -193,12 +211,37 @@ class Store:
         """Delete a never-evicted object (a webhook endpoint)."""
         if kind not in NEVER_EVICTED:
             raise ValueError(f"{kind} objects leave the store by eviction only")
-        self.tables[kind].pop(object_id, None)
+        obj = self.tables[kind].pop(object_id, None)
+        if obj is not None:
+            del self.order[kind][self.rank(obj)]
         self.private.pop(object_id, None)
 
+    def rank(self, obj: dict[str, Any]) -> int:
+        """Where `obj` stands in its list: by `created`, then by creation number (Stripe
+        lists newest first; the order of creation breaks ties within one second)."""
+        return obj["created"] * NUMBERS + (self.ids.number(obj["id"]) or 0)
+
+    def walk(
+        self,
+        kind: str,
+        low: int | None = None,
+        high: int | None = None,
+        *,
+        inclusive: tuple[bool, bool] = (True, True),
+        newest_first: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """The objects of `kind` whose rank is within [low, high] (None: unbounded), newest
+        first or oldest first; lazily, so a page reads only what it shows."""
+        order, table = self.order[kind], self.tables[kind]
+        for rank in order.irange(low, high, inclusive, reverse=newest_first):
+            yield table[order[rank]]
+
     def newest_first(self, kind: str) -> Iterator[dict[str, Any]]:
-        # Stripe lists newest first; insertion order breaks ties within one second.
-        return reversed(self.tables[kind].values())
+        return self.walk(kind)
+
+    def held(self) -> int:
+        """How many objects count against max_objects now."""
+        return len(self._oldest_first)
 
     def counts(self) -> dict[str, int]:
         return {kind: len(table) for kind, table in self.tables.items()}

@@ -1,4 +1,5 @@
-"""Stripe's test cards: which numbers and `pm_card_*` tokens succeed, decline or ask for 3-D Secure.
+"""Stripe's test cards: which numbers and `pm_card_*` tokens succeed, decline, ask for 3-D
+Secure, or succeed and are then disputed or get an early fraud warning.
 
 Numbers and behaviours are those of Stripe's testing docs (docs.stripe.com/testing). A
 Luhn-valid number that is not a test card is declined with `test_mode_live_card`, as Stripe
@@ -22,6 +23,9 @@ class TestCard:
     decline_code: str | None = None  # None: the payment succeeds
     error_code: str = "card_declined"
     bypass_pending: bool = False  # funds go straight to the available balance
+    # After the charge succeeds: a dispute opened (reason, status), an early fraud warning
+    dispute: tuple[str, str] | None = None
+    early_fraud_warning: bool = False
 
     @property
     def last4(self) -> str:
@@ -43,6 +47,10 @@ _CARDS = [
     TestCard("4000000000000069", decline_code="expired_card", error_code="expired_card"),
     TestCard("4000000000000127", decline_code="incorrect_cvc", error_code="incorrect_cvc"),
     TestCard("4000000000000119", decline_code="processing_error", error_code="processing_error"),
+    TestCard("4000000000000259", dispute=("fraudulent", "needs_response")),
+    TestCard("4000000000002685", dispute=("product_not_received", "needs_response")),
+    TestCard("4000000000001976", dispute=("general", "warning_needs_response")),
+    TestCard("4000000000005423", early_fraud_warning=True),
     TestCard("4000002500003155", needs_authentication=True),
     TestCard("4000002760003184", needs_authentication=True),
     TestCard("4000000000003220", needs_authentication=True),
@@ -64,6 +72,10 @@ TOKENS: dict[str, str] = {
     "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
     "pm_card_chargeDeclinedIncorrectCvc": "4000000000000127",
     "pm_card_chargeDeclinedProcessingError": "4000000000000119",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976",
+    "pm_card_createIssuerFraudRecord": "4000000000005423",
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
     "pm_card_authenticationRequired": "4000002760003184",
     "pm_card_threeDSecure2Required": "4000000000003220",

@@ -3,7 +3,6 @@ retrieved, listed, updated. Creating one directly (the legacy Charges API) is no
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import pagination
@@ -62,9 +61,11 @@ def build(
     decline_code: str | None,
     error_code: str | None,
     authenticated: bool,
+    created: int | None = None,
 ) -> dict[str, Any]:
-    """The Charge of one payment attempt; stored, not yet announced by an event."""
-    now = int(time.time())
+    """The Charge of one payment attempt (at `created`, default now); stored, not yet
+    announced by an event."""
+    now = state.clock.seconds() if created is None else created
     declined = decline_code is not None
     captured = not declined and pi["capture_method"] != "manual"
     amount = pi["amount"]
@@ -143,7 +144,11 @@ def build(
         "disputed": False,
         "failure_balance_transaction": None,
         "failure_code": error_code if declined else None,
-        "failure_message": DECLINE_MESSAGES.get(decline_code) if declined else None,
+        "failure_message": (
+            DECLINE_MESSAGES.get(decline_code, DECLINE_MESSAGES["generic_decline"])
+            if declined
+            else None
+        ),
         "fraud_details": EMPTY,
         "livemode": False,
         "metadata": pi["metadata"],
@@ -168,7 +173,7 @@ def build(
         "transfer_data": pi["transfer_data"],
         "transfer_group": pi["transfer_group"],
     }
-    return state.store.add(charge, bypass_pending=card.bypass_pending)
+    return state.store.add(charge, bypass_pending=card.bypass_pending, card=card)
 
 
 def statement_descriptor(account: dict[str, Any], pi: dict[str, Any]) -> str | None:
@@ -216,9 +221,6 @@ def list_(call: Call) -> dict[str, Any]:
     query = call.params
     p.check_known(query, LIST)
     checks = []
-    if "created" in query:
-        created = p.range_filter(query["created"], "created")
-        checks.append(lambda c: created(c["created"]))
     for field in ("customer", "payment_intent", "transfer_group"):
         if field in query:
             wanted = p.string(query[field], field)

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from golive.sandbox.errors import StripeError, card_error, unexpected_state
 from golive.sandbox.events import emit
 from golive.sandbox.ids import new_id
-from golive.sandbox.resources import charges, payment_methods
+from golive.sandbox.resources import charges, disputes, early_fraud_warnings, payment_methods
 from golive.sandbox.resources.payment_intent_params import AUTHENTICATION_FAILED
-from golive.sandbox.testcards import DECLINE_MESSAGES
+from golive.sandbox.testcards import DECLINE_MESSAGES, TestCard
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -97,6 +97,27 @@ def pay(state: SandboxState, pi: dict[str, Any], request: dict[str, Any] | None)
         pi["status"] = "succeeded"
         pi["amount_received"] = pi["amount"]
         emit(state, "payment_intent.succeeded", pi, request)
+        after_capture(state, charge)
+
+
+def after_capture(state: SandboxState, charge: dict[str, Any]) -> None:
+    """What Stripe's dispute and early-fraud-warning test cards bring once the payment is
+    captured (on Stripe, moments later; here at once, as events made by Stripe itself,
+    without the request's id)."""
+    card: TestCard | None = state.store.private.get(charge["id"], {}).get("card")
+    if card is None:
+        return
+    if card.dispute is not None:
+        reason, status = card.dispute
+        now = state.clock.seconds()
+        disputes.announce(
+            state, disputes.build(state, charge, created=now, reason=reason, status=status)
+        )
+    if card.early_fraud_warning:
+        warning = early_fraud_warnings.build(
+            state, charge, created=state.clock.seconds(), fraud_type="misc"
+        )
+        emit(state, "radar.early_fraud_warning.created", warning)
 
 
 def _decline(

@@ -162,7 +162,7 @@ def _store(
             "three_d_secure_usage": {"supported": True},
             "wallet": None,
         },
-        "created": int(time.time()),
+        "created": state.clock.seconds(),
         "customer": None,
         "livemode": False,
         "metadata": meta or {},

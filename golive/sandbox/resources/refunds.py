@@ -7,8 +7,7 @@ and `charge.refunded`.
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import currencies, pagination
 from golive.sandbox import params as p
@@ -18,6 +17,9 @@ from golive.sandbox.events import emit
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id, random_token
 from golive.sandbox.resources import charges, payment_intents
+
+if TYPE_CHECKING:
+    from golive.sandbox.state import SandboxState
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 CREATE: p.Schema = {
@@ -66,13 +68,30 @@ def create(call: Call) -> dict[str, Any]:
         )
     reason = p.choice(params["reason"], "reason", REASONS) if "reason" in params else None
     meta = p.metadata(params["metadata"]) if "metadata" in params else {}
+    refund = build(state, charge, amount, reason=reason, metadata=meta, request=call.request)
+    return expand(refund, p.expand_paths(params), state.store)
+
+
+def build(
+    state: SandboxState,
+    charge: dict[str, Any],
+    amount: int,
+    *,
+    reason: str | None = None,
+    metadata: dict[str, str] | None = None,
+    created: int | None = None,
+    request: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A succeeded refund of `amount` (checked by the caller) of `charge`, at `created`
+    (default now): stored, the charge's amounts updated, its events emitted."""
+    created = state.clock.seconds() if created is None else created
     refund = {
         "id": state.store.new_id("re"),
         "object": "refund",
         "amount": amount,
         "balance_transaction": new_id("txn"),
         "charge": charge["id"],
-        "created": int(time.time()),
+        "created": created,
         "currency": charge["currency"],
         "destination_details": {
             "card": {
@@ -83,7 +102,7 @@ def create(call: Call) -> dict[str, Any]:
             },
             "type": "card",
         },
-        "metadata": meta,
+        "metadata": metadata or {},
         "payment_intent": charge["payment_intent"],
         "reason": reason,
         "receipt_number": None,
@@ -92,12 +111,13 @@ def create(call: Call) -> dict[str, Any]:
         "transfer_reversal": None,
     }
     state.store.add(refund)
-    state.store.extra(charge["id"])["refunded"] = captured_refunded + amount
+    extra = state.store.extra(charge["id"])
+    extra["refunded"] = extra.get("refunded", 0) + amount
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    emit(state, "refund.created", refund, call.request)
-    emit(state, "charge.refunded", charge, call.request)
-    return expand(refund, p.expand_paths(params), state.store)
+    emit(state, "refund.created", refund, request, created=created)
+    emit(state, "charge.refunded", charge, request, created=created)
+    return refund
 
 
 def retrieve(call: Call) -> dict[str, Any]:
@@ -121,9 +141,6 @@ def list_(call: Call) -> dict[str, Any]:
         if field in query:
             wanted = p.string(query[field], field)
             checks.append(lambda r, f=field, w=wanted: r[f] == w)
-    if "created" in query:
-        created = p.range_filter(query["created"], "created")
-        checks.append(lambda r: created(r["created"]))
     store = call.state.store
     items = expand_list_items(p.expand_paths(query))
     return pagination.page(

@@ -7,7 +7,6 @@ fails on Stripe. Deliveries go to enabled endpoints only (see events.py).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,7 +50,7 @@ def create(call: Call) -> dict[str, Any]:
         "object": "webhook_endpoint",
         "api_version": _api_version(params["api_version"]) if "api_version" in params else None,
         "application": None,
-        "created": int(time.time()),
+        "created": state.clock.seconds(),
         "description": (
             p.string(params["description"], "description", max_length=5000)
             if "description" in params
