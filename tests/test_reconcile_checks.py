@@ -95,14 +95,14 @@ def start(sandbox: Sandbox, tmp_path: Path, flaws: list[str]) -> ShopProcess:
     return shopkit.start_shop(sandbox, tmp_path / "shop", flaws=flaws, env=BASE_ENV)
 
 
-def pay_orders(shop: ShopProcess, count: int) -> list[dict]:
+def pay_orders(shop: ShopProcess, count: int, card: str = "pm_card_visa") -> list[dict]:
     """`count` orders bought and paid through the sandbox, which delivers the webhooks;
     each waited for until the shop has processed its payment."""
     backend = Backend("sandbox", shop.sandbox.url, SANDBOX_KEY)
     paid = []
     for n in range(count):
         order = shop.pending_order("alice", [(1 + n % 3, 1)])
-        pay_payment_intent(backend, order["payment_intent_id"])
+        pay_payment_intent(backend, order["payment_intent_id"], card)
         wait_for(
             lambda o=order: _processed_for(shop, o["payment_intent_id"]),
             f"the payment of order {order['order_id']} processed",
@@ -138,19 +138,9 @@ def test_the_correct_shop_reconciles_cleanly_including_refunds_and_disputes(
                 == 202
             )
             shop.wait_status(refunded["order_id"], "refunded")
-            # A dispute: the shop marks the order disputed (charge.dispute.created).
-            disputed = paid[2]
-            event = shopkit.make_event(
-                "charge.dispute.created",
-                {
-                    "id": "dp_reconcile0000000001",
-                    "object": "dispute",
-                    "amount": disputed["amount"],
-                    "payment_intent": disputed["payment_intent_id"],
-                    "status": "needs_response",
-                },
-            )
-            assert shop.send_signed(event).status == 200
+            # A dispute, opened by Stripe's dispute test card: the sandbox sends
+            # charge.dispute.created and the shop marks the order disputed.
+            [disputed] = pay_orders(shop, 1, "pm_card_createDispute")
             shop.wait_status(disputed["order_id"], "disputed")
             run = run_items(
                 write_profile(tmp_path, shop.database_url, own_sandbox.url, go_live),
@@ -161,12 +151,13 @@ def test_the_correct_shop_reconciles_cleanly_including_refunds_and_disputes(
     assert outcomes(run) == dict.fromkeys(ITEMS, "pass"), run.stdout + run.stderr
     [window, *_] = run.evidence("daily-operations.stuck-orders")
     summary = window["reconciliation"]
-    assert (summary["payments"], summary["succeeded"], summary["matched"]) == (6, 6, 6)
+    assert (summary["payments"], summary["succeeded"], summary["matched"]) == (7, 7, 7)
+    assert summary["disputes_listed"] == 1 and summary["refunds_listed"] == 1
     assert summary["platform_fee"]["collected"] == summary["platform_fee"]["expected"] > 0
     first = run.evidence("post-deployment.first-ten-payments")[1]
-    assert first["judged"] == 6 and "only 6 succeeded payment(s)" in first["note"]
+    assert first["judged"] == 7 and "only 7 succeeded payment(s)" in first["note"]
     latency = run.evidence("week-1.order-creation-time")[1]
-    assert latency["samples"] == 6 and latency["threshold"] == "avg<5000"
+    assert latency["samples"] == 7 and latency["threshold"] == "avg<5000"
 
 
 def _finding_rows(run: GateRun, item: str) -> list[dict]:

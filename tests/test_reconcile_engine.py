@@ -61,13 +61,15 @@ class World:
     def url(self) -> str:
         return f"sqlite:///{self.db}"
 
-    def pay(self, amount: int, currency: str = "usd", **extra: Any) -> Any:
+    def pay(
+        self, amount: int, currency: str = "usd", card: str = "pm_card_visa", **extra: Any
+    ) -> Any:
         return self.client.v1.payment_intents.create(
             params={
                 "amount": amount,
                 "currency": currency,
                 "confirm": True,
-                "payment_method": "pm_card_visa",
+                "payment_method": card,
                 "payment_method_types": ["card"],
                 **extra,
             }
@@ -148,13 +150,16 @@ def test_a_clean_window_has_no_findings_and_counts_what_it_examined(world: World
     for n in range(3):
         pi = world.pay(1000 + n)
         world.order(f"A-{n}", pi.id, 1000 + n, fee=100, net=1000)
+    disputed = world.pay(3000, card="pm_card_createDispute")
+    world.order("A-D", disputed.id, 3000, "CHARGEBACK")
     refunded = world.pay(2500)
     world.client.v1.refunds.create(params={"payment_intent": refunded.id})
     world.order("A-R", refunded.id, 2500, "RETURNED", refunded=2500)
     result, findings = world.run(fee_bps=1000)
     assert findings == []
-    assert (result.payments, result.succeeded, result.orders, result.matched) == (4, 4, 4, 4)
-    assert len(result.latencies_ms) == 4
+    assert (result.payments, result.succeeded, result.orders, result.matched) == (5, 5, 5, 5)
+    assert result.disputes_listed == 1 and result.notes == []
+    assert len(result.latencies_ms) == 5
     assert result.fee_collected == 300 and result.fee_expected == 300
     assert result.refunds_listed == 1
     assert [pi for _, pi in result.earliest][-1] == refunded.id
@@ -184,6 +189,9 @@ def test_every_kind_of_finding_names_both_records(world: World) -> None:
     old = world.unpaid(2100)
     world.order("B-old", old.id, 2100, "AWAITING", made=world.started - timedelta(seconds=30))
     world.order("B-odd", world.pay(2200).id, 2200, "ON_HOLD")
+    disputed = world.pay(2300, card="pm_card_createDispute")  # Stripe opens a dispute
+    world.order("B-disputed", disputed.id, 2300)  # the app never heard of it
+    world.order("B-chargeback", world.pay(2400).id, 2400, "CHARGEBACK")  # no dispute in Stripe
 
     result, findings = world.run(model(pending_max="10s"), fee_bps=1000)
     found = kinds(findings)
@@ -214,6 +222,13 @@ def test_every_kind_of_finding_names_both_records(world: World) -> None:
     assert "pricing.rules give 180" in one("fee-rule-mismatch").detail
     assert one("pending-too-long").order_id == "B-old"
     assert one("status-unmapped").order_id == "B-odd"
+    assert (one("dispute-not-reflected").payment_intent, one("dispute-not-reflected").order_id) == (
+        disputed.id,
+        "B-disputed",
+    )
+    assert one("dispute-not-reflected").stripe.startswith("dispute du_")
+    assert one("dispute-not-in-stripe").order_id == "B-chargeback"
+    assert result.disputes_listed == 1
     assert result.lookups == 1  # B-ghost's PaymentIntent, looked up by id
 
 
