@@ -1,6 +1,10 @@
 """Stripe's side of a reconciliation: PaymentIntents (each with its latest charge), Refunds
-and Disputes, listed page by page (stripe-python's `auto_paging_iter`) with `created`
-filters, and kept only as compact records.
+and Disputes, listed page by page with `created` filters, and kept only as compact records.
+
+The pages come through stripe-python (`StripeClient.raw_request`: its keys, transport and
+errors) as plain JSON, and are followed by `starting_after` as `auto_paging_iter` does:
+turning every PaymentIntent into a StripeObject cost about 5 ms each (measured on 2,000
+with their charges expanded: 20 times the HTTP), minutes over 100,000.
 
 PaymentIntents are streamed: the caller matches each one as it arrives and keeps none.
 Refunds and disputes are few; they are indexed by PaymentIntent id before the stream.
@@ -106,11 +110,23 @@ def _failed(what: str, exc: Exception) -> StripeSideError:
     )
 
 
+def pages(client: stripe.StripeClient, path: str, params: dict[str, Any]) -> Iterator[dict]:
+    """Every object of a Stripe list, page after page (`starting_after`), as plain dicts."""
+    params = dict(params)
+    while True:
+        page = client.raw_request("get", path, **params).data
+        items = page.get("data") or []
+        yield from items
+        if not page.get("has_more") or not items:
+            return
+        params["starting_after"] = items[-1]["id"]
+
+
 def payments(client: stripe.StripeClient, gte: int, lt: int) -> Iterator[Payment]:
     """PaymentIntents created in [gte, lt) (Unix seconds), newest first, one at a time."""
     params = {"created": _created(gte, lt), "limit": PAGE, "expand": ["data.latest_charge"]}
     try:
-        for pi in client.v1.payment_intents.list(params=params).auto_paging_iter():
+        for pi in pages(client, "/v1/payment_intents", params):
             yield compact(pi)
     except stripe.StripeError as exc:
         raise _failed("PaymentIntents", exc) from None
@@ -135,9 +151,7 @@ def adjustments(client: stripe.StripeClient, gte: int) -> Adjustments:
     """Refunds and disputes created since `gte`, indexed by PaymentIntent id."""
     found = Adjustments()
     try:
-        for refund in client.v1.refunds.list(
-            params={"created": _created(gte), "limit": PAGE}
-        ).auto_paging_iter():
+        for refund in pages(client, "/v1/refunds", {"created": _created(gte), "limit": PAGE}):
             found.refunds_listed += 1
             pi = _id_of(_get(refund, "payment_intent"))
             if pi and _get(refund, "status") in ("succeeded", "pending"):
@@ -145,9 +159,7 @@ def adjustments(client: stripe.StripeClient, gte: int) -> Adjustments:
     except stripe.StripeError as exc:
         raise _failed("Refunds", exc) from None
     try:
-        for dispute in client.v1.disputes.list(
-            params={"created": _created(gte), "limit": PAGE}
-        ).auto_paging_iter():
+        for dispute in pages(client, "/v1/disputes", {"created": _created(gte), "limit": PAGE}):
             found.disputes_listed += 1
             pi = _id_of(_get(dispute, "payment_intent"))
             if pi:
