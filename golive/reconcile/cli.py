@@ -33,11 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reconcile",
         help="reconcile the app's orders with Stripe over a time window",
-        description="Read the app's orders through the profile's `reconcile` block and "
-        "Stripe's PaymentIntents, Charges, Refunds and Disputes over a window; report stuck "
-        "orders, orders paid without a payment, amount and currency mismatches, duplicate "
-        "orders, refunds and disputes the orders do not show, orders pending too long and "
-        "platform fees against the pricing rules.",
+        description="Read the app's orders through the profile's `reconcile` block and\n"
+        "Stripe's PaymentIntents, Charges, Refunds and Disputes over a window; report stuck\n"
+        "orders, orders paid without a payment, amount and currency mismatches, duplicate\n"
+        "orders, refunds and disputes the orders do not show, orders pending too long and\n"
+        "platform fees against the pricing rules (docs/reconcile.md).",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

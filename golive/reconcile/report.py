@@ -92,6 +92,8 @@ def _markdown(summary: dict[str, Any], first: list[dict[str, str]]) -> str:
         lines.append("")
     fee, latency = summary["platform_fee"], summary["order_creation_ms"]
     lines.append(
+        f"Stripe: {summary['refunds_listed']} refunds and {summary['disputes_listed']} "
+        "disputes listed. "
         f"Platform fee: {fee['collected']} collected over {fee['orders']} paid orders"
         + (f" (the pricing rules give {fee['expected']})" if fee["expected"] is not None else "")
         + f". Order creation: {latency['samples']} samples, avg {latency['avg']} ms, "
