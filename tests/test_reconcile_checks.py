@@ -289,3 +289,30 @@ def test_without_a_reconcile_block_the_checks_do_not_run(tmp_path: Path) -> None
         [check] = run.item(item)["checks"]
         assert check["outcome"] == "not-run", run.stdout + run.stderr
         assert "no `reconcile` block" in check["message"]
+
+
+def test_no_succeeded_payment_leaves_the_first_payments_unjudged(tmp_path: Path) -> None:
+    url = _empty_database(tmp_path)
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as con:  # one unpaid checkout
+        con.execute(
+            "INSERT INTO orders VALUES (1, NULL, 1000, 'usd', 'pending', ?, NULL, 100, 900)",
+            (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),),
+        )
+    profile = write_profile(tmp_path, url, None, datetime.now(UTC) - timedelta(hours=1))
+    first = "post-deployment.first-ten-payments"
+    run = run_items(profile, tmp_path / "out", (first, STUCK))
+    [check] = run.item(first)["checks"]
+    assert check["outcome"] == "error", run.stdout + run.stderr
+    assert "examined nothing: no succeeded payment in the since-go-live window" in check["message"]
+    assert run.item(STUCK)["outcome"] == "pass"  # one order examined, none stuck
+
+
+def test_an_anchored_window_without_go_live_does_not_run(tmp_path: Path) -> None:
+    profile = write_profile(
+        tmp_path, _empty_database(tmp_path), None, datetime.now(UTC), post_deploy=None
+    )
+    week = "week-1.order-creation-time"
+    run = run_items(profile, tmp_path / "out", (week,))
+    [check] = run.item(week)["checks"]
+    assert check["outcome"] == "not-run", run.stdout + run.stderr
+    assert "needs post_deploy.go_live" in check["message"]

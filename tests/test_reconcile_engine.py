@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import dbservers
 import mongomock
 import pytest
+import sqlalchemy as sa
 import stripe
 
 from golive.backends import SANDBOX_KEY, Backend
@@ -43,6 +45,12 @@ STATUS = {
     "disputed": ["CHARGEBACK"],
 }
 FMT = "%Y-%m-%d %H:%M:%S.%f"
+any_db_url, pg_url, mariadb_url, sqlite_url = (
+    dbservers.any_db_url,
+    dbservers.pg_url,
+    dbservers.mariadb_url,
+    dbservers.sqlite_url,
+)
 
 
 def model(**changes: Any) -> ReconcileModel:
@@ -375,3 +383,54 @@ def test_the_block_is_validated() -> None:
         )
     with pytest.raises(ValueError, match="not a duration"):
         ReconcileModel.model_validate({"sql": {"query": QUERY}, "status": STATUS, "grace": "soon"})
+
+
+def test_the_window_binds_on_every_sql_server(world: World, any_db_url: str) -> None:
+    # Timestamps as each server stores them; the window's :since / :until bound to match.
+    engine = sa.create_engine(any_db_url)
+    metadata = sa.MetaData()
+    sales = sa.Table(
+        "sales",
+        metadata,
+        sa.Column("id", sa.String(20), primary_key=True),
+        sa.Column("pi", sa.String(64)),
+        sa.Column("cents", sa.Integer),
+        sa.Column("cur", sa.String(3)),
+        sa.Column("state", sa.String(20)),
+        sa.Column("made", sa.DateTime(timezone=True)),
+    )
+    metadata.create_all(engine)
+    paid = world.pay(4200)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(sales),
+            [
+                {
+                    "id": "in",
+                    "pi": paid.id,
+                    "cents": 4200,
+                    "cur": "usd",
+                    "state": "COMPLETE",
+                    "made": now,
+                },
+                # Two days old, long pending: outside the window, so judged by none.
+                {
+                    "id": "old",
+                    "pi": None,
+                    "cents": 1,
+                    "cur": "usd",
+                    "state": "AWAITING",
+                    "made": now - timedelta(days=2),
+                },
+            ],
+        )
+    engine.dispose()
+    query = (
+        "SELECT id AS order_id, pi AS payment_intent, cents AS amount, cur AS currency, "
+        "state AS status, made AS created_at FROM sales WHERE made >= :since AND made < :until"
+    )
+    the_model = model(sql={"url": any_db_url, "query": query})
+    result, findings = world.run(the_model)
+    assert findings == []
+    assert (result.orders, result.matched, len(result.latencies_ms)) == (1, 1, 1)
