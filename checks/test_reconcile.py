@@ -113,6 +113,7 @@ def _reconciled(
             sink,
             app=ctx.target.app,
             app_client=ctx.target.client() if ctx.target.app is not None else None,
+            redactor=ctx.target.redactor,
             earliest=max(earliest, 10),
         )
         return result, sink.findings

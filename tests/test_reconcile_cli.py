@@ -21,6 +21,7 @@ from golive.client import stripe_api
 from golive.reconcile.report import FILES
 from golive.sandbox import Sandbox
 from tests.gatekit import golive
+from tests.jsonhandler import JsonHandler, serving
 
 QUERY = (
     "SELECT id AS order_id, pi AS payment_intent, total AS amount, currency, status, "
@@ -168,3 +169,54 @@ def test_an_unreadable_side_or_an_empty_window_exits_3(sandbox: Sandbox, tmp_pat
     )
     assert done.returncode == 3
     assert "nothing was examined" in done.stderr
+
+
+class _OrdersApi(JsonHandler):
+    """A deployed app's internal orders endpoint, for its ops user only."""
+
+    orders: list[dict] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the handler's API
+        if self.headers.get("Authorization") != "Bearer tok_ops_1234567":
+            self._answer(401, {"error": "unauthorized"})
+            return
+        self._answer(200, {"data": self.orders, "next": None})
+
+
+def test_orders_read_from_a_deployed_app_as_its_user(sandbox: Sandbox, tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(seconds=2)
+    client = stripe_api.client(Backend("sandbox", sandbox.url, SANDBOX_KEY))
+    pi = pay(client, 3100)
+    _OrdersApi.orders = [
+        {
+            "order_id": "D-1",
+            "payment_intent": pi,
+            "amount": 3100,
+            "currency": "usd",
+            "status": "paid",
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+    ]
+    with serving(_OrdersApi) as base:
+        target = profile(
+            tmp_path,
+            sandbox,
+            [],
+            app={"base_url": base},
+            users={"ops": {"token": "tok_ops_1234567"}},
+            auth={"header": {"name": "Authorization", "scheme": "Bearer", "value": "{user.token}"}},
+            reconcile={
+                "http": {"path": "/internal/orders?since={since}", "user": "ops"},
+                "status": {"paid": ["paid"]},
+                "grace": "1s",
+            },
+        )
+        done = golive(
+            "reconcile", "--target", str(target), *window_args(start), "--out", str(tmp_path / "r")
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 payments (1 succeeded) · 1 orders · 1 matched · clean" in done.stdout
+    assert (
+        "reconcile.http (GET /internal/orders?since={since})"
+        in (tmp_path / "r" / "summary.md").read_text()
+    )

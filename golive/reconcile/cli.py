@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     redactor.add_secret(backend.secret_key)
     sink = report.CsvSink(args.out / report.CSV, redactor)
     try:
-        result = reconcile(target, backend, since, until, sink)
+        result = reconcile(target, backend, since, until, sink, redactor=redactor)
     except (StripeSideError, SourceError) as exc:
         print(f"golive: harness failure: {redactor.text(str(exc))}", file=sys.stderr)
         return gate.EXIT_HARNESS

@@ -312,13 +312,17 @@ class Orders:
         assert spec is not None
         if spec.user is not None:
             if self._app_client is None:
-                raise SourceError("reconcile.http.user needs the profile's app")
+                raise SourceError(
+                    "reconcile.http.user needs the profile's app (app.base_url of the deployed app)"
+                )
             session = self._app_client.open_session(
                 spec.user, self._app_client.user_vars(spec.user)
             )
         else:
             if not self._app_base_url:
-                raise SourceError("reconcile.http needs the app's base_url")
+                raise SourceError(
+                    "reconcile.http needs the profile's app (app.base_url of the deployed app)"
+                )
             web = httpclient.client(base_url=self._app_base_url, timeout=30)
             session = UserSession(
                 name="anonymous", variables={}, auth=None, flows={}, transport=web, close=web.close

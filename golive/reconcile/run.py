@@ -42,6 +42,17 @@ def fee_bps(profile: Any) -> int | None:
     return int(rules["platform_fee_bps"])
 
 
+def app_base_url(profile: Any, app: Any) -> str | None:
+    """Where the app answers: the running app's URL, or the profile's `app.base_url` for an
+    app golive does not start (a deployed one)."""
+    if app is not None:
+        return app.base_url
+    spec = profile.model.app
+    if spec is not None and spec.start is None and "{" not in spec.base_url:
+        return spec.base_url
+    return None
+
+
 def run(
     profile: Any,
     backend: Any,
@@ -51,15 +62,24 @@ def run(
     *,
     app: Any = None,
     app_client: Any = None,
+    redactor: Any = None,
     earliest: int = 10,
 ) -> Result:
     """Reconcile [since, until) for the profile against the backend
     (golive.backends.Backend). StripeSideError / SourceError when a side cannot be read."""
     model = model_of(profile)
+    base_url = app_base_url(profile, app)
+    own_client = None
+    if model.http is not None and model.http.user is not None and app_client is None and base_url:
+        from golive.client.app import AppClient
+
+        app_client = own_client = AppClient(
+            profile.model, base_url, base_dir=profile.base_dir, redactor=redactor
+        )
     orders = Orders(
         model,
         database_url=profile.database_url(),
-        app_base_url=getattr(app, "base_url", None),
+        app_base_url=base_url,
         app_client=app_client,
     )
     try:
@@ -75,3 +95,5 @@ def run(
         )
     finally:
         orders.close()
+        if own_client is not None:
+            own_client.close()
