@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import dbservers
+import httpx
 import mongomock
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from golive.reconcile.engine import ListSink, Result, reconcile
 from golive.reconcile.match import Finding
 from golive.reconcile.orders_side import Orders, SourceError
 from golive.reconcile.profile import ReconcileModel
+from golive.reconcile.stripe_side import StripeSideError
 from golive.sandbox import Sandbox
 from tests.jsonhandler import JsonHandler, serving
 
@@ -434,3 +436,16 @@ def test_the_window_binds_on_every_sql_server(world: World, any_db_url: str) -> 
     result, findings = world.run(the_model)
     assert findings == []
     assert (result.orders, result.matched, len(result.latencies_ms)) == (1, 1, 1)
+
+
+def test_a_stripe_backend_that_fails_names_the_list(world: World) -> None:
+    world.pay(1000)
+    with httpx.Client(base_url=world.sandbox.url, trust_env=False) as admin:
+        admin.post(
+            "/_golive/faults",
+            json={
+                "routes": [{"route": "/v1/payment_intents", "methods": ["GET"], "error_rate": 1}]
+            },
+        ).raise_for_status()
+    with pytest.raises(StripeSideError, match=r"listing PaymentIntents .* failed \(HTTP 500\)"):
+        world.run()
