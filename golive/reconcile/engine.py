@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,18 +38,26 @@ class Sink(Protocol):
 
 
 class ListSink:
-    """Keeps the first `limit` findings in memory (the checks' sink); counts all."""
+    """The checks' sink: keeps the first and the last `limit` findings (the earliest
+    payments are listed last); counts the rest it drops."""
 
     def __init__(self, limit: int = 10000) -> None:
         self.limit = limit
-        self.findings: list[Finding] = []
+        self._first: list[Finding] = []
+        self._last: deque[Finding] = deque(maxlen=limit)
         self.dropped = 0
 
     def add(self, finding: Finding) -> None:
-        if len(self.findings) < self.limit:
-            self.findings.append(finding)
-        else:
+        if len(self._first) < self.limit:
+            self._first.append(finding)
+            return
+        if len(self._last) == self.limit:
             self.dropped += 1
+        self._last.append(finding)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self._first, *self._last]
 
 
 @dataclass
