@@ -33,6 +33,8 @@ CAPABILITIES: dict[str, str] = {
     "restricted-keys": "issue restricted keys (rk_…), a Dashboard feature",
     "disputes": "open disputes and early fraud warnings from Stripe's test cards and list "
     "them (/v1/disputes, /v1/radar/early_fraud_warnings)",
+    "history": "be given past payments, refunds, disputes and fraud warnings at chosen "
+    "times (golive's /_golive/history and /_golive/clock) and list them by `created` window",
 }
 
 _ALL = frozenset(CAPABILITIES)
@@ -54,9 +56,10 @@ BY_BACKEND: dict[str, frozenset[str]] = {
     # (its failed charge is kept): no retry on the same intent, so no `declines`. It serves
     # no /v1/disputes nor /v1/radar/early_fraud_warnings.
     "localstripe": frozenset({"stateful", "refunds"}),
-    # Stripe's test mode: all but golive's own admin routes and delivery faults (Stripe
-    # retries a failed delivery an hour later at the earliest).
-    "stripe-test": _ALL - {"admin-payments", "delivery-failures"},
+    # Stripe's test mode: all but golive's own admin routes, delivery faults (Stripe
+    # retries a failed delivery an hour later at the earliest) and made-up history (its
+    # objects are created now; test clocks move subscriptions, not payments).
+    "stripe-test": _ALL - {"admin-payments", "delivery-failures", "history"},
 }
 
 # Where to turn for a capability: the backends that have it, best first.

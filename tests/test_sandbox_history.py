@@ -12,6 +12,7 @@ import sandboxkit
 import stripe
 from sandboxkit import paid_intent, wait_for
 
+from golive import capabilities
 from golive.sandbox import Sandbox
 from golive.sandbox.clock import MAX_AHEAD_S
 
@@ -464,3 +465,53 @@ def test_history_takes_a_batch_over_the_api_body_limit(sandbox, stripe_client):
     walked = stripe_client.v1.payment_intents.list(params={"limit": 100}).auto_paging_iter()
     listed = [(pi.id, pi.metadata["order_id"]) for pi in walked]
     assert listed == [(m["payment_intent"], f"order-{i}") for i, m in enumerate(made)][::-1]
+
+
+def test_capabilities_name_history_and_disputes():
+    assert {"history", "disputes"} <= capabilities.of("sandbox")
+    assert "disputes" in capabilities.of("stripe-test")
+    assert "history" not in capabilities.of("stripe-test")
+    for kind in ("stripe-mock", "localstripe"):
+        assert not {"history", "disputes"} & capabilities.of(kind)
+    reason = capabilities.lacking("stripe-mock", capabilities.of("stripe-mock"), ["history"])
+    assert reason is not None and reason.endswith("use the sandbox")
+
+
+def test_lists_by_parent_page_like_the_rest(sandbox, stripe_client):
+    t = int(time.time()) - 9 * DAY
+    refunds = [{"amount": 100, "created": t + DAY * (i + 1)} for i in range(7)]
+    [made, other] = sandbox.add_history(
+        [
+            {"created": t, "amount": 5000, "currency": "usd", "refunds": refunds},
+            {"created": t, "amount": 900, "currency": "usd", "refunds": refunds[:2]},
+        ]
+    )
+    newest_first = made["refunds"][::-1]
+    by_charge = {"charge": made["charge"], "limit": 2}
+    walked = stripe_client.v1.refunds.list(params=by_charge).auto_paging_iter()
+    assert [r.id for r in walked] == newest_first
+    page = stripe_client.v1.refunds.list(params={**by_charge, "ending_before": newest_first[4]})
+    assert ([r.id for r in page.data], page.has_more) == (newest_first[2:4], True)
+    window = {
+        "payment_intent": made["payment_intent"],
+        "created": {"gt": t + 2 * DAY, "lte": t + 5 * DAY},
+    }
+    assert [r.id for r in stripe_client.v1.refunds.list(params=window).data] == newest_first[2:5]
+    charge = stripe_client.v1.charges.retrieve(made["charge"], params={"expand": ["refunds"]})
+    assert [r.id for r in charge.refunds.data] == newest_first
+    listed = stripe_client.v1.charges.list(params={"payment_intent": other["payment_intent"]})
+    assert [c.id for c in listed.data] == [other["charge"]]
+
+
+def test_evicted_objects_leave_the_parent_index():
+    with Sandbox(max_objects=60) as small:
+        client = sandboxkit.client_for(small)
+        first = paid_intent(client)
+        for _ in range(15):  # 5 objects each (PaymentMethod, intent, charge, 2+ events)
+            paid_intent(client)
+        assert small.stats()["evicted"] > 0
+        assert client.v1.charges.list(params={"payment_intent": first.id}).data == []
+        last = paid_intent(client)
+        assert [c.id for c in client.v1.charges.list(params={"payment_intent": last.id}).data] == [
+            last.latest_charge
+        ]

@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=_positive,
         default=DEFAULT_MAX_OBJECTS,
         metavar="N",
-        help=f"keep the newest N objects (PaymentIntents, PaymentMethods, charges, refunds, Checkout Sessions and events together; webhook endpoints are never evicted) and the newest N idempotency keys; older ones are evicted (default: {DEFAULT_MAX_OBJECTS:,})",
+        help=f"keep the newest N objects (PaymentIntents, PaymentMethods, charges, refunds, disputes, early fraud warnings, Checkout Sessions and events together; webhook endpoints are never evicted) and the newest N idempotency keys; older ones are evicted (default: {DEFAULT_MAX_OBJECTS:,}). Raise it to hold history: POST /_golive/history makes about 5 objects per past payment, about 1.7 KB each (100,000 payments: 506,000 objects, 0.8 GB; refused rather than evicted when over the cap)",
     )
     p.add_argument(
         "--max-body-bytes",

@@ -81,7 +81,7 @@ def _expand_path(out: dict[str, Any], path: str, full: str, store: Store) -> Non
         raise invalid_request(f"This property cannot be expanded ({full}).", param="expand")
     value = out.get(head)
     if head == "refunds" and out["object"] == "charge":
-        refunds = [r for r in store.newest_first("refund") if r["charge"] == out["id"]]
+        refunds = store.children("refund", "charge", out["id"])
         value = {
             "object": "list",
             "data": refunds,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from golive.sandbox import params as p
 from golive.sandbox.errors import StripeError, invalid_request
 from golive.sandbox.ids import NUMBERS
+from golive.sandbox.store import INDEXED
 
 if TYPE_CHECKING:
     from golive.sandbox.store import Store
@@ -56,9 +57,24 @@ def page(
                 high, high_in = rank, False
         elif low is None or rank >= low:  # newer than the cursor
             low, low_in = rank, False
-    candidates = store.walk(
-        kind, low, high, inclusive=(low_in, high_in), newest_first=before is None
-    )
+    indexed = next((f for f in INDEXED.get(kind, ()) if isinstance(query.get(f), str)), None)
+    if indexed is not None:
+        # The few objects with that parent, not a walk over all of them (store.INDEXED);
+        # the resource's own filter on the field still applies.
+
+        def within(obj: dict[str, Any]) -> bool:
+            rank = store.rank(obj)
+            above = low is None or rank > low or (low_in and rank == low)
+            return above and (high is None or rank < high or (high_in and rank == high))
+
+        found = [obj for obj in store.children(kind, indexed, query[indexed]) if within(obj)]
+        if before is not None:
+            found.reverse()  # walked towards newer objects, as store.walk would
+        candidates: Iterable[dict[str, Any]] = found
+    else:
+        candidates = store.walk(
+            kind, low, high, inclusive=(low_in, high_in), newest_first=before is None
+        )
     return _envelope(candidates, limit, before is not None, url, filters, render)
 
 
