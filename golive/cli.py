@@ -20,6 +20,7 @@ from golive.redact import DEFAULT
 from golive.sandbox.cli import add_parser as add_sandbox_parser
 from golive.smoke_cli import add_parser as add_smoke_parser
 from golive.timeutil import parse_utc
+from golive.traffic.cli import add_parser as add_traffic_parser
 from golive.webhooks.cli import add_parser as add_webhook_parser
 
 EXIT_CODES = """exit codes:
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     add_load_parser(sub)
     add_smoke_parser(sub)
     add_reconcile_parser(sub)
+    add_traffic_parser(sub)
     add_init_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks, with the first line of each one's doc")

@@ -15,8 +15,9 @@ Checks end in one of these ways:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -69,8 +70,16 @@ class Target:
     _cut_short: dict[str, BudgetExceeded] = field(default_factory=dict, repr=False)
     _client: AppClient | None = field(default=None, repr=False)
 
+    _started: float = field(default_factory=time.monotonic, repr=False)
+
     def __post_init__(self) -> None:
         self.clock = RunClock(self.profile.model.limits)
+
+    def time_now(self) -> datetime:
+        """The run's time as a check runs: `now` (the run's start, or --now) plus the time
+        the run has taken since. Post-deploy windows end here, so payments made during the
+        run (the demo's traffic) fall inside them."""
+        return self.now + timedelta(seconds=time.monotonic() - self._started)
 
     def client(self) -> AppClient:
         """golive's requests to the running app (users, auth, flows), one per run."""

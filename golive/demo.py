@@ -52,6 +52,10 @@ BUILD_FLAWS = ("secret-committed", "test-keys-in-prod")
 # The day the demo's signoffs.yaml and waivers.yaml are written as of (the tests' --now).
 AS_OF = date(2026, 11, 26)
 CACHED_DATABASES = 128  # migrated databases kept (1.2 MB each), least recently used out
+# The demo went live this long before the run (its post_deploy.go_live_env), so the
+# post-deploy windows hold the traffic the run plays (golive/traffic/).
+GO_LIVE_ENV = "GOLIVE_DEMO_GO_LIVE"
+GO_LIVE_BEFORE_RUN = timedelta(minutes=15)
 
 
 def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Path:
@@ -62,7 +66,7 @@ def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Pa
     _build_repository(profile_dir / "app-src", repo)
     if "secret-committed" in flaws:
         _commit_a_secret(repo)
-    _write_env(profile_dir / "demo.env", build_dir / "shop.env", flaws)
+    _write_env(profile_dir / "demo.env", build_dir / "shop.env", flaws, now or datetime.now(UTC))
     _migrate(repo, build_dir)
     shift = (now or datetime.now(UTC)).date() - AS_OF
     for name, key in (("signoffs.yaml", "attestations"), ("waivers.yaml", "waivers")):
@@ -127,7 +131,9 @@ def _migrate(repo: Path, build_dir: Path) -> None:
 
 def _migration_key(repo: Path, env: dict[str, str]) -> str:
     digest = hashlib.sha256(f"{sys.version}\n{env.get('SHOP_FLAWS', '')}\n".encode())
-    digest.update((repo.parent / "shop.env").read_bytes())
+    env_lines = (repo.parent / "shop.env").read_bytes().splitlines(keepends=True)
+    # (Not the go-live moment: it moves with every run, the migrated database does not.)
+    digest.update(b"".join(li for li in env_lines if not li.startswith(GO_LIVE_ENV.encode())))
     for path in sorted((repo / "shop").rglob("*.py")):
         digest.update(path.relative_to(repo).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]
@@ -157,8 +163,10 @@ def _commit_a_secret(repo: Path) -> None:
     _git(repo, "commit", "-q", "-m", "local settings")
 
 
-def _write_env(source: Path, target: Path, flaws: set[str]) -> None:
+def _write_env(source: Path, target: Path, flaws: set[str], now: datetime) -> None:
     text = source.read_text(encoding="utf-8")
+    go_live = (now - GO_LIVE_BEFORE_RUN).isoformat(timespec="seconds").replace("+00:00", "Z")
+    text = text.rstrip("\n") + f"\n{GO_LIVE_ENV}={go_live}\n"
     if "test-keys-in-prod" in flaws:
         # The demo is a test-mode environment: the wrong mode here is a live key.
         lines = [

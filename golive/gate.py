@@ -48,6 +48,7 @@ from golive.results import (
     Verdict,
 )
 from golive.timeutil import utcnow
+from golive.traffic import gate_hook
 from golive.validation import raise_all
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
@@ -128,7 +129,12 @@ def prepare(request: GateRequest) -> Prepared:
 def boot(prepared: Prepared) -> None:
     """Take the target folder (one run at a time), bring the target up: setup commands,
     then — only if a selected check needs them — the Stripe backend and the app
-    (InputError -> exit 2). On any exception, Ctrl-C included, what it started is stopped."""
+    (InputError -> exit 2). On any exception, Ctrl-C included, what it started is stopped.
+
+    When the run selects automated post-deploy items and the profile has `traffic:` (or
+    `golive traffic` asks), a compressed day of payments is played once, after the app
+    has started and before any check (golive/traffic/): a demo/staging aid, never with
+    live keys."""
     target, target_profile = prepared.target, prepared.profile
     try:
         prepared.lock = runlock.acquire(target_profile.path, prepared.request.command)
@@ -144,6 +150,9 @@ def boot(prepared: Prepared) -> None:
                 target_profile, prepared.checklist, deferred=False
             )
         needs = needs_of(prepared.selected)
+        traffic = gate_hook.due(prepared)
+        if traffic is not None:
+            needs |= {"stripe", "app"}
         spec = target_profile.model.stripe
         if spec is not None and needs:  # the app talks to Stripe too: "app" needs it
             from golive.backends import start_backend
@@ -154,6 +163,8 @@ def boot(prepared: Prepared) -> None:
             target.cache["stripe_backend"] = target.stripe.describe()
         if target_profile.model.app is not None and "app" in needs:
             _start_app(prepared)
+        if traffic is not None:
+            gate_hook.play(prepared, traffic)
     except BaseException:
         discard(prepared)
         raise

@@ -201,6 +201,7 @@ def _refuse_unsafe(prepared: gate.Prepared, model: LoadModel) -> None:
         keys[f"the harness's {spec.stripe.secret_key_env}"] = profile.env.get(
             spec.stripe.secret_key_env
         )
+    safety.check_mode(spec.mode)
     safety.check_keys(keys)
     hosts = []
     if spec.app is not None:

@@ -1,5 +1,6 @@
 """What a load test refuses before it sends anything: hosts off loopback that the
-profile's `load.allow_hosts` does not name, and live Stripe keys whatever the profile says."""
+profile's `load.allow_hosts` does not name, live Stripe keys whatever the profile says,
+and a production environment (the profile's `mode: live`) whatever its keys."""
 
 from __future__ import annotations
 
@@ -39,3 +40,12 @@ def check_keys(keys: dict[str, str | None]) -> None:
                 f"refusing to load-test with a live Stripe key ({where}: {redact_key(key)})",
                 hint="load tests run against test mode or a stand-in only; use sk_test_ keys",
             )
+
+
+def check_mode(mode: str) -> None:
+    """A live-mode profile describes production: never loaded, even with test keys in it."""
+    if mode == "live":
+        raise Refused(
+            "refusing to load-test a production environment (the profile's mode is live)",
+            hint="load tests run against staging: a profile with mode: test",
+        )

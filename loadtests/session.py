@@ -110,6 +110,7 @@ def endpoints(target: Target, model: LoadModel) -> runner.Endpoints:
     if not secret:
         raise NotReady(f"{secret_var} is not set in the target's env: cannot sign events")
     stripe = target.stripe
+    safety.check_mode(target.profile.model.mode)
     safety.check_keys(
         {
             "the Stripe backend's key": stripe.secret_key if stripe else None,

@@ -54,10 +54,13 @@ def main() -> int:
 
     import uvicorn
 
-    from shop import logs
+    from shop import logs, telemetry
     from shop.app import Shop, build_app
 
-    log = logs.setup(config.log_file)
+    # The flaw drops the webhook events' ids from every line (logs.py).
+    dropped = frozenset({"event_id"} if config.flawed("no-payment-event-logs") else ())
+    log = logs.setup(config.log_file, dropped)
+    telemetry.setup(log)
     shop = Shop(config)
     try:
         changes = shop.prepare()

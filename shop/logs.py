@@ -66,7 +66,8 @@ def _now() -> str:
 class JsonLog:
     """A thread-safe JSON-lines writer; line-buffered so a reader sees records at once."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, dropped: frozenset[str] = frozenset()) -> None:
+        self._dropped = dropped  # fields never written (the no-payment-event-logs flaw)
         if path is None:
             self._file = sys.stderr
         else:
@@ -77,6 +78,8 @@ class JsonLog:
     def write(self, level: str, event: str, *, raw: bool = False, **fields: Any) -> None:
         record = {"ts": _now(), "level": level, "event": event}
         record.update(fields if raw else _scrub(fields))
+        for name in self._dropped:
+            record.pop(name, None)
         line = json.dumps(record, ensure_ascii=False, default=str, separators=(",", ":"))
         with self._lock:
             if not self._file.closed:
@@ -100,9 +103,9 @@ class JsonLog:
 _log: JsonLog | None = None
 
 
-def setup(path: str) -> JsonLog:
+def setup(path: str, dropped: frozenset[str] = frozenset()) -> JsonLog:
     global _log
-    _log = JsonLog(path)
+    _log = JsonLog(path, dropped)
     return _log
 
 

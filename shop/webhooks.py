@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from shop import db, logs
+from shop import db, logs, ops_flaws
 from shop.seed import now
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ def _bad(code: str, message: str, status: int = 400) -> JSONResponse:
 
 async def receive(request: Request) -> Any:
     shop: Shop = request.app.state.shop
+    if shop.config.flawed("silent-webhook-endpoint"):
+        return await ops_flaws.silent(request)
     hooks: Webhooks = shop.webhooks
     raw = await request.body()
     try:
@@ -278,6 +280,8 @@ class Webhooks:
         try:
             if kind == "payment_intent.succeeded":
                 outcome = self._succeeded(row_id, obj, guarded=guarded)
+                if outcome == "paid" and self.config.flawed("refunds-too-many"):
+                    ops_flaws.refund_some(self.shop, obj)
             elif kind == "payment_intent.payment_failed":
                 outcome = self._status_change(
                     row_id, obj.get("id"), "failed", "ignores-payment-failed"

@@ -79,15 +79,43 @@ class Harness:
         return self._prices
 
 
-def harness(ctx: CheckContext) -> Harness:
-    """The run's shared harness; raises the run's refusal through `ctx` when there is one."""
-    built = ctx.target.cached("smoke.harness", lambda: _build(ctx))
+def harness(ctx: CheckContext, live_opt_in: LiveOptIn | None = None) -> Harness:
+    """The run's shared harness; raises the run's refusal through `ctx` when there is one.
+    `live_opt_in` replaces smoke.allow_live as the opt-in to live keys (the production
+    smoke's own, smoke.production.real_payment)."""
+    key = "smoke.harness" if live_opt_in is None else f"smoke.harness:{live_opt_in.key}"
+    built = ctx.target.cached(key, lambda: _build(ctx, live_opt_in))
     if isinstance(built, Refusal):
         built.raise_in(ctx)
     return built
 
 
-def _build(ctx: CheckContext) -> Harness | Refusal:
+@dataclass(frozen=True)
+class LiveOptIn:
+    key: str  # where the profile says it, e.g. smoke.production.real_payment
+    host: str | None  # the host it names; None: not given
+
+
+def live_reasons(ctx: CheckContext, backend: Any) -> list[str]:
+    """Why this run is on live keys (the profile's mode, a key's prefix); empty: it is not."""
+    env = ctx.profile.env
+    secret_var = ctx.profile.var("secret_key")
+    publishable_var = ctx.profile.var("publishable_key")
+    found = [
+        f"{name} is a live key ({redact_key(value)})"
+        for name, value in (
+            (secret_var, env.get(secret_var, "")),
+            (publishable_var, env.get(publishable_var, "")),
+            ("the backend's key", (backend.secret_key if backend is not None else "") or ""),
+        )
+        if value.startswith(LIVE_PREFIXES)
+    ]
+    if ctx.profile.model.mode == "live":
+        found.insert(0, "the profile's mode is live")
+    return found
+
+
+def _build(ctx: CheckContext, live_opt_in: LiveOptIn | None = None) -> Harness | Refusal:
     profile = ctx.profile
     raw = profile.model.smoke
     if raw is None:
@@ -105,7 +133,11 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
         return Refusal("not-run", "the target profile names no running app (set app)")
     if backend is None:
         return Refusal("not-run", "the target profile names no Stripe backend (set stripe)")
-    refusal = _live_refusal(ctx, spec, backend, app)
+    if live_opt_in is None:
+        live_opt_in = LiveOptIn(
+            "smoke.allow_live", spec.allow_live.host if spec.allow_live else None
+        )
+    refusal = _live_refusal(ctx, live_opt_in, backend, app)
     if refusal is not None:
         return refusal
     if getattr(backend, "read_only", False):
@@ -162,37 +194,24 @@ def _build(ctx: CheckContext) -> Harness | Refusal:
     )
 
 
-def _live_refusal(ctx: CheckContext, spec: Smoke, backend: Any, app: Any) -> Refusal | None:
+def _live_refusal(ctx: CheckContext, opt_in: LiveOptIn, backend: Any, app: Any) -> Refusal | None:
     """Flows pay with cards: with live keys they would charge real money. They run only
     when the profile opts in and names the app's host."""
-    env = ctx.profile.env
-    secret_var = ctx.profile.var("secret_key")
-    publishable_var = ctx.profile.var("publishable_key")
-    found = [
-        f"{name} is a live key ({redact_key(value)})"
-        for name, value in (
-            (secret_var, env.get(secret_var, "")),
-            (publishable_var, env.get(publishable_var, "")),
-            ("the backend's key", backend.secret_key or ""),
-        )
-        if value.startswith(LIVE_PREFIXES)
-    ]
-    if ctx.profile.model.mode == "live":
-        found.insert(0, "the profile's mode is live")
+    found = live_reasons(ctx, backend)
     if not found:
         return None
     host = urlsplit(app.base_url).hostname or app.base_url
-    if spec.allow_live is None:
+    if opt_in.host is None:
         return Refusal(
             "not-run",
             "refusing to run payment flows with live keys: "
             + "; ".join(found)
-            + f". Opt in with smoke.allow_live: {{host: {host}}} (real charges)",
+            + f". Opt in with {opt_in.key}: {{host: {host}}} (real charges)",
         )
-    if spec.allow_live.host.lower() != host.lower():
+    if opt_in.host.lower() != host.lower():
         return Refusal(
             "not-run",
-            f"smoke.allow_live names host {spec.allow_live.host}, but the app is at {host}: "
+            f"{opt_in.key} names host {opt_in.host}, but the app is at {host}: "
             "refusing to run payment flows with live keys elsewhere",
         )
     return None

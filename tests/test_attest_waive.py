@@ -68,13 +68,13 @@ def test_attest_appends_and_the_item_becomes_attested(tmp_path: Path) -> None:
 
 def test_attest_without_date_signs_now(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
-    done = attest(profile, "metrics.payment-success-rate")
+    done = attest(profile, "month-1.customer-satisfaction")
     assert done.returncode == 0, done.stderr
     entry = yaml.safe_load(attestations_file(profile).read_text())["attestations"][-1]
     assert set(entry) == {"item", "by", "evidence", "date"}
-    run = gate(profile, tmp_path / "out", "--item", "metrics.payment-success-rate", now=None)
+    run = gate(profile, tmp_path / "out", "--item", "month-1.customer-satisfaction", now=None)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.item("metrics.payment-success-rate")["outcome"] == "attested"
+    assert run.item("month-1.customer-satisfaction")["outcome"] == "attested"
 
 
 def test_attest_into_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:

@@ -220,7 +220,10 @@ def test_webhook_path_and_events(the_checklist: Checklist) -> None:
 @pytest.mark.parametrize(
     ("item_id", "thresholds_"),
     [
-        ("metrics.payment-success-rate", {"payment_success_rate": "rate>0.95"}),
+        (
+            "metrics.payment-success-rate",
+            {"payment_success_rate": "rate>0.95", "samples": "count>=20"},
+        ),
         (
             "metrics.webhook-processing-time",
             {"webhook_processing_ms": "p(95)<2000", "samples": "count>=1"},
@@ -229,8 +232,11 @@ def test_webhook_path_and_events(the_checklist: Checklist) -> None:
             "metrics.order-creation-latency",
             {"order_creation_ms": "p(95)<5000", "samples": "count>=1"},
         ),
-        ("metrics.refund-rate", {"refund_rate": "rate<0.05"}),
-        ("metrics.failed-payment-rate", {"failed_payment_rate": "rate<0.05"}),
+        ("metrics.refund-rate", {"refund_rate": "rate<0.05", "samples": "count>=20"}),
+        (
+            "metrics.failed-payment-rate",
+            {"failed_payment_rate": "rate<0.05", "samples": "count>=20"},
+        ),
         (
             "final-checks.rollback-plan",
             {"payment_success_rate": "rate>=0.80", "webhook_failure_rate": "rate<=0.10"},

@@ -422,6 +422,18 @@ def _secret(shop: ShopProcess, flawed: bool) -> None:
     assert (shop.webhook_secret in log) is flawed
 
 
+@probe("no-payment-event-logs")
+def _event_logs(shop: ShopProcess, flawed: bool) -> None:
+    order = shop.pending_order("alice", [(5, 1)])
+    event = event_for(shop.sandbox, order["payment_intent_id"])
+    assert shop.send_signed(event).status == 200
+    shop.wait_status(order["order_id"], "paid", "alice")
+    named = [r for r in shop.log_records() if r.get("event_id") == event["id"]]
+    assert (named == []) is flawed
+    # Only the event ids go: the PaymentIntent is still named.
+    assert any(r.get("payment_intent_id") == order["payment_intent_id"] for r in shop.log_records())
+
+
 # --- schema ------------------------------------------------------------------------------------
 
 INDEX_SUBJECTS = {
@@ -450,6 +462,44 @@ def _index_probe(name: str) -> Probe:
 
 for _name in INDEX_SUBJECTS:
     probe(_name)(_index_probe(_name))
+
+
+# --- after go-live (shop/ops_flaws.py) ----------------------------------------------------------
+
+
+@probe("refunds-too-many")
+def _refunds_too_many(shop: ShopProcess, flawed: bool) -> None:
+    # Four real payments (REFUND_EVERY): the flawed shop refunds one of them by itself.
+    client = stripe_for(shop)
+    intents = []
+    for _ in range(4):
+        order = shop.pending_order("alice", [(5, 1)])
+        intent = order["payment_intent_id"]
+        client.v1.payment_intents.confirm(intent, params={"payment_method": "pm_card_visa"})
+        event = event_for(shop.sandbox, intent)
+        assert shop.send_signed(event).status == 200
+        shop.wait_processed(event["id"])  # logged after the refund, if any, was made
+        intents.append(intent)
+    refunds = [r for i in intents for r in client.v1.refunds.list(params={"payment_intent": i})]
+    assert len(refunds) == (1 if flawed else 0), refunds
+
+
+@probe("silent-webhook-endpoint")
+def _silent_webhook_endpoint(shop: ShopProcess, flawed: bool) -> None:
+    from golive.webhooks import forge
+    from golive.webhooks.sender import send_forged
+    from golive.webhooks.signing import encode_event
+
+    order = shop.pending_order("alice", [(5, 1)])
+    event = event_for(shop.sandbox, order["payment_intent_id"])
+    forged = forge.build("signed", encode_event(event), shop.webhook_secret)
+    [delivery] = send_forged(shop.webhook_url, forged, timeout=3)
+    if flawed:
+        assert delivery.status is None and delivery.timed_out, delivery
+        assert shop.status(order["order_id"]) == "pending"
+    else:
+        assert delivery.status == 200, delivery
+        shop.wait_status(order["order_id"], "paid")
 
 
 # --- the tests -----------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def test_the_demo_validates(tmp_path: Path, profile: Path) -> None:
     done = golive("validate", "--target", str(profile), env={**os.environ, "TMPDIR": str(scratch)})
     assert done.returncode == 0, done.stderr
     assert "ok: " in done.stdout
-    assert "191 items, 86 automated, 105 attested" in done.stdout
+    assert "191 items, 103 automated, 88 attested" in done.stdout
     assert done.stderr == ""
     # validate runs nothing: the demo's setup has not built anything, and no scratch
     # folder is left behind.
@@ -135,10 +135,11 @@ def test_reference_to_a_check_that_does_not_exist(tmp_path: Path, profile: Path)
 
 
 def test_malformed_threshold(tmp_path: Path, profile: Path) -> None:
-    old = "    thresholds: {refund_rate: rate<0.05}"
-    path = edited_checklist(tmp_path, old, "    thresholds: {refund_rate: rate<5%}")
+    old = "    thresholds: {refund_rate: rate<0.05, samples: count>=20}"
+    new = "    thresholds: {refund_rate: rate<5%, samples: count>=20}"
+    path = edited_checklist(tmp_path, old, new)
     done = validate("--checklist", path, "--target", profile)
-    line = line_of(path, "    thresholds: {refund_rate: rate<5%}")
+    line = line_of(path, new)
     assert_invalid(
         done, path, line, "metrics.refund-rate", "threshold 'refund_rate'", "malformed threshold"
     )
@@ -191,8 +192,9 @@ def test_duplicate_yaml_key(tmp_path: Path, profile: Path) -> None:
 
 
 def test_several_errors_are_reported_together(tmp_path: Path, profile: Path) -> None:
-    old = "    thresholds: {refund_rate: rate<0.05}"
-    path = edited_checklist(tmp_path, old, "    thresholds: {refund_rate: rate<<0.05}")
+    old = "    thresholds: {refund_rate: rate<0.05, samples: count>=20}"
+    new = "    thresholds: {refund_rate: rate<<0.05, samples: count>=20}"
+    path = edited_checklist(tmp_path, old, new)
     text = path.read_text().replace("      - ref: env.equals", "      - ref: env.equal")
     path.write_text(text)
     done = validate("--checklist", path, "--target", profile)

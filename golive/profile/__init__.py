@@ -295,6 +295,9 @@ class ProfileModel(_Strict):
     monitoring: dict[str, Any] | None = Field(
         None, description="The monitoring system golive reads metrics and alert rules from"
     )
+    traffic: dict[str, Any] | None = Field(
+        None, description="A compressed day of payments golive plays after the app starts"
+    )
     limits: Limits = Field(
         default_factory=Limits,
         description="How long the run, one check, and a silent target may take (golive/budget.py)",

@@ -19,6 +19,9 @@ smoke:
   deadlines: {create_intent_s: 10, confirm_s: 10, webhook_s: 15, order_s: 10, …}
   retry_failures: 2              # e2e.webhook-retry: deliveries failed first
   allow_live: {host: shop.example.com}             # opt in to flows with live keys
+  production:                                      # deployment.production-smoke
+    pages: [/api/v1/menu]                          # read-only GETs that must load
+    real_payment: {host: shop.example.com, amount_max: 100}  # live: one payment + refund
 ```
 """
 
@@ -77,6 +80,33 @@ class AllowLive(_Strict):
     host: str = Field(min_length=1, description="The app's host the live flows may run against")
 
 
+class RealPayment(_Strict):
+    host: str = Field(
+        min_length=1, description="The app's host the real payment may be made on (its base_url's)"
+    )
+    amount_max: int = Field(
+        gt=0,
+        description="The most the payment may be, in the currency's smallest unit (cents): "
+        "above it golive refuses to confirm",
+    )
+
+
+class Production(_Strict):
+    """The production smoke (smoke.production, item deployment.production-smoke): read-only
+    requests always; with live keys a real payment only under `real_payment`."""
+
+    pages: list[str] = Field(
+        default_factory=list,
+        description="Read-only pages (GET paths) that must load as smoke.customer, e.g. the "
+        "menu or the checkout page",
+    )
+    real_payment: RealPayment | None = Field(
+        None,
+        description="With live keys: opt in to one real small payment and its refund on this "
+        "host; without it golive makes only read-only requests",
+    )
+
+
 class Smoke(_Strict):
     customer: UserName = Field(description="Who buys in the flows (a test account)")
     other_customer: UserName | None = Field(
@@ -101,3 +131,6 @@ class Smoke(_Strict):
     deadlines: Deadlines = Field(default_factory=Deadlines, description="Seconds per step")
     retry_failures: int = Field(2, ge=1, le=5, description="Deliveries failed before the retry")
     allow_live: AllowLive | None = Field(None, description="Opt in to live keys for this host")
+    production: Production = Field(
+        default_factory=Production, description="The production smoke: read-only unless opted in"
+    )
