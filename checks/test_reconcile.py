@@ -18,6 +18,7 @@ an error naming it, and a profile without a `reconcile` block leaves the checks 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
 
@@ -33,6 +34,7 @@ from golive.reconcile.profile import PROFILE_KEY
 from golive.reconcile.run import NoBlock, run
 from golive.reconcile.stripe_side import StripeSideError
 from golive.registry import check
+from golive.timeutil import parse_utc
 
 NEEDS = {"stripe"}
 SINCE_GO_LIVE = "since-go-live"
@@ -102,6 +104,9 @@ def _reconciled(
     ctx: CheckContext, span: Window, earliest: int = 10
 ) -> tuple[Result, list[Finding]]:
     backend = ctx.require_backend("stateful")
+    offset = _app_clock_s(ctx)
+    if offset:
+        ctx.record(app_clock_ahead_of_stripe_s=round(offset, 1))
 
     def compute() -> tuple[Result, list[Finding]]:
         sink = ListSink()
@@ -115,6 +120,7 @@ def _reconciled(
             app_client=ctx.target.client() if ctx.target.app is not None else None,
             redactor=ctx.target.redactor,
             earliest=max(earliest, 10),
+            app_clock_s=offset,
         )
         return result, sink.findings
 
@@ -225,6 +231,24 @@ def test_platform_fee(ctx: CheckContext) -> None:
         expected_by_rules=result.fee_expected,
     )
     _fail_on(ctx, [f for f in findings if f.kind in FEE_KINDS], "platform fee finding(s)")
+
+
+def _app_clock_s(ctx: CheckContext) -> float:
+    """How far the app's clock is ahead of Stripe's for this run: when the run's own traffic
+    (golive/traffic/) dated Stripe's objects on a moved sandbox clock, the ledger says from
+    when (`objects dated from T on`) and when it started on golive's clock (the app's)."""
+    from golive.traffic.gate_hook import LEDGER_KEY
+
+    ledger = ctx.target.cache.get(LEDGER_KEY)
+    if not isinstance(ledger, dict):
+        return 0.0
+    moved = re.search(r"dated from (\S+) on \(the sandbox's clock\)", str(ledger.get("clock")))
+    if moved is None:
+        return 0.0
+    try:
+        return (parse_utc(str(ledger["started_at"])) - parse_utc(moved.group(1))).total_seconds()
+    except (KeyError, ValueError):
+        ctx.error(f"cannot read the traffic ledger's clock: {ledger.get('clock')!r}")
 
 
 @check("reconcile.order-creation-time", params=_Params, needs=NEEDS, metrics={LATENCY_METRIC})

@@ -19,7 +19,8 @@ Processing, each in ONE transaction with marking the event processed:
 - payment_intent.payment_failed: order `failed` (a new checkout can pay it again).
 - payment_intent.canceled: order `canceled`.
 - charge.refunded: order (and payment) `refunded`, or `partially_refunded`.
-- charge.dispute.created: order `disputed` (the dispute names its PaymentIntent).
+- charge.dispute.created: order `disputed` (the dispute names its PaymentIntent); a
+  payment_intent.succeeded delivered after it records the payment and keeps `disputed`.
 """
 
 from __future__ import annotations
@@ -401,10 +402,13 @@ class Webhooks:
                         created_at=stamp,
                     )
                 )
+                # Stripe does not promise the order of deliveries: a dispute that arrived
+                # before its payment stays on the order.
+                status = "disputed" if order["payment_status"] == "disputed" else "paid"
                 conn.execute(
                     sa.update(t.orders)
                     .where(t.orders.c.id == order["id"])
-                    .values(payment_status="paid", paid_at=stamp, updated_at=stamp)
+                    .values(payment_status=status, paid_at=stamp, updated_at=stamp)
                 )
                 if not flawed("no-cart-clear"):
                     conn.execute(

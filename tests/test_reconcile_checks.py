@@ -18,7 +18,7 @@ import yaml
 from golive.backends import SANDBOX_KEY, Backend, pay_payment_intent
 from golive.sandbox import Sandbox
 from tests import shopkit
-from tests.gatekit import GateRun, gate
+from tests.gatekit import GateRun, demo_copy, gate
 from tests.shopkit import HANDLED_EVENTS, SECRET_KEY, ShopProcess, registered_webhook, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -316,3 +316,47 @@ def test_an_anchored_window_without_go_live_does_not_run(tmp_path: Path) -> None
     [check] = run.item(week)["checks"]
     assert check["outcome"] == "not-run", run.stdout + run.stderr
     assert "needs post_deploy.go_live" in check["message"]
+
+
+def test_the_demo_reconciles_its_own_traffic_dated_on_the_sandbox_clock(tmp_path: Path) -> None:
+    # The demo plays a compressed day of payments (traffic:) dated on the sandbox's clock
+    # before the run's time (here a past day): Stripe's times are not the shop's, and the
+    # checks compare on Stripe's clock with the ledger's offset.
+    profile = demo_copy(tmp_path)
+    args = ["--phase", "post-deploy"]
+    for item in ITEMS:
+        args += ["--item", item]
+    run = gate(profile, tmp_path / "out", *args)
+    assert outcomes(run) == dict.fromkeys(ITEMS, "pass"), run.stdout + run.stderr
+    evidence = run.evidence("week-1.order-creation-time")
+    [offset] = [
+        e["app_clock_ahead_of_stripe_s"] for e in evidence if "app_clock_ahead_of_stripe_s" in e
+    ]
+    assert offset > 86400  # the shop's clock is today's, the run's a past day
+    [window] = [e for e in evidence if "reconciliation" in e]
+    summary = window["reconciliation"]
+    assert summary["succeeded"] == summary["matched"] > 90
+    assert summary["refunds_listed"] >= 1 and summary["disputes_listed"] >= 1
+
+
+def test_the_shop_keeps_a_dispute_delivered_before_its_payment(
+    own_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Stripe does not promise the order of deliveries; the sandbox sends them concurrently.
+    shop = start(own_sandbox, tmp_path, [])
+    try:
+        order = shop.pending_order("alice", [(5, 1)])
+        dispute = shopkit.make_event(
+            "charge.dispute.created",
+            {"id": "du_early", "object": "dispute", "payment_intent": order["payment_intent_id"]},
+        )
+        assert shop.send_signed(dispute).status == 200
+        shop.wait_status(order["order_id"], "disputed")
+        paid = shopkit.event_for(own_sandbox, order["payment_intent_id"])
+        assert shop.send_signed(paid).status == 200
+        shop.wait_processed(paid["id"])
+        seen = shop.order(order["order_id"])
+    finally:
+        shop.stop()
+    assert seen["payment_status"] == "disputed"
+    assert len(seen["payments"]) == 1

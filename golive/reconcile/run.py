@@ -64,6 +64,7 @@ def run(
     app_client: Any = None,
     redactor: Any = None,
     earliest: int = 10,
+    app_clock_s: float = 0.0,
 ) -> Result:
     """Reconcile [since, until) for the profile against the backend
     (golive.backends.Backend). StripeSideError / SourceError when a side cannot be read."""
@@ -92,6 +93,7 @@ def run(
             sink,
             fee_bps=fee_bps(profile),
             earliest=earliest,
+            app_clock_s=app_clock_s,
         )
     finally:
         orders.close()
