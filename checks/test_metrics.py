@@ -147,6 +147,8 @@ def _judge(
             ctx.error(str(exc))
         except NoSamplesError as exc:  # a comparison with nothing on one side
             ctx.nothing_examined(f"{exc} ({_span(window)})")
+        except WindowNotStarted as exc:  # a comparison's baseline from before go-live
+            ctx.not_run(str(exc))
         except stripe.StripeError as exc:
             ctx.error(backend_answered(backend, exc))
         ctx.record(**measured.evidence, samples=measured.samples, findings=list(measured.findings))

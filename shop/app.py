@@ -1,6 +1,7 @@
 """The shop as an ASGI application (Starlette), and `Shop`, what its handlers share.
 
     GET  /healthz                                  no auth
+    GET  /metrics                                  no auth (Prometheus, shop/metrics.py)
     POST /api/v1/stripe/webhook                    Stripe signature instead of a token
     POST /api/v1/stripe/create-payment-intent      rate limited
     POST /api/v1/orders/{id}/refund                rate limited
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shop import checkout, db, logs, orders, security, webhooks
+from shop import checkout, db, logs, metrics, orders, security, webhooks
 from shop.api import ApiError
 from shop.config import MAX_BODY_BYTES, MAX_WEBHOOK_BYTES, Config
 from shop.flaws import INDEX_FLAWS
@@ -49,6 +50,7 @@ class Shop:
         self.limiter = security.RateLimiter(*config.rate_limit)
         self.key_locks = checkout.KeyLocks()
         self.webhooks = webhooks.Webhooks(self)
+        self.metrics = metrics.ShopMetrics()
         self.instance_id = ""
 
     def prepare(self) -> dict[str, Any]:
@@ -117,6 +119,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
+    Route("/metrics", metrics.endpoint, methods=["GET"]),  # Prometheus scrapes it; no auth
     Route(WEBHOOK_PATH, webhooks.receive, methods=["POST"]),
     Route("/api/v1/stripe/create-payment-intent", checkout.create_payment_intent, methods=["POST"]),
     Route("/api/v1/me", orders.me, methods=["GET"]),
@@ -164,4 +167,4 @@ def build_app(shop: Shop) -> Any:
         asgi, shop.config.cors_origins, wildcard=shop.config.flawed("cors-wildcard")
     )
     asgi = security.HttpsOnly(asgi, hsts=not shop.config.flawed("no-hsts"))
-    return security.RequestLog(asgi)
+    return security.RequestLog(metrics.HttpMetrics(asgi, shop.metrics))

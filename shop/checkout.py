@@ -207,6 +207,7 @@ def checkout(shop: Shop, user: dict[str, Any], body: Any, header_key: str | None
         log.warning("card_data_dropped", user_id=user["id"], fields=req.card_fields)
     if req.tampered:
         log.warning("tamper_attempt", user_id=user["id"], ignored=req.tampered)
+        shop.metrics.tamper_attempts.inc()
     if header_key is not None and not _HEADER_KEY.match(header_key):
         raise bad_request(
             "Idempotency-Key must be 1-200 characters of A-Z a-z 0-9 . _ : -",
@@ -399,6 +400,7 @@ def _create_intent(shop: Shop, user: dict, quote: pricing.Quote, key: str) -> An
         ):
             raise ValueError("the payment provider answered something that is not a PaymentIntent")
     except Exception as exc:
+        shop.metrics.intent_failures.inc()
         summary = error_summary(exc)
         logs.get().error("payment_intent_create_failed", user_id=user["id"], **summary)
         status = summary.get("http_status")
@@ -409,6 +411,7 @@ def _create_intent(shop: Shop, user: dict, quote: pricing.Quote, key: str) -> An
         raise ApiError(
             502, "payment_provider_error", "the payment provider is unavailable"
         ) from None
+    shop.metrics.intents_created.inc()
     logs.get().info(
         "payment_intent_created",
         user_id=user["id"],
@@ -424,7 +427,8 @@ def _insert_order(
 ) -> int:
     t = shop.tables
     stamp = now()
-    with db.write(shop.engine) as conn:
+    # A duplicate-key race is resolved by the caller (the same checkout), not a failure.
+    with shop.metrics.order_insert(ignore=(sa.exc.IntegrityError,)), db.write(shop.engine) as conn:
         result = conn.execute(
             sa.insert(t.orders).values(
                 user_id=user["id"],

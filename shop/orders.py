@@ -356,6 +356,7 @@ def _refund(shop: Shop, user: dict[str, Any], order_id: int) -> dict[str, Any]:
             "refund_failed", order_id=order_id, user_id=user["id"], **error_summary(exc)
         )
         raise ApiError(502, "payment_provider_error", "the refund could not be made") from None
+    shop.metrics.refunds.inc()
     logs.get().info(
         "refund_requested",
         order_id=order_id,

@@ -99,6 +99,7 @@ async def receive(request: Request) -> Any:
         hooks.verify(raw, request.headers)
     except SignatureError as exc:
         logs.get().warning("webhook_rejected", reason=str(exc), bytes=len(raw))
+        shop.metrics.signature_failures.inc()
         if shop.config.flawed("rejects-with-500"):
             return _bad("internal_error", "internal server error", 500)
         return _bad("invalid_signature", "webhook signature verification failed")
@@ -302,7 +303,9 @@ class Webhooks:
                 type=kind,
                 error_type=type(exc).__name__,
             )
+            self.shop.metrics.webhook_processed(kind, "error", started)
             return "error"
+        self.shop.metrics.webhook_processed(kind, outcome, started)
         logs.get().info(
             "webhook_processed",
             event_id=event["id"],

@@ -228,10 +228,18 @@ def test_a_spike_of_declines_is_an_anomaly(tmp_path, sandbox) -> None:
     assert evidence["decline_codes"] == {"stolen_card": 6}
 
 
-def test_no_baseline_before_a_fresh_go_live_is_an_error(tmp_path, sandbox) -> None:
+def test_no_baseline_before_a_fresh_go_live_is_not_run(tmp_path, sandbox) -> None:
     sandbox.add_history(_days(declined_last_day=1))
     fresh = NOW - timedelta(hours=20)  # went live within the last day: nothing before it
     done = run(profile(tmp_path, sandbox, go_live=fresh), tmp_path / "out", ANOMALIES, now=NOW)
+    assert done.outcomes() == {ANOMALIES: "not-run"}
+    assert "no day before it to compare with" in check_of(done, ANOMALIES)["message"]
+
+
+def test_a_baseline_without_charges_is_an_error(tmp_path, sandbox) -> None:
+    # Live for months, but no charge in the week before the last day: nothing to compare.
+    sandbox.add_history(payments(20, 99.1, 99.9))
+    done = run(profile(tmp_path, sandbox, go_live=GO_LIVE), tmp_path / "out", ANOMALIES, now=NOW)
     assert done.outcomes() == {ANOMALIES: "error"}
     assert check_of(done, ANOMALIES)["message"].startswith(
         "examined nothing: decline_rate_change: no charges in the baseline"

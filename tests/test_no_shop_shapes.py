@@ -68,6 +68,12 @@ MAY_BUILD_AUTHORIZATION: list[tuple[str, str | None, str]] = [
         'names the headers kept out of evidence (`{"authorization", …}`); builds none',
     ),
     ("smoke/stripe_side.py", None, "calls the Stripe API with the secret key"),
+    (
+        "golive/monitoring/prometheus.py",
+        None,
+        "sends Prometheus's own bearer token (monitoring.prometheus.bearer_token_env), "
+        "never the app's",
+    ),
 ]
 
 SHOP_LITERALS = re.compile(r"/api/v1/|\btok_|food_item_id")
@@ -77,6 +83,7 @@ ALLOWED_LITERALS = {
 }
 # Where the shop's literals are the subject: (file or folder, why)
 MAY_NAME_THE_SHOP = [
+    ("golive/monitoring/prometheus.py", "Prometheus's own HTTP API (/api/v1/query, …)"),
     ("golive/sandbox/", "the Stripe sandbox knows nothing of the app; its tests name the shop"),
     ("golive/detect", "detection: finds an app's routes, the shop's among the examples it knows"),
     ("golive/init_profile.py", "writes a profile from what detection found"),

@@ -135,3 +135,58 @@ def test_unknown_dispute_and_warning_ids(stripe_client):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         stripe_client.v1.disputes.list(params={"status": "won"})
     assert caught.value.param == "status"
+
+
+def test_a_full_refund_makes_the_warning_not_actionable(stripe_client):
+    pi = paid_intent(stripe_client, amount=3000, payment_method="pm_card_createIssuerFraudRecord")
+    [warning] = stripe_client.v1.radar.early_fraud_warnings.list().data
+    stripe_client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 1000})
+    assert stripe_client.v1.radar.early_fraud_warnings.retrieve(warning.id).actionable is True
+    stripe_client.v1.refunds.create(params={"payment_intent": pi.id})  # the rest
+    assert stripe_client.v1.radar.early_fraud_warnings.retrieve(warning.id).actionable is False
+    [updated] = stripe_client.v1.events.list(
+        params={"type": "radar.early_fraud_warning.updated"}
+    ).data
+    assert (updated.data.object.id, updated.data.object.actionable) == (warning.id, False)
+
+
+def test_evidence_submitted_puts_a_dispute_under_review(stripe_client):
+    paid_intent(stripe_client, payment_method="pm_card_createDispute")
+    [dispute] = stripe_client.v1.disputes.list().data
+    staged = stripe_client.v1.disputes.update(
+        dispute.id,
+        params={"evidence": {"uncategorized_text": "Delivered, signed for."}, "submit": False},
+    )
+    assert (staged.status, staged.evidence_details.has_evidence) == ("needs_response", True)
+    assert staged.evidence_details.submission_count == 0
+    submitted = stripe_client.v1.disputes.update(
+        dispute.id,
+        params={"evidence": {"customer_name": "Ada"}, "metadata": {"case": "42"}},
+    )
+    assert submitted.status == "under_review"
+    assert submitted.evidence.uncategorized_text == "Delivered, signed for."
+    assert submitted.evidence.customer_name == "Ada" and submitted.metadata.case == "42"
+    assert submitted.evidence_details.submission_count == 1
+    updates = stripe_client.v1.events.list(params={"type": "charge.dispute.updated"}).data
+    assert [e.data.object.status for e in updates] == ["under_review", "needs_response"]
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe_client.v1.disputes.update(dispute.id, params={"evidence": {"colour": "red"}})
+    assert caught.value.param == "evidence[colour]"
+
+
+@pytest.mark.parametrize(
+    ("token", "closed_as"),
+    [("pm_card_createDispute", "lost"), ("pm_card_createDisputeInquiry", "warning_closed")],
+)
+def test_closing_a_dispute_accepts_it(stripe_client, token, closed_as):
+    paid_intent(stripe_client, payment_method=token)
+    [dispute] = stripe_client.v1.disputes.list().data
+    closed = stripe_client.v1.disputes.close(dispute.id)
+    assert closed.status == closed_as
+    [event] = stripe_client.v1.events.list(params={"type": "charge.dispute.closed"}).data
+    assert event.data.object.status == closed_as
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe_client.v1.disputes.close(dispute.id)
+    assert "already closed" in caught.value.user_message
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.disputes.update(dispute.id, params={"metadata": {"late": "yes"}})

@@ -515,3 +515,15 @@ def test_evicted_objects_leave_the_parent_index():
         assert [c.id for c in client.v1.charges.list(params={"payment_intent": last.id}).data] == [
             last.latest_charge
         ]
+
+
+def test_auto_paging_backwards_from_ending_before(sandbox, stripe_client):
+    now = int(time.time())
+    made = sandbox.add_history(
+        [{"created": now - 3600 + i, "amount": 100 + i, "currency": "usd"} for i in range(11)]
+    )
+    ids = [m["payment_intent"] for m in made]  # oldest first
+    params = {"ending_before": ids[0], "limit": 3, "created": {"lt": now - 3600 + 9}}
+    walked = stripe_client.v1.payment_intents.list(params=params).auto_paging_iter()
+    # stripe-python walks towards newer objects, oldest first.
+    assert [pi.id for pi in walked] == ids[1:9]

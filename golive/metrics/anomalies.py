@@ -7,7 +7,8 @@ morning).
 in rate points (0.05 is five points more than usual), judged with `value<…`. The baseline
 is the `baseline_days` (default 7) before the window's start, from go-live at the
 earliest; `samples:` counts the window's charges. A window or a baseline without charges
-cannot be compared: NoSamplesError (an error).
+cannot be compared: NoSamplesError (an error). A baseline that go-live leaves empty (the
+deployment is younger than the window) has not started: WindowNotStarted (not-run).
 
 Disputes are left out on purpose: they arrive weeks after their charge, so a day's
 dispute rate against last week's says nothing about that day (the weekly fraud review and
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from golive.metrics import payments
 from golive.metrics.model import Measurement, NoSamplesError
 from golive.metrics.stripe_source import StripeData
-from golive.profile.postdeploy import Window
+from golive.profile.postdeploy import Window, WindowNotStarted
 from golive.timeutil import as_utc
 
 
@@ -29,6 +30,11 @@ def baseline_of(window: Window, days: int, go_live: datetime | None) -> Window:
     start = window.start - timedelta(days=days)
     if go_live is not None:
         start = max(start, as_utc(go_live))
+        if start >= window.start:
+            raise WindowNotStarted(
+                f"the baseline before the {window.name} window starts at go-live "
+                f"({as_utc(go_live):%Y-%m-%d %H:%M} UTC): no day before it to compare with"
+            )
     return Window(f"{days}d before {window.name}", min(start, window.start), window.start, False)
 
 

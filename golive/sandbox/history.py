@@ -420,7 +420,8 @@ def _afterwards(
     event: Callable[[str, dict[str, Any], int], None],
 ) -> None:
     """Refunds, dispute and warning in the order of their `created`, each event showing the
-    charge as it was then."""
+    charge as it was then (a later dispute or full refund turns the warning's `actionable`
+    off: early_fraud_warnings.settle)."""
     steps: list[tuple[int, int, str, dict[str, Any]]] = [
         (refund["created"], i, "refund", refund) for i, refund in enumerate(payment.refunds)
     ]
@@ -428,7 +429,6 @@ def _afterwards(
         steps.append((payment.dispute["created"], len(steps), "dispute", payment.dispute))
     if payment.warning is not None:
         steps.append((payment.warning["created"], len(steps), "warning", payment.warning))
-    warning: dict[str, Any] | None = None
     for when, _, kind, spec in sorted(steps, key=lambda step: step[:2]):
         if kind == "refund":
             refund = refunds.build(
@@ -447,11 +447,3 @@ def _afterwards(
             )
             made["early_fraud_warning"] = warning["id"]
             event("radar.early_fraud_warning.created", warning, when)
-        if (
-            warning is not None
-            and warning["actionable"]
-            and (charge["disputed"] or charge["refunded"])
-        ):
-            # Stripe's rule: no longer actionable once disputed or fully refunded.
-            warning["actionable"] = False
-            event("radar.early_fraud_warning.updated", warning, when)

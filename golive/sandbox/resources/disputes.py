@@ -1,7 +1,11 @@
 """Disputes: opened on a succeeded card charge, listed and retrieved as Stripe shows them.
 
-    GET /v1/disputes        filters: charge, payment_intent, created; expand data.charge …
-    GET /v1/disputes/{id}
+    GET  /v1/disputes             filters: charge, payment_intent, created; expand data.charge
+    GET  /v1/disputes/{id}
+    POST /v1/disputes/{id}        evidence (text fields), metadata, submit (default true):
+                                  needs_response -> under_review, charge.dispute.updated
+    POST /v1/disputes/{id}/close  the merchant accepts it: lost (an inquiry: warning_closed),
+                                  charge.dispute.closed
 
 A dispute comes from Stripe's dispute test cards (testcards.py: `pm_card_createDispute`,
 `pm_card_createDisputeProductNotReceived`, `pm_card_createDisputeInquiry`), opened right
@@ -9,8 +13,9 @@ after the charge succeeds, or from past payments given to /_golive/history. Open
 marks the charge `disputed` and emits `charge.dispute.created`, plus
 `charge.dispute.funds_withdrawn` for a chargeback (an inquiry, `warning_*`, withdraws
 nothing); a dispute already decided (won, lost, warning_closed, prevented) also emits
-`charge.dispute.closed`. Simplified: the balance does not move (balance.py), and evidence
-cannot be submitted.
+`charge.dispute.closed`. Simplified: the balance does not move (balance.py), evidence is
+text only (no file uploads), and a submitted dispute stays under review (the issuer never
+decides; /_golive/history makes decided ones).
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
+from golive.sandbox.errors import invalid_request
 from golive.sandbox.events import emit
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id
+from golive.sandbox.resources import early_fraud_warnings
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -60,6 +67,15 @@ RESPONSE_WINDOW_S = 21 * 86_400  # evidence due by (Stripe's example shows about
 # Visa's reason codes for the reasons the test cards give (Stripe shows the network's code).
 VISA_CODES = {"fraudulent": "10.4", "product_not_received": "13.1", "general": "10.4"}
 LIST: p.Schema = {**pagination.PAGING, "charge": None, "payment_intent": None, "created": None}
+UPDATE: p.Schema = {
+    "evidence": None,
+    "expand": None,
+    "intended_submission_method": None,
+    "metadata": None,
+    "submit": None,
+}
+# Submitting evidence puts a dispute under review.
+SUBMITTED = {"needs_response": "under_review", "warning_needs_response": "warning_under_review"}
 
 # Nested values never change in place (store.py): one copy shared by every dispute.
 EVIDENCE: dict[str, Any] = {
@@ -100,6 +116,10 @@ EVIDENCE: dict[str, Any] = {
         )
     ),
 }
+
+
+# The evidence fields that take text (the others, enhanced_evidence and appeal, are objects).
+TEXT_EVIDENCE = frozenset(name for name, value in EVIDENCE.items() if value is None)
 
 
 def build(
@@ -175,6 +195,9 @@ def announce(state: SandboxState, dispute: dict[str, Any], *, closed: int | None
         emit(state, "charge.dispute.funds_withdrawn", dispute, created=opened)
     if dispute["status"] in CLOSED:
         emit(state, "charge.dispute.closed", dispute, created=opened if closed is None else closed)
+    charge = state.store.get("charge", dispute["charge"])
+    if charge is not None:
+        early_fraud_warnings.settle(state, charge, opened)
 
 
 def _transaction(
@@ -209,10 +232,58 @@ def _transaction(
     }
 
 
+def update(call: Call) -> dict[str, Any]:
+    params = call.params
+    p.check_known(params, UPDATE)
+    dispute = _get(call)
+    _check_open(dispute)
+    # Everything checked before anything changes: a refused update changes nothing.
+    metadata = dispute["metadata"]
+    if "metadata" in params:
+        metadata = p.metadata(params["metadata"], metadata)
+    evidence = dispute["evidence"]
+    if "evidence" in params:
+        given = p.hash_(params["evidence"], "evidence")
+        p.check_known(given, {**dict.fromkeys(EVIDENCE), "appeal": None}, "evidence")
+        evidence = dict(evidence)
+        for name, value in given.items():
+            if name in TEXT_EVIDENCE:
+                evidence[name] = p.string(value, f"evidence[{name}]", max_length=20_000) or None
+    submit = p.boolean(params["submit"], "submit") if "submit" in params else True
+    details = dict(dispute["evidence_details"])
+    details["has_evidence"] = any(evidence[name] is not None for name in TEXT_EVIDENCE)
+    if submit and "evidence" in params:
+        details["submission_count"] += 1
+        details["submission_method"] = "manual"
+        dispute["status"] = SUBMITTED.get(dispute["status"], dispute["status"])
+    dispute.update(metadata=metadata, evidence=evidence, evidence_details=details)
+    emit(call.state, "charge.dispute.updated", dispute, call.request)
+    return expand(dispute, p.expand_paths(params), call.state.store)
+
+
+def close(call: Call) -> dict[str, Any]:
+    p.check_known(call.params, {"expand": None})
+    dispute = _get(call)
+    _check_open(dispute)
+    dispute["status"] = "warning_closed" if dispute["status"].startswith("warning_") else "lost"
+    emit(call.state, "charge.dispute.closed", dispute, call.request)
+    return expand(dispute, p.expand_paths(call.params), call.state.store)
+
+
+def _get(call: Call) -> dict[str, Any]:
+    return call.state.store.require("dispute", call.path["id"], "dispute")
+
+
+def _check_open(dispute: dict[str, Any]) -> None:
+    if dispute["status"] in CLOSED:
+        raise invalid_request(
+            f"This dispute is already closed (status {dispute['status']}): it cannot be changed."
+        )
+
+
 def retrieve(call: Call) -> dict[str, Any]:
     p.check_known(call.params, {"expand": None})
-    dispute = call.state.store.require("dispute", call.path["id"], "dispute")
-    return expand(dispute, p.expand_paths(call.params), call.state.store)
+    return expand(_get(call), p.expand_paths(call.params), call.state.store)
 
 
 def list_(call: Call) -> dict[str, Any]:
@@ -239,4 +310,6 @@ def list_(call: Call) -> dict[str, Any]:
 OPERATIONS = [
     Operation("GET", "/v1/disputes", list_),
     Operation("GET", "/v1/disputes/{id}", retrieve),
+    Operation("POST", "/v1/disputes/{id}", update),
+    Operation("POST", "/v1/disputes/{id}/close", close),
 ]

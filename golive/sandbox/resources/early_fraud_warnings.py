@@ -6,7 +6,8 @@
 One comes from Stripe's early-fraud-warning test card (4000000000005423,
 `pm_card_createIssuerFraudRecord`), right after its charge succeeds, or from past payments
 given to /_golive/history; it emits `radar.early_fraud_warning.created`. `actionable` is
-Stripe's rule: the charge is neither disputed nor fully refunded.
+Stripe's rule: the charge is neither disputed nor fully refunded; a later dispute or full
+refund turns it off (`radar.early_fraud_warning.updated`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
+from golive.sandbox.events import emit
 from golive.sandbox.expand import expand, expand_list_items
 
 if TYPE_CHECKING:
@@ -48,6 +50,17 @@ def build(
         "payment_intent": charge["payment_intent"],
     }
     return state.store.add(warning)
+
+
+def settle(state: SandboxState, charge: dict[str, Any], when: int) -> None:
+    """Stripe's rule after a dispute or a refund: a warning on a charge now disputed or fully
+    refunded is no longer actionable (`radar.early_fraud_warning.updated`)."""
+    if not (charge["disputed"] or charge["refunded"]):
+        return
+    for warning in state.store.children("radar.early_fraud_warning", "charge", charge["id"]):
+        if warning["actionable"]:
+            warning["actionable"] = False
+            emit(state, "radar.early_fraud_warning.updated", warning, created=when)
 
 
 def retrieve(call: Call) -> dict[str, Any]:

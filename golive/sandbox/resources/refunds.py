@@ -16,7 +16,7 @@ from golive.sandbox.errors import invalid_request
 from golive.sandbox.events import emit
 from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import new_id, random_token
-from golive.sandbox.resources import charges, payment_intents
+from golive.sandbox.resources import charges, early_fraud_warnings, payment_intents
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -117,6 +117,7 @@ def build(
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
     emit(state, "refund.created", refund, request, created=created)
     emit(state, "charge.refunded", charge, request, created=created)
+    early_fraud_warnings.settle(state, charge, created)
     return refund
 
 
