@@ -16,6 +16,7 @@ for script in (
     "bench_sandbox_memory.py",
     "bench_sandbox_body.py",
     "bench_sandbox_history.py",
+    "bench_reconcile.py",
     "bench_load.py",
 ):
     print(f"== {script}", flush=True)

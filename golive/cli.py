@@ -15,6 +15,7 @@ from golive import __version__, checklist, gate, interrupts, outdir, registry, r
 from golive.errors import InputError
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
+from golive.reconcile.cli import add_parser as add_reconcile_parser
 from golive.redact import DEFAULT
 from golive.sandbox.cli import add_parser as add_sandbox_parser
 from golive.smoke_cli import add_parser as add_smoke_parser
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     add_webhook_parser(sub)
     add_load_parser(sub)
     add_smoke_parser(sub)
+    add_reconcile_parser(sub)
     add_traffic_parser(sub)
     add_watch_parser(sub)
     add_init_parser(sub)

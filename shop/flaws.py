@@ -59,6 +59,15 @@ _LIST = [
     Flaw("ignores-payment-failed", "payment_intent.payment_failed leaves the order pending"),
     Flaw("ignores-refund", "charge.refunded leaves the order paid"),
     Flaw(
+        "drops-some-orders",
+        "every 5th payment_intent.succeeded is acknowledged and ignored: the payment "
+        "succeeded, the order stays pending",
+    ),
+    Flaw(
+        "refund-not-reflected",
+        "charge.refunded records the refund on the payment but leaves the order paid",
+    ),
+    Flaw(
         "double-order-on-race",
         "no unique keys and a check-then-insert window: concurrent duplicates create duplicates",
     ),

@@ -19,12 +19,15 @@ Processing, each in ONE transaction with marking the event processed:
 - payment_intent.payment_failed: order `failed` (a new checkout can pay it again).
 - payment_intent.canceled: order `canceled`.
 - charge.refunded: order (and payment) `refunded`, or `partially_refunded`.
+- charge.dispute.created: order `disputed` (the dispute names its PaymentIntent); a
+  payment_intent.succeeded delivered after it records the payment and keeps `disputed`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import queue
 import re
@@ -139,6 +142,7 @@ class Webhooks:
         self._record_lock = threading.Lock()
         self._queue: queue.Queue[tuple[int, dict] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._succeeded_seen = itertools.count(1)  # drops-some-orders: which one to drop
 
     # -- verification ----------------------------------------------------------------------
 
@@ -288,6 +292,8 @@ class Webhooks:
                 outcome = self._status_change(row_id, obj.get("id"), "canceled", None)
             elif kind == "charge.refunded":
                 outcome = self._refunded(row_id, obj)
+            elif kind == "charge.dispute.created":
+                outcome = self._disputed(row_id, obj)
             else:
                 outcome = self._done(row_id, "ignored")
         except Exception as exc:  # the event stays unprocessed; the next start retries it
@@ -353,6 +359,8 @@ class Webhooks:
     def _succeeded(self, row_id: int, intent: dict, *, guarded: bool) -> str:
         t, flawed, log = self.t, self.config.flawed, logs.get()
         stamp = now()
+        if flawed("drops-some-orders") and next(self._succeeded_seen) % 5 == 0:
+            return self._done(row_id, "ignored")  # every 5th payment is lost
         if flawed("no-event-dedup"):
             # "Tell the customer first": outside the payment's transaction, once per delivery.
             with db.write(self.shop.engine) as conn:
@@ -397,10 +405,13 @@ class Webhooks:
                         created_at=stamp,
                     )
                 )
+                # Stripe does not promise the order of deliveries: a dispute that arrived
+                # before its payment stays on the order.
+                status = "disputed" if order["payment_status"] == "disputed" else "paid"
                 conn.execute(
                     sa.update(t.orders)
                     .where(t.orders.c.id == order["id"])
-                    .values(payment_status="paid", paid_at=stamp, updated_at=stamp)
+                    .values(payment_status=status, paid_at=stamp, updated_at=stamp)
                 )
                 if not flawed("no-cart-clear"):
                     conn.execute(
@@ -477,11 +488,12 @@ class Webhooks:
                 .where(t.payments.c.stripe_payment_intent_id == order["stripe_payment_intent_id"])
                 .values(amount_refunded=refunded, status=status)
             )
-            conn.execute(
-                sa.update(t.orders)
-                .where(t.orders.c.id == order["id"])
-                .values(payment_status=status, updated_at=now())
-            )
+            if not self.config.flawed("refund-not-reflected"):
+                conn.execute(
+                    sa.update(t.orders)
+                    .where(t.orders.c.id == order["id"])
+                    .values(payment_status=status, updated_at=now())
+                )
             self._notify(
                 conn, order, "refunded", f"Order #{order['id']}: ${refunded / 100:.2f} refunded."
             )
@@ -489,6 +501,20 @@ class Webhooks:
         logs.get().info(
             "order_refunded", order_id=order["id"], amount_refunded=refunded, status=status
         )
+        return outcome
+
+    def _disputed(self, row_id: int, dispute: dict) -> str:
+        with db.write(self.shop.engine) as conn:
+            order = self._order_for(conn, dispute.get("payment_intent"))
+            if order is None:
+                return self._mark(conn, row_id, "unknown_payment_intent")
+            conn.execute(
+                sa.update(self.t.orders)
+                .where(self.t.orders.c.id == order["id"])
+                .values(payment_status="disputed", updated_at=now())
+            )
+            outcome = self._mark(conn, row_id, "disputed")
+        logs.get().info("order_disputed", order_id=order["id"], dispute_id=dispute.get("id"))
         return outcome
 
 

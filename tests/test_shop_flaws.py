@@ -207,6 +207,31 @@ def _refund(shop: ShopProcess, flawed: bool) -> None:
     assert shop.status(order["order_id"]) == ("paid" if flawed else "refunded")
 
 
+@probe("drops-some-orders")
+def _drops(shop: ShopProcess, flawed: bool) -> None:
+    # Counted from the shop's start: a fresh flawed shop drops its 5th payment.
+    orders = [shop.pending_order("alice", [(5, 1)]) for _ in range(5)]
+    for order in orders:
+        event = event_for(shop.sandbox, order["payment_intent_id"])
+        assert shop.send_signed(event).status == 200
+        shop.wait_processed(event["id"])
+    statuses = [shop.status(order["order_id"]) for order in orders]
+    assert statuses == ["paid"] * 4 + ["pending" if flawed else "paid"]
+
+
+@probe("refund-not-reflected")
+def _refund_not_reflected(shop: ShopProcess, flawed: bool) -> None:
+    order = shop.pending_order("alice", [(5, 1)])
+    pay_with_signed_event(shop, order)
+    event = refund_event(order["payment_intent_id"], order["amount"])
+    assert shop.send_signed(event).status == 200
+    shop.wait_processed(event["id"])
+    # The payment records the refund either way; the order shows it only when correct.
+    [payment] = shop.order(order["order_id"])["payments"]
+    assert payment["amount_refunded"] == order["amount"], payment
+    assert shop.status(order["order_id"]) == ("paid" if flawed else "refunded")
+
+
 @probe("double-order-on-race")
 def _race(shop: ShopProcess, flawed: bool) -> None:
     order = shop.pending_order("alice", [(5, 1)])

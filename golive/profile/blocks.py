@@ -26,6 +26,7 @@ BLOCKS: dict[str, str] = {
     "load": "golive.profile.loadtest:LoadModel",
     "post_deploy": "golive.profile.postdeploy:PostDeploy",
     "watch": "golive.watch.profile:WatchModel",
+    "reconcile": "golive.reconcile.profile:ReconcileModel",
     "monitoring": "golive.monitoring.profile:Monitoring",
     "traffic": "golive.traffic.profile:TrafficModel",
 }
