@@ -3,9 +3,11 @@
     python -m golive.matrix [--subject shop|django-example] [--jobs N] [--flaw NAME …]
                             [--sections-only] [--write README.md] [--record FILE]
 
-Each flaw of `shop/catalogue.yaml` switches off one protection; the gate (pre-deploy and
-staging phases) runs on a private copy of the demo target with that flaw on, and the
-items that fail are compared with the flaw's catalogued `fails`. The correct shop (no
+Each flaw of `shop/catalogue.yaml` switches off one protection; the gate runs on a private
+copy of the demo target with that flaw on — the default gate (pre-deploy and staging), then
+a post-deploy gate of its own on a fresh copy (it plays the demo's traffic and judges it,
+as production's post-deploy run would, never golive's staging probes) — and the items that
+fail are compared with the flaw's catalogued `fails`. The correct shop (no
 flaw) must have no failing automated item.
 
 By default every run is the whole default gate: the complete matrix, which also shows that
@@ -57,7 +59,12 @@ CATALOGUE = resources.SHOP_SOURCE / "catalogue.yaml"
 CHECKLIST = resources.CHECKLIST
 # The demo's sign-offs move with the run's time; a fixed one keeps the reports comparable.
 NOW = "2026-11-26T12:00:00Z"
-PHASES = ("pre-deploy", "staging")
+PHASES = ("pre-deploy", "staging")  # the default gate
+POST_DEPLOY = ("post-deploy",)
+# A subject's flaw runs one gate per group: the default gate, then (the shop) a post-deploy
+# gate of its own, as production runs it — a post-deploy run judges the traffic it played,
+# never golive's own staging probes (which leave odd orders on purpose).
+PHASE_GROUPS: tuple[tuple[str, ...], ...] = (PHASES, POST_DEPLOY)
 CORRECT = "(none: the correct shop)"
 GATE_TIMEOUT_S = 600
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the checklist is 2,000 lines
@@ -79,11 +86,29 @@ class Catalogue:
     def expected(self, flaw: str | None) -> set[str]:
         return set(self.flaws[flaw]["fails"]) if flaw else set()
 
+    def gates(self, flaw: str | None) -> set[str] | None:
+        """The phases a flaw is run in by a complete matrix (its `gates:`; None: every phase
+        group of the subject). A flaw of production's traffic (a silent endpoint, the shop
+        refunding by itself) runs in the post-deploy gate only."""
+        gates = self.flaws[flaw].get("gates") if flaw else None
+        return set(gates) if gates else None
+
+    def phases(self, flaw: str) -> set[str]:
+        """The phases of the flaw's catalogued items."""
+        phase_of = _phase_of_items()
+        return {phase_of[item] for item in self.flaws[flaw]["fails"] if item in phase_of}
+
     def sections(self, flaw: str) -> list[str]:
         """The checklist sections of the flaw's catalogued items (an item id starts with its
         section's id), in checklist order: what a sections-only run selects."""
         wanted = {item.split(".", 1)[0] for item in self.flaws[flaw]["fails"]}
         return [section for section in _section_order() if section in wanted]
+
+
+@functools.cache
+def _phase_of_items() -> dict[str, str]:
+    data = yaml.load(CHECKLIST.read_text(encoding="utf-8"), Loader=_LOADER)
+    return {item["id"]: item["phase"] for section in data["sections"] for item in section["items"]}
 
 
 @functools.cache
@@ -107,6 +132,7 @@ class Subject:
     # Makes a copy private to one run (e.g. its own database, dropped afterwards), given the
     # copy and a tag: a context manager around the run.
     private: Callable[[Path, str], AbstractContextManager[None]] | None = None
+    phase_groups: tuple[tuple[str, ...], ...] = PHASE_GROUPS
 
     @property
     def markers(self) -> tuple[str, str]:
@@ -161,6 +187,7 @@ SUBJECTS = {
         DJANGO_EXAMPLE / "matrix-record.json",
         correct="(none: the correct Django shop)",
         private=_private_database,
+        phase_groups=(PHASES,),  # the example has no production traffic to judge
     ),
 }
 SHOP = SUBJECTS["shop"]
@@ -186,7 +213,8 @@ class FlawRun:
     seconds: float
     output: str = ""
     expected: set[str] = field(default_factory=set)
-    out: Path | None = None  # the report folder
+    out: Path | None = None  # the report folder (of the first phase group)
+    outs: list[Path] = field(default_factory=list)  # every phase group's report folder
     profile: Path | None = None  # the demo copy's target.yaml
     judge: str = "exact"
 
@@ -244,31 +272,59 @@ def run_flaw(
     workdir: Path,
     *,
     sections: list[str] | None = None,
+    phases: set[str] | None = None,
     now: str | None = NOW,
     extra_args: tuple[str, ...] = (),
     runner: Runner | None = None,
     subject: Subject = SHOP,
 ) -> FlawRun:
     """The gate on a fresh copy of the subject (the demo by default) with `flaw` on (None:
-    the correct shop), on the given sections only (None: every section of the phases);
-    `now=None` judges as of the wall clock. `runner(args, env)` runs `golive ARGS` (default:
+    the correct shop), on the given sections only (None: every section of the phases), one
+    gate per phase group of the subject that holds one of `phases` (None: every group), each
+    on a fresh copy; `now=None` judges as of the wall clock. `runner(args, env)` runs `golive ARGS` (default:
     `python -m golive.cli` as a subprocess)."""
-    copy = workdir / subject.source.name
-    shutil.copytree(subject.source, copy, ignore=shutil.ignore_patterns(".build", "__pycache__"))
-    private = (
-        subject.private(copy, f"{flaw or 'correct'}_{os.getpid()}")
-        if subject.private
-        else contextlib.nullcontext()
+    groups = [g for g in subject.phase_groups if phases is None or set(g) & phases]
+    runs = []
+    for index, group in enumerate(groups):
+        folder = workdir / (f"group-{index}" if index else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        copy = folder / subject.source.name
+        shutil.copytree(
+            subject.source, copy, ignore=shutil.ignore_patterns(".build", "__pycache__")
+        )
+        tag = f"{flaw or 'correct'}_{index}_{os.getpid()}"
+        private = subject.private(copy, tag) if subject.private else contextlib.nullcontext()
+        with private:
+            runs.append(_run_copy(flaw, folder, copy / subject.profile, group, sections, now,
+                                  extra_args, runner, subject))  # fmt: skip
+    return _merged(runs)
+
+
+def _merged(runs: list[FlawRun]) -> FlawRun:
+    """One FlawRun of a flaw's gates: every group's outcomes (an item is in one phase, so in
+    one group), the worst exit code, the outputs one after the other."""
+    first = runs[0]
+    outcomes = {item: outcome for run in runs for item, outcome in run.outcomes.items()}
+    codes = [run.returncode for run in runs]
+    # A gate that did not finish (2, 3, a timeout) decides; otherwise NO-GO beats GO.
+    worst = next((code for code in codes if code not in (0, 1)), max(codes))
+    return FlawRun(
+        first.flaw,
+        worst,
+        outcomes,
+        sum(run.seconds for run in runs),
+        "\n".join(run.output for run in runs),
+        out=first.out,
+        outs=[run.out for run in runs if run.out is not None],
+        profile=first.profile,
     )
-    with private:
-        return _run_copy(flaw, workdir, copy / subject.profile, sections, now, extra_args,
-                         runner, subject)  # fmt: skip
 
 
 def _run_copy(
     flaw: str | None,
     workdir: Path,
     target: Path,
+    group: tuple[str, ...],
     sections: list[str] | None,
     now: str | None,
     extra_args: tuple[str, ...],
@@ -276,7 +332,7 @@ def _run_copy(
     subject: Subject,
 ) -> FlawRun:
     out = workdir / "out"
-    phases = [arg for phase in PHASES for arg in ("--phase", phase)]
+    phases = [arg for phase in group for arg in ("--phase", phase)]
     selection = [arg for section in sections or () for arg in ("--section", section)]
     args = [
         "gate",
@@ -333,8 +389,9 @@ def run_all(
 ) -> list[FlawRun]:
     def one(flaw: str | None) -> FlawRun:
         sections = catalogue.sections(flaw) if sections_only and flaw else None
+        phases = catalogue.phases(flaw) if sections_only and flaw else catalogue.gates(flaw)
         with tempfile.TemporaryDirectory(prefix="golive-matrix-") as tmp:
-            run = run_flaw(flaw, Path(tmp), sections=sections, subject=subject)
+            run = run_flaw(flaw, Path(tmp), sections=sections, phases=phases, subject=subject)
         run.expected = catalogue.expected(flaw)
         run.judge = catalogue.judge
         label = flaw or "correct target"

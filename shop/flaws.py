@@ -60,8 +60,8 @@ _LIST = [
     Flaw("ignores-refund", "charge.refunded leaves the order paid"),
     Flaw(
         "drops-some-orders",
-        "every 5th payment_intent.succeeded is acknowledged and ignored: the payment "
-        "succeeded, the order stays pending",
+        "payment_intent.succeeded of $50 or more is acknowledged and held for a review "
+        "that never comes: the payment succeeded, the order stays pending",
     ),
     Flaw(
         "refund-not-reflected",

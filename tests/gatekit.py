@@ -35,10 +35,16 @@ class GateRun:
     stdout: str
     stderr: str
     out: Path
+    # A matrix run's other gates (its post-deploy gate): their items join `results`.
+    extra: tuple[Path, ...] = ()
 
     @property
     def results(self) -> dict[str, Any]:
-        return json.loads((self.out / "results.json").read_text(encoding="utf-8"))
+        data = json.loads((self.out / "results.json").read_text(encoding="utf-8"))
+        for folder in self.extra:
+            more = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            data["items"] = data["items"] + more["items"]
+        return data
 
     def item(self, item_id: str) -> dict[str, Any]:
         return next(i for i in self.results["items"] if i["id"] == item_id)
@@ -253,7 +259,7 @@ class SharedRuns:
     target makes its own run.
 
     `flaw(name)` is the detection matrix's run for a flaw (its catalogued items'
-    sections, --now NOW), so the tests of a check family assert their evidence on the very
+    sections and phases, --now NOW; a post-deploy item's in a post-deploy gate), so the tests of a check family assert their evidence on the very
     run the matrix judges; `control()` is the correct shop's whole default gate, as the
     README's first command runs it (no --now)."""
 
@@ -272,11 +278,19 @@ class SharedRuns:
                 run = make(folder)
                 done.write_text(
                     json.dumps(
-                        {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}
+                        {
+                            "returncode": run.returncode,
+                            "stdout": run.stdout,
+                            "stderr": run.stderr,
+                            "outs": [str(p) for p in (run.out, *run.extra)],
+                        }
                     )
                 )
         saved = json.loads(done.read_text())
-        return GateRun(saved["returncode"], saved["stdout"], saved["stderr"], folder / "out")
+        outs = [Path(p) for p in saved["outs"]]
+        return GateRun(
+            saved["returncode"], saved["stdout"], saved["stderr"], outs[0], tuple(outs[1:])
+        )
 
     def flaw(self, name: str) -> GateRun:
         from golive import matrix
@@ -296,5 +310,6 @@ def _as_gate_run(
     def runner(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
         return golive(*args, env=env, timeout=matrix.GATE_TIMEOUT_S)
 
-    run = matrix.run_flaw(flaw, folder, sections=sections, now=now, runner=runner)
-    return GateRun(run.returncode, run.output, "", folder / "out")
+    phases = matrix.Catalogue.load().phases(flaw) if flaw and sections else None
+    run = matrix.run_flaw(flaw, folder, sections=sections, phases=phases, now=now, runner=runner)
+    return GateRun(run.returncode, run.output, "", run.outs[0], tuple(run.outs[1:]))

@@ -266,7 +266,9 @@ def test_the_catalogue_and_the_registry_list_the_same_flaws() -> None:
     assert list(catalogue) == list(FLAWS)
     items = checklist_items()
     for name, entry in catalogue.items():
-        assert set(entry) == {"description", "realized_by", "fails"}, name
+        assert set(entry) - {"gates"} == {"description", "realized_by", "fails"}, name
+        # `gates`: the phases a complete matrix runs the flaw in (production traffic's flaws)
+        assert set(entry.get("gates", ["post-deploy"])) <= {"pre-deploy", "staging", "post-deploy"}
         assert entry["realized_by"] == FLAWS[name].realized_by, name
         assert entry["description"].strip(), name
         fails = entry["fails"]
