@@ -7,5 +7,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from config import telemetry
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()
+telemetry.setup()

@@ -21,7 +21,15 @@ from golive.profile import parse_dotenv
 
 HERE = Path(__file__).resolve().parent
 APP = HERE.parent
-SOURCES = ("config", "store", "manage.py", "README.md", ".gitignore", ".env.example")
+SOURCES = (
+    "config",
+    "store",
+    "manage.py",
+    "requirements.txt",
+    "README.md",
+    ".gitignore",
+    ".env.example",
+)
 
 # The blind flaw `bulk-load-leftover` (../flaws.yaml): the purchase table's payment-intent
 # constraint and index, dropped for a bulk import and never recreated.
