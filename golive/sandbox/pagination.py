@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from golive.sandbox import params as p
 from golive.sandbox.errors import StripeError, invalid_request
+from golive.sandbox.expand import expand, expand_list_items
 from golive.sandbox.ids import NUMBERS
 from golive.sandbox.store import INDEXED
 
@@ -23,6 +24,33 @@ if TYPE_CHECKING:
     from golive.sandbox.store import Store
 
 PAGING = {"limit": None, "starting_after": None, "ending_before": None, "expand": None}
+# The lists of a payment's children (refunds, disputes, early fraud warnings): a window, a
+# parent filter and paging.
+BY_PAYMENT = ("charge", "payment_intent")
+PAYMENT_CHILDREN: p.Schema = {**PAGING, **dict.fromkeys(BY_PAYMENT), "created": None}
+
+
+def page_by_payment(
+    store: Store, kind: str, query: dict[str, Any], url: str, noun: str
+) -> dict[str, Any]:
+    """`GET /v1/<children>`: one page of a payment's children, filtered by `charge` and
+    `payment_intent` when given, each expanded as the query's `expand[]` asks."""
+    p.check_known(query, PAYMENT_CHILDREN)
+    checks = []
+    for field in BY_PAYMENT:
+        if field in query:
+            wanted = p.string(query[field], field)
+            checks.append(lambda obj, f=field, w=wanted: obj[f] == w)
+    items = expand_list_items(p.expand_paths(query))
+    return page(
+        store,
+        kind,
+        query,
+        url,
+        noun,
+        filters=checks,
+        render=(lambda obj: expand(obj, items, store)) if items else None,
+    )
 
 
 def page(

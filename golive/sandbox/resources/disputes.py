@@ -27,7 +27,7 @@ from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
 from golive.sandbox.errors import invalid_request
 from golive.sandbox.events import emit
-from golive.sandbox.expand import expand, expand_list_items
+from golive.sandbox.expand import expand
 from golive.sandbox.ids import new_id
 from golive.sandbox.resources import early_fraud_warnings
 
@@ -66,7 +66,6 @@ DISPUTE_FEE = 1500  # Stripe's US dispute fee, in the charge's currency (simplif
 RESPONSE_WINDOW_S = 21 * 86_400  # evidence due by (Stripe's example shows about three weeks)
 # Visa's reason codes for the reasons the test cards give (Stripe shows the network's code).
 VISA_CODES = {"fraudulent": "10.4", "product_not_received": "13.1", "general": "10.4"}
-LIST: p.Schema = {**pagination.PAGING, "charge": None, "payment_intent": None, "created": None}
 UPDATE: p.Schema = {
     "evidence": None,
     "expand": None,
@@ -287,23 +286,8 @@ def retrieve(call: Call) -> dict[str, Any]:
 
 
 def list_(call: Call) -> dict[str, Any]:
-    query = call.params
-    p.check_known(query, LIST)
-    checks = []
-    for field in ("charge", "payment_intent"):
-        if field in query:
-            wanted = p.string(query[field], field)
-            checks.append(lambda d, f=field, w=wanted: d[f] == w)
-    store = call.state.store
-    items = expand_list_items(p.expand_paths(query))
-    return pagination.page(
-        store,
-        "dispute",
-        query,
-        "/v1/disputes",
-        "dispute",
-        filters=checks,
-        render=(lambda d: expand(d, items, store)) if items else None,
+    return pagination.page_by_payment(
+        call.state.store, "dispute", call.params, "/v1/disputes", "dispute"
     )
 
 

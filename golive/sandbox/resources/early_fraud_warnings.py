@@ -18,7 +18,7 @@ from golive.sandbox import pagination
 from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
 from golive.sandbox.events import emit
-from golive.sandbox.expand import expand, expand_list_items
+from golive.sandbox.expand import expand
 
 if TYPE_CHECKING:
     from golive.sandbox.state import SandboxState
@@ -32,7 +32,6 @@ FRAUD_TYPES = (
     "misc",
     "unauthorized_use_of_card",
 )
-LIST: p.Schema = {**pagination.PAGING, "charge": None, "payment_intent": None, "created": None}
 
 
 def build(
@@ -71,23 +70,12 @@ def retrieve(call: Call) -> dict[str, Any]:
 
 
 def list_(call: Call) -> dict[str, Any]:
-    query = call.params
-    p.check_known(query, LIST)
-    checks = []
-    for field in ("charge", "payment_intent"):
-        if field in query:
-            wanted = p.string(query[field], field)
-            checks.append(lambda w, f=field, v=wanted: w[f] == v)
-    store = call.state.store
-    items = expand_list_items(p.expand_paths(query))
-    return pagination.page(
-        store,
+    return pagination.page_by_payment(
+        call.state.store,
         "radar.early_fraud_warning",
-        query,
+        call.params,
         "/v1/radar/early_fraud_warnings",
         "early fraud warning",
-        filters=checks,
-        render=(lambda w: expand(w, items, store)) if items else None,
     )
 
 

@@ -14,7 +14,7 @@ from golive.sandbox import params as p
 from golive.sandbox.endpoint import Call, Operation
 from golive.sandbox.errors import invalid_request
 from golive.sandbox.events import emit
-from golive.sandbox.expand import expand, expand_list_items
+from golive.sandbox.expand import expand
 from golive.sandbox.ids import new_id, random_token
 from golive.sandbox.resources import charges, early_fraud_warnings, payment_intents
 
@@ -37,7 +37,6 @@ CREATE: p.Schema = {
     "reverse_transfer": None,
 }
 UPDATE: p.Schema = {"metadata": None, "expand": None}
-LIST: p.Schema = {**pagination.PAGING, "charge": None, "payment_intent": None, "created": None}
 
 
 def create(call: Call) -> dict[str, Any]:
@@ -135,23 +134,8 @@ def update(call: Call) -> dict[str, Any]:
 
 
 def list_(call: Call) -> dict[str, Any]:
-    query = call.params
-    p.check_known(query, LIST)
-    checks = []
-    for field in ("charge", "payment_intent"):
-        if field in query:
-            wanted = p.string(query[field], field)
-            checks.append(lambda r, f=field, w=wanted: r[f] == w)
-    store = call.state.store
-    items = expand_list_items(p.expand_paths(query))
-    return pagination.page(
-        store,
-        "refund",
-        query,
-        "/v1/refunds",
-        "refund",
-        filters=checks,
-        render=(lambda r: expand(r, items, store)) if items else None,
+    return pagination.page_by_payment(
+        call.state.store, "refund", call.params, "/v1/refunds", "refund"
     )
 
 
