@@ -67,8 +67,16 @@ def test_an_override_changes_what_a_check_judges_on_the_demo(tmp_path: Path) -> 
 
 
 def _with_params(profile: Path, text: str) -> Path:
-    with profile.open("a", encoding="utf-8") as out:
-        out.write("params:\n" + text)
+    """The profile with `text` as its whole `params:` block (the demo's own one dropped)."""
+    kept, inside = [], False
+    for line in profile.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("params:"):
+            inside = True
+        elif inside and line.strip() and not line.startswith((" ", "#")):
+            inside = False
+        if not inside:
+            kept.append(line)
+    profile.write_text("".join(kept) + "params:\n" + text, encoding="utf-8")
     return profile
 
 

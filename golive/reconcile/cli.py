@@ -2,6 +2,10 @@
 the app's orders (the profile's `reconcile` block) against Stripe's PaymentIntents,
 Charges, Refunds and Disputes over a window, with a report of every mismatch.
 
+The target is booted as a post-deploy gate boots it: its setup commands, its Stripe
+backend, and on a profile with `traffic:` (the demo) the app and the day of payments it
+plays, which is then what is reconciled.
+
 Writes findings.csv (as found), results.json, summary.md, report.html and junit.xml.
 Exit codes: 0 clean, 1 findings, 2 invalid input or usage, 3 harness failure (a side
 could not be read, or nothing was examined).
@@ -85,41 +89,58 @@ def window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from golive import profile as profiles
-    from golive.backends import start_backend
     from golive.reconcile import report
     from golive.reconcile.orders_side import SourceError
     from golive.reconcile.run import NoBlock, model_of
     from golive.reconcile.run import run as reconcile
     from golive.reconcile.stripe_side import StripeSideError
-    from golive.redact import Redactor
+    from golive.traffic.gate_hook import LEDGER_KEY
 
     since, until = window(args)
-    target = profiles.load(args.target)
-    try:
-        model_of(target)
-    except NoBlock as exc:
-        raise InputError(str(exc), file=target.path, hint="add a `reconcile:` block") from None
-    if target.model.stripe is None:
-        raise InputError(
-            "the target profile names no Stripe backend",
-            file=target.path,
-            hint="set stripe.backend (and stripe.api_base for a running one)",
-        )
     outdir.check_writable(args.out)
-    args.out.mkdir(parents=True, exist_ok=True)
-    redactor = Redactor(target.secrets())
-    backend = start_backend(target.model.stripe, target.env)
-    redactor.add_secret(backend.secret_key)
-    sink = report.CsvSink(args.out / report.CSV, redactor)
+    # Booted as a post-deploy gate boots: the profile's setup, its Stripe backend, and — on
+    # a target that plays `traffic:` (the demo) — the app and a day of payments to judge.
+    prepared = gate.prepare(
+        gate.GateRequest(args.target, phases=["post-deploy"], command="reconcile")
+    )
+    target = prepared.profile
     try:
-        result = reconcile(target, backend, since, until, sink, redactor=redactor)
-    except (StripeSideError, SourceError) as exc:
-        print(f"golive: harness failure: {redactor.text(str(exc))}", file=sys.stderr)
-        return gate.EXIT_HARNESS
+        try:
+            model_of(target)
+        except NoBlock as exc:
+            raise InputError(str(exc), file=target.path, hint="add a `reconcile:` block") from None
+        if target.model.stripe is None:
+            raise InputError(
+                "the target profile names no Stripe backend",
+                file=target.path,
+                hint="set stripe.backend (and stripe.api_base for a running one)",
+            )
+        gate.boot(prepared)
+        if args.end is None and args.start is None:
+            # The window ends now, after what the boot played, not when the command started.
+            since, until = window(args)
+        backend, redactor = prepared.target.stripe, prepared.target.redactor
+        ledger = prepared.target.cache.get(LEDGER_KEY) or {}
+        args.out.mkdir(parents=True, exist_ok=True)
+        sink = report.CsvSink(args.out / report.CSV, redactor)
+        try:
+            result = reconcile(
+                target,
+                backend,
+                since,
+                until,
+                sink,
+                app=prepared.target.app,
+                redactor=redactor,
+                app_clock_s=float(ledger.get("clock_behind_s") or 0.0),
+            )
+        except (StripeSideError, SourceError) as exc:
+            print(f"golive: harness failure: {redactor.text(str(exc))}", file=sys.stderr)
+            return gate.EXIT_HARNESS
+        finally:
+            sink.close()
     finally:
-        sink.close()
-        backend.stop()
+        gate.discard(prepared)
     if result.examined == 0:
         status = "nothing examined"
     else:
