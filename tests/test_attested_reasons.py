@@ -1,16 +1,21 @@
-"""Every attested item says why golive cannot check it (`attested.why_not_automated`)."""
+"""Every attested item says why golive cannot check it (`attested.why_not_automated`),
+and that reason reaches `golive items`, results.json and report.html."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
-from gatekit import ROOT, golive_here
+from gatekit import ROOT, demo_copy, gate, golive_here
 from test_validation import assert_invalid, edited_checklist, line_of
 
 from golive import checklist
 
 CHECKLIST = ROOT / "checklist.yaml"
+ATTESTED = "code-review.security-audit"  # the demo signs it off
+PENDING = "internal-docs.code-comments"  # the demo leaves it unattested
+AUTOMATED = "environment.api-version"
 ITEM = "deployment.production-deployed"
 
 
@@ -71,3 +76,35 @@ def test_an_automated_item_cannot_carry_a_reason(tmp_path: Path) -> None:
     done = golive_here("validate", "--checklist", str(path))
     line = line_of(path, "      why_not_automated: x")
     assert_invalid(done, path, line, "environment.stripe-keys-in-env", "unknown key")
+
+
+def test_items_lists_the_reason() -> None:
+    the_checklist = checklist.load(CHECKLIST)
+    done = golive_here("items", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {row["id"]: row for row in json.loads(done.stdout)}
+    item = the_checklist.items[ATTESTED]
+    assert item.attested is not None
+    assert rows[ATTESTED]["why_not_automated"] == item.attested.why_not_automated
+    assert rows[AUTOMATED]["why_not_automated"] is None
+    text = golive_here("items")
+    assert f"    why not automated: {item.attested.why_not_automated}" in text.stdout.splitlines()
+
+
+def test_results_and_report_carry_the_reason(tmp_path: Path) -> None:
+    the_checklist = checklist.load(CHECKLIST)
+    profile = demo_copy(tmp_path)
+    run = gate(
+        profile, tmp_path / "out", "--item", ATTESTED, "--item", PENDING, "--item", AUTOMATED
+    )
+    assert run.returncode in (0, 1), (run.stdout, run.stderr)
+    html = (run.out / "report.html").read_text(encoding="utf-8")
+    assert run.item(ATTESTED)["outcome"] == "attested"
+    assert run.item(PENDING)["outcome"] == "pending"
+    for item_id in (ATTESTED, PENDING):
+        attested = the_checklist.items[item_id].attested
+        assert attested is not None
+        assert run.item(item_id)["why_not_automated"] == attested.why_not_automated
+        assert "Why not automated" in html
+        assert attested.why_not_automated.replace("'", "&#39;") in html
+    assert run.item(AUTOMATED)["why_not_automated"] is None
