@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from golive import registry, resources, thresholds, yamlsrc
 from golive.errors import InputError
-from golive.validation import error_text, raise_all, validate
+from golive.validation import NonBlank, error_text, raise_all, validate
 
 DEFAULT_CHECKLIST = resources.CHECKLIST
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -39,8 +39,16 @@ class Automated(_Strict):
 
 
 class Attested(_Strict):
+    """`attested: {freshness_days: 90, guidance: …, why_not_automated: …}`: a person signs
+    the item off. Every attested item says why golive cannot check it (issue #15), so an
+    item stays manual only for a stated reason, and one that could be automated with more
+    integration says what that would need."""
+
     freshness_days: int = Field(gt=0)
-    guidance: str = ""
+    guidance: str = Field("", description="What the person attesting should link or state")
+    why_not_automated: NonBlank = Field(
+        description="Why golive cannot check this item (or what automating it would need)"
+    )
 
 
 # The profile's `params:` block: {key: {param: value}}, key a check id, an item id or

@@ -272,6 +272,7 @@ def _cmd_items(args: argparse.Namespace) -> int:
             "phase": i.phase,
             "kind": i.kind,
             "title": i.title,
+            "why_not_automated": i.attested.why_not_automated if i.attested else None,
         }
         for s in the_checklist.sections
         for i in s.items
@@ -283,6 +284,8 @@ def _cmd_items(args: argparse.Namespace) -> int:
             print(
                 f"{row['id']:<52} {row['severity']:<8} {row['phase']:<12} {row['kind']:<10} {row['title']}"
             )
+            if row["why_not_automated"]:
+                print(f"{'':<4}why not automated: {row['why_not_automated']}")
     return 0
 
 

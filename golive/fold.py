@@ -59,6 +59,7 @@ def fold_item(
         severity=item.severity,
         phase=item.phase,
         kind=item.kind,
+        why_not_automated=item.attested.why_not_automated if item.attested else None,
         parent=item.parent,
         tags=item.tags,
         outcome=Outcome.NOT_RUN,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 class Outcome(StrEnum):
@@ -90,6 +90,9 @@ class ItemResult(_Model):
     severity: str
     phase: str
     kind: str = Field(description="automated or attested")
+    why_not_automated: str | None = Field(
+        None, description="An attested item: why golive cannot check it (checklist.yaml)"
+    )
     parent: str | None = None
     tags: list[str] = Field(default_factory=list)
     outcome: Outcome

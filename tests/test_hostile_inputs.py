@@ -274,10 +274,10 @@ def test_an_enormous_freshness_never_overflows(tmp_path: Path) -> None:
     profile = demo_copy(tmp_path)
     write_attestation(profile, date="2026-11-20")
     text = CHECKLIST.read_text(encoding="utf-8")
-    old = "    attested: {freshness_days: 2, guidance: Deployment id and time (off-peak).}"
+    old = "      freshness_days: 2\n      guidance: Deployment id and time (off-peak)."
     assert old in text
     checklist = tmp_path / "checklist.yaml"
-    checklist.write_text(text.replace(old, old.replace(": 2,", ": 999999999,")))
+    checklist.write_text(text.replace(old, old.replace(": 2\n", ": 999999999\n")))
     run = gate(
         profile,
         tmp_path / "out",
