@@ -18,7 +18,6 @@ an error naming it, and a profile without a `reconcile` block leaves the checks 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import datetime
 
@@ -34,7 +33,6 @@ from golive.reconcile.profile import PROFILE_KEY
 from golive.reconcile.run import NoBlock, run
 from golive.reconcile.stripe_side import StripeSideError
 from golive.registry import check
-from golive.timeutil import parse_utc
 
 NEEDS = {"stripe"}
 SINCE_GO_LIVE = "since-go-live"
@@ -235,20 +233,17 @@ def test_platform_fee(ctx: CheckContext) -> None:
 
 def _app_clock_s(ctx: CheckContext) -> float:
     """How far the app's clock is ahead of Stripe's for this run: when the run's own traffic
-    (golive/traffic/) dated Stripe's objects on a moved sandbox clock, the ledger says from
-    when (`objects dated from T on`) and when it started on golive's clock (the app's)."""
+    (golive/traffic/) dated Stripe's objects on a moved sandbox clock, the ledger says by
+    how much (`clock_behind_s`)."""
     from golive.traffic.gate_hook import LEDGER_KEY
 
     ledger = ctx.target.cache.get(LEDGER_KEY)
     if not isinstance(ledger, dict):
         return 0.0
-    moved = re.search(r"dated from (\S+) on \(the sandbox's clock\)", str(ledger.get("clock")))
-    if moved is None:
-        return 0.0
     try:
-        return (parse_utc(str(ledger["started_at"])) - parse_utc(moved.group(1))).total_seconds()
-    except (KeyError, ValueError):
-        ctx.error(f"cannot read the traffic ledger's clock: {ledger.get('clock')!r}")
+        return float(ledger.get("clock_behind_s") or 0.0)
+    except (TypeError, ValueError):
+        ctx.error(f"cannot read the traffic ledger's clock: {ledger.get('clock_behind_s')!r}")
 
 
 @check("reconcile.order-creation-time", params=_Params, needs=NEEDS, metrics={LATENCY_METRIC})

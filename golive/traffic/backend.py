@@ -130,6 +130,7 @@ class _DatedBefore:
         self.start = as_of.timestamp() - lead_s if as_of is not None else None
         self.before: dict[str, Any] | None = None
         self.note = "objects dated by the backend's own clock"
+        self.dated_from: float | None = None  # the simulated time it started at, when moved
 
     def __enter__(self) -> _DatedBefore:
         if self.start is None or not self.side.backend.can("history"):
@@ -144,6 +145,7 @@ class _DatedBefore:
             self.note += f" (the sandbox refused to date them earlier: HTTP {moved.status_code})"
             return self
         self.before = before
+        self.dated_from = self.start
         when = datetime.fromtimestamp(self.start, UTC).isoformat(timespec="seconds")
         self.note = f"objects dated from {when.replace('+00:00', 'Z')} on (the sandbox's clock)"
         return self

@@ -4,6 +4,7 @@ judge the data afterwards (reconciliation, success/refund/dispute rates, deliver
 ```json
 {"target": "demo", "backend": "sandbox", "app": "http://127.0.0.1:…",
  "started_at": "…", "finished_at": "…", "clock": "objects dated from … on (the sandbox's clock)",
+ "clock_behind_s": 240.0,
  "requested": {"payments": 40, "mix": {"success": 85, …}}, "planned": {"success": 33, …},
  "payment_intents": {"succeeded": ["pi_…"], "failed": ["pi_…"]},
  "refunds": [{"payment_intent": "pi_…", "order_id": 7, "via": "target", "refund": "re_…"}],
@@ -56,6 +57,9 @@ class Ledger:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     clock: str = ""  # how the backend dated what was played
+    # Seconds the backend's clock ran behind golive's (the app's) while playing: 0 unless
+    # the sandbox's clock was moved to date the traffic before the run's time.
+    clock_behind_s: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -94,6 +98,7 @@ class Ledger:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "clock": self.clock,
+            "clock_behind_s": self.clock_behind_s,
             "requested": self.requested,
             "planned": self.planned,
             "payment_intents": {"succeeded": succeeded, "failed": failed},

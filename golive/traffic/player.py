@@ -174,6 +174,9 @@ class Player:
                     self._dropped(ledger, buy)
         finally:
             ledger.clock = dated.note
+            if dated.dated_from is not None:
+                started = datetime.fromisoformat(ledger.started_at.replace("Z", "+00:00"))
+                ledger.clock_behind_s = round(started.timestamp() - dated.dated_from, 3)
             for buy in buys:
                 ledger.add(buy.played)
             ledger.finish()
