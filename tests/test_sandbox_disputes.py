@@ -190,3 +190,16 @@ def test_closing_a_dispute_accepts_it(stripe_client, token, closed_as):
     assert "already closed" in caught.value.user_message
     with pytest.raises(stripe.InvalidRequestError):
         stripe_client.v1.disputes.update(dispute.id, params={"metadata": {"late": "yes"}})
+
+
+def test_a_charged_back_payment_cannot_be_refunded_an_inquiry_can(stripe_client):
+    # Stripe: charge_disputed ("has been charged back; cannot issue a refund").
+    chargeback = paid_intent(stripe_client, payment_method="pm_card_createDispute")
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.refunds.create(params={"payment_intent": chargeback.id})
+    assert refused.value.code == "charge_disputed"
+    assert "has been charged back; cannot issue a refund" in str(refused.value.user_message)
+    assert stripe_client.v1.refunds.list(params={"payment_intent": chargeback.id}).data == []
+    inquiry = paid_intent(stripe_client, payment_method="pm_card_createDisputeInquiry")
+    refund = stripe_client.v1.refunds.create(params={"payment_intent": inquiry.id})
+    assert refund.status == "succeeded"

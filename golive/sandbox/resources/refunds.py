@@ -43,6 +43,7 @@ def create(call: Call) -> dict[str, Any]:
     state, params = call.state, call.params
     p.check_known(params, CREATE)
     charge = _charge_to_refund(call)
+    _not_charged_back(state, charge)
     captured_refunded = state.store.extra(charge["id"]).get("refunded", 0)
     refundable = charge["amount_captured"] - captured_refunded
     if refundable <= 0:
@@ -69,6 +70,19 @@ def create(call: Call) -> dict[str, Any]:
     meta = p.metadata(params["metadata"]) if "metadata" in params else {}
     refund = build(state, charge, amount, reason=reason, metadata=meta, request=call.request)
     return expand(refund, p.expand_paths(params), state.store)
+
+
+def _not_charged_back(state: SandboxState, charge: dict[str, Any]) -> None:
+    """Stripe refuses to refund a charge under a chargeback (an inquiry may be refunded)."""
+    if not charge.get("disputed"):
+        return
+    for dispute in state.store.children("dispute", "charge", charge["id"]):
+        if not dispute["status"].startswith("warning_"):
+            raise invalid_request(
+                f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+                param="charge",
+                code="charge_disputed",
+            )
 
 
 def build(
