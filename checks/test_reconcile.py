@@ -217,6 +217,7 @@ def test_platform_fee(ctx: CheckContext) -> None:
     span = _window(ctx, ctx.params.window)
     result, findings = _reconciled(ctx, span)
     if result.matched == 0:
+        _never_paid(ctx, result, span, "no platform fee was collected")
         ctx.nothing_examined(f"no paid order matched a succeeded payment in the {span.name} window")
     if result.fee_orders == 0:
         ctx.not_run(
@@ -229,6 +230,17 @@ def test_platform_fee(ctx: CheckContext) -> None:
         expected_by_rules=result.fee_expected,
     )
     _fail_on(ctx, [f for f in findings if f.kind in FEE_KINDS], "platform fee finding(s)")
+
+
+def _never_paid(ctx: CheckContext, result: Result, span: Window, what: str) -> None:
+    """Payments succeeded in Stripe and not one order was paid for them: the app never
+    finished its side (a silent webhook endpoint), which fails the item — there is
+    something to judge, and it is wrong."""
+    if result.succeeded > 0:
+        ctx.fail(
+            f"{result.succeeded} payment(s) succeeded in the {span.name} window and no order "
+            f"was marked paid for any of them: {what}"
+        )
 
 
 def _app_clock_s(ctx: CheckContext) -> float:
@@ -257,6 +269,8 @@ def test_order_creation_time(ctx: CheckContext) -> None:
     result, _ = _reconciled(ctx, span)
     samples = list(result.latencies_ms)
     if not samples:
+        if result.matched == 0:
+            _never_paid(ctx, result, span, "order creation never completed")
         ctx.nothing_examined(f"no paid order with a time to measure in the {span.name} window")
     passed, observed = threshold.evaluate(samples)
     ctx.record(
