@@ -122,12 +122,22 @@ def _since(text: str | None) -> datetime | None:
 
 
 def _progress(result: WatchResult, measurements: list[Measurement], stream: TextIO) -> None:
+    """A line per rollback trigger and one for the post-deploy targets, every tick."""
     at = measurements[0].at.strftime("%H:%M:%S") if measurements else ""
+    roles = {rule.name: rule.role for rule in result.plan.rules}
+    targets = [m for m in measurements if roles.get(m.metric) == "target"]
     for m in measurements:
+        if roles.get(m.metric) == "target":
+            continue
         observed = "—" if m.observed is None else f"{m.observed:.4g}"
         print(
-            f"  {at} tick {result.ticks:>3}  {m.metric:<28} {m.phase:<12} {observed:>8}  "
+            f"  {at} tick {result.ticks:>3}  {m.metric:<24} {m.phase:<12} {observed:>8}  "
             f"n={m.samples}",
             file=stream,
         )
+    if targets:
+        missed = [m.metric for m in targets if m.phase in ("failed", "error")]
+        held = sum(1 for m in targets if m.phase == "successful")
+        line = f"  {at} tick {result.ticks:>3}  targets: {held} of {len(targets)} held"
+        print(line + (f"; missed: {', '.join(missed)}" if missed else ""), file=stream)
     stream.flush()

@@ -85,7 +85,16 @@ def checklist_rules(prepared: gate.Prepared, model: WatchModel) -> list[tuple[Ru
             name = metric if trigger else f"{metric} {threshold.expression}"
             rule = _rule(name, threshold, role, model.triggers.get(metric))
             found.setdefault((role, name), (rule, metric))
-    return sorted(found.values(), key=lambda pair: (pair[0].role != "trigger", pair[0].name))
+    # A target with a trigger's own threshold says nothing more (monitor-first-hour's).
+    triggers = {
+        (metric, r.threshold.expression) for r, metric in found.values() if r.role == "trigger"
+    }
+    kept = [
+        (rule, metric)
+        for rule, metric in found.values()
+        if rule.role == "trigger" or (metric, rule.threshold.expression) not in triggers
+    ]
+    return sorted(kept, key=lambda pair: (pair[0].role != "trigger", pair[0].name))
 
 
 def _rule(name: str, threshold: Threshold, role: str, limits: Limits | None) -> Rule:
