@@ -50,6 +50,7 @@ def profile_for(tmp_path: Path, sandbox: Sandbox, *, mode: str, **production: ob
     data["mode"] = mode
     data["stripe"] = {"backend": "sandbox", "api_base": sandbox.url}
     data["smoke"]["production"] = {"pages": ["/api/v1/menu"], **production}
+    data.pop("traffic", None)  # a production target plays no traffic: count golive's own calls
     profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return profile
 
