@@ -110,19 +110,17 @@ def _block(ctx: CheckContext) -> Prometheus:
 
 
 def _client(ctx: CheckContext, block: Prometheus) -> PrometheusClient:
-    url = block.url
+    url = block.resolved_url(os.environ)
     if url is None:
-        url = os.environ.get(block.url_env or "", "").strip()
-        if not url:
-            ctx.not_run(
-                f"{BLOCK}.url_env names {block.url_env}, which is not set in golive's "
-                "environment: no Prometheus to read"
-            )
-    token = None
-    if block.bearer_token_env:
-        token = os.environ.get(block.bearer_token_env)
-        if not token:
-            ctx.error(f"{BLOCK}.bearer_token_env names {block.bearer_token_env}, which is not set")
+        ctx.not_run(
+            f"{BLOCK}.url_env names {block.url_env}, which is not set in golive's "
+            "environment: no Prometheus to read"
+        )
+    try:
+        token = block.token(os.environ)
+    except ValueError as exc:
+        ctx.error(str(exc))
+    if token:
         ctx.target.redactor.add_secret(token)  # never in evidence, even in an error text
     return PrometheusClient(url, timeout_s=block.timeout_s, token=token)
 

@@ -17,14 +17,14 @@ import contextlib
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
-from shopkit import free_port
+from shopkit import free_port, wait_for
 
 INSTALL = "apt-get update && apt-get install -y prometheus"
 START_TIMEOUT_S = 30.0
@@ -141,7 +141,9 @@ class PrometheusProcess:
 
     def wait_for(self, expr: str, what: str | None = None) -> list[dict]:
         """Until the instant query `expr` returns a series (e.g. `x > 0`)."""
-        return _wait(lambda: self.api("/api/v1/query", query=expr)["result"], what or expr)
+        return wait_for(
+            lambda: self.api("/api/v1/query", query=expr)["result"], what or expr, WAIT_S
+        )
 
     def wait_rules_evaluated(self) -> list[dict]:
         """Until every loaded rule has been evaluated once (health ok or err)."""
@@ -150,18 +152,7 @@ class PrometheusProcess:
             rules = [r for g in self.api("/api/v1/rules")["groups"] for r in g["rules"]]
             return rules if all(r["health"] != "unknown" for r in rules) else None
 
-        return _wait(evaluated, "every rule evaluated")
-
-
-def _wait(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.2)
+        return wait_for(evaluated, "every rule evaluated", WAIT_S)
 
 
 def start_prometheus(workdir: Path, scrape: list[str], rules: list[Path]) -> PrometheusProcess:

@@ -28,6 +28,7 @@ searched in the rule's name and expression.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -111,6 +112,23 @@ class Prometheus(_Strict):
         if self.url is not None and not re.match(r"^https?://[^/\s]+", self.url):
             raise ValueError(f"url must be http(s)://host[:port][/path], got {self.url!r}")
         return self
+
+    def resolved_url(self, env: Mapping[str, str]) -> str | None:
+        """The server's URL: `url`, or the value of `url_env` (None while it is unset)."""
+        return self.url or (env.get(self.url_env or "") or "").strip() or None
+
+    def token(self, env: Mapping[str, str]) -> str | None:
+        """The bearer token `bearer_token_env` names; ValueError naming the variable when
+        it is unset (a request without it would be refused, not judged)."""
+        if not self.bearer_token_env:
+            return None
+        token = env.get(self.bearer_token_env)
+        if not token:
+            raise ValueError(
+                f"monitoring.prometheus.bearer_token_env names {self.bearer_token_env}, "
+                "which is not set"
+            )
+        return token
 
 
 class Monitoring(_Strict):

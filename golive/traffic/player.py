@@ -202,11 +202,12 @@ class Player:
         time.sleep(max(0.0, min(start_at, self.deadline) - time.monotonic()))
         self._buy_and_pay(buy)
 
-    def _buy_and_pay(self, buy: _Buy) -> None:
+    def _place(self, buy: _Buy) -> bool:
+        """The buy's checkout, within its user's quota; False (the error noted) if it failed."""
         played = buy.played
         if not self.quota.take(buy.member.name, self.deadline):
             played.error = "not played: timeout_s ran out waiting for the user's quota"
-            return
+            return False
         cart = [
             line.model_dump() for line in self.model.carts[(played.n - 1) % len(self.model.carts)]
         ]
@@ -216,8 +217,14 @@ class Player:
             )
         except FAILURES as exc:
             played.error = self._said(f"the checkout failed: {exc}")
-            return
+            return False
         played.order_id = buy.placed.order_id
+        return True
+
+    def _buy_and_pay(self, buy: _Buy) -> None:
+        played = buy.played
+        if not self._place(buy):
+            return
         try:
             intent, read, said = self.side.pay(buy.placed, played.payment_method)
         except FAILURES as exc:
@@ -349,20 +356,8 @@ class Player:
 
     def _dropped(self, ledger: Ledger, buy: _Buy) -> None:
         played = buy.played
-        if not self.quota.take(buy.member.name, self.deadline):
-            played.error = "not played: timeout_s ran out waiting for the user's quota"
+        if not self._place(buy):
             return
-        cart = [
-            line.model_dump() for line in self.model.carts[(played.n - 1) % len(self.model.carts)]
-        ]
-        try:
-            buy.placed = self.shop.buy(
-                buy.member, cart, key=f"golive-traffic-{uuid.uuid4().hex[:16]}", name="traffic"
-            )
-        except FAILURES as exc:
-            played.error = self._said(f"the checkout failed: {exc}")
-            return
-        played.order_id = buy.placed.order_id
         # Only the events of this payment are dispatched while the fault is on: the
         # checkouts before have been paid, and nothing else is played meanwhile.
         try:

@@ -169,7 +169,8 @@ def preflight(prepared: gate.Prepared) -> WatchModel:
     return model
 
 
-def _prometheus_url(prepared: gate.Prepared) -> tuple[Any, str]:
+def _prometheus_url(prepared: gate.Prepared) -> tuple[Any, str, str | None]:
+    """The profile's Prometheus block, its URL and bearer token (InputError: exit 2)."""
     from golive.monitoring.profile import Monitoring
 
     block = Monitoring.model_validate(prepared.profile.model.monitoring or {}).prometheus
@@ -178,17 +179,19 @@ def _prometheus_url(prepared: gate.Prepared) -> tuple[Any, str]:
             "a watch metric reads Prometheus, and the target profile has no "
             "monitoring.prometheus block"
         )
-    url = block.url or os.environ.get(block.url_env or "", "").strip()
-    if not url:
+    url = block.resolved_url(os.environ)
+    if url is None:
         raise InputError(f"monitoring.prometheus.url_env names {block.url_env}, which is not set")
-    return block, url
+    try:
+        return block, url, block.token(os.environ)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def prometheus_source(prepared: gate.Prepared, query: str) -> Source:
     from golive.monitoring.prometheus import PrometheusClient
 
-    block, url = _prometheus_url(prepared)
-    token = os.environ.get(block.bearer_token_env) if block.bearer_token_env else None
+    block, url, token = _prometheus_url(prepared)
     if token:
         prepared.target.redactor.add_secret(token)
     client = PrometheusClient(url, timeout_s=block.timeout_s, token=token)
