@@ -11,7 +11,8 @@ golive/monitoring/profile.py) has the alerts and metrics the checklist asks for.
 - monitoring.no-critical-alerts: no alert with the given labels fired during the window
   (Prometheus's ALERTS series), judged by the item's `critical_incidents` threshold.
 
-No `monitoring.prometheus` block: not-run. Prometheus unreachable or refusing a request:
+The target's Prometheus may be one of the profile's `services:` (the demo's), started for
+these checks ("services" need). No `monitoring.prometheus` block: not-run. Prometheus unreachable or refusing a request:
 error naming its URL. A query that returns no series: nothing examined (error).
 """
 
@@ -158,7 +159,7 @@ def _metrics_of(ctx: CheckContext, name: str, expr: str) -> list[str]:
 # --- alert rules ------------------------------------------------------------------------
 
 
-@check("monitoring.alert-rule", params=AlertParams)
+@check("monitoring.alert-rule", params=AlertParams, needs={"services"})
 def test_alert_rule(ctx: CheckContext) -> None:
     """A loaded, healthy alerting rule covers the alert, over metrics that exist."""
     block = _block(ctx)
@@ -215,7 +216,7 @@ def test_alert_rule(ctx: CheckContext) -> None:
 # --- metrics ----------------------------------------------------------------------------
 
 
-@check("monitoring.metric-exported", params=QueryParams)
+@check("monitoring.metric-exported", params=QueryParams, needs={"services"})
 def test_metric_exported(ctx: CheckContext) -> None:
     """The metrics of the profile's query are exported, scraped and current, and the query
     evaluates to at least one series."""
@@ -354,19 +355,24 @@ def _judge_window(ctx: CheckContext, metric: str) -> None:
         )
 
 
-@check("monitoring.error-rate", params=WindowParams, metrics={"error_rate"})
+@check("monitoring.error-rate", params=WindowParams, metrics={"error_rate"}, needs={"services"})
 def test_error_rate(ctx: CheckContext) -> None:
     """The profile's error-rate query over the window is under the item's threshold."""
     _judge_window(ctx, "error_rate")
 
 
-@check("monitoring.uptime", params=WindowParams, metrics={"uptime"})
+@check("monitoring.uptime", params=WindowParams, metrics={"uptime"}, needs={"services"})
 def test_uptime(ctx: CheckContext) -> None:
     """The profile's uptime query over the window meets the item's threshold."""
     _judge_window(ctx, "uptime")
 
 
-@check("monitoring.no-critical-alerts", params=IncidentParams, metrics={"critical_incidents"})
+@check(
+    "monitoring.no-critical-alerts",
+    params=IncidentParams,
+    metrics={"critical_incidents"},
+    needs={"services"},
+)
 def test_no_critical_alerts(ctx: CheckContext) -> None:
     """No alert of a rule with the critical labels fired during the window."""
     metric = "critical_incidents"

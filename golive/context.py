@@ -63,6 +63,7 @@ class Target:
     workdir: Path
     stripe: Any = None  # golive.backends.Backend once booted, when the profile names one
     app: Any = None  # golive.target_app.RunningApp once booted, when the profile has `app`
+    services: list[Any] = field(default_factory=list)  # golive.services.RunningService
     cache: dict[str, Any] = field(default_factory=dict)
     # The run's deadline and the hosts that stopped answering; counted from here (the gate
     # makes the Target when it prepares the run).

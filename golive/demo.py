@@ -12,7 +12,9 @@ written as of AS_OF), so the demo is GO on any day and the same under `--now AS_
 Two flaws of the catalogue (shop/catalogue.yaml) live here rather than in the shop process,
 switched on by SHOP_FLAWS like the others:
 - secret-committed: a live secret key is committed to the repository;
-- test-keys-in-prod: the env carries a key of the wrong mode for the environment.
+- test-keys-in-prod: the env carries a key of the wrong mode for the environment;
+- missing-alert-rule: the Prometheus rule file deployed with the shop
+  (.build/prometheus/rules.yml, from PROFILE_DIR/prometheus/rules.yml) lacks one alert.
 Their keys are made up at build time, so no key-shaped string is ever stored in golive's
 own repository.
 """
@@ -48,7 +50,9 @@ GIT_ENV = {
     "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
-BUILD_FLAWS = ("secret-committed", "test-keys-in-prod")
+BUILD_FLAWS = ("secret-committed", "test-keys-in-prod", "missing-alert-rule")
+# The alert missing-alert-rule leaves out of the deployed rule file.
+DROPPED_ALERT = "AmountMismatch"
 # The day the demo's signoffs.yaml and waivers.yaml are written as of (the tests' --now).
 AS_OF = date(2026, 11, 26)
 CACHED_DATABASES = 128  # migrated databases kept (1.2 MB each), least recently used out
@@ -68,6 +72,8 @@ def build(profile_dir: Path, flaws: set[str], now: datetime | None = None) -> Pa
         _commit_a_secret(repo)
     _write_env(profile_dir / "demo.env", build_dir / "shop.env", flaws, now or datetime.now(UTC))
     _migrate(repo, build_dir)
+    if (profile_dir / "prometheus" / "rules.yml").exists():
+        _write_rules(profile_dir / "prometheus" / "rules.yml", build_dir / "prometheus", flaws)
     shift = (now or datetime.now(UTC)).date() - AS_OF
     for name, key in (("signoffs.yaml", "attestations"), ("waivers.yaml", "waivers")):
         if (profile_dir / name).exists():
@@ -177,6 +183,18 @@ def _write_env(source: Path, target: Path, flaws: set[str], now: datetime) -> No
         ]
         text = "\n".join(lines) + "\n"
     target.write_text(text, encoding="utf-8")
+
+
+def _write_rules(source: Path, target_dir: Path, flaws: set[str]) -> None:
+    """The rule file the demo's Prometheus loads (services.prometheus in its profile)."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    if "missing-alert-rule" not in flaws:
+        shutil.copyfile(source, target_dir / source.name)
+        return
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for group in data["groups"]:
+        group["rules"] = [r for r in group["rules"] if r.get("alert") != DROPPED_ALERT]
+    (target_dir / source.name).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
 def _key(prefix: str) -> str:

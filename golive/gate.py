@@ -153,6 +153,8 @@ def boot(prepared: Prepared) -> None:
         traffic = gate_hook.due(prepared)
         if traffic is not None:
             needs |= {"stripe", "app"}
+        if "services" in needs and services_due(target_profile):
+            needs |= {"app"}  # a service starts beside the app (it may read it)
         spec = target_profile.model.stripe
         if spec is not None and needs:  # the app talks to Stripe too: "app" needs it
             from golive.backends import start_backend
@@ -163,6 +165,8 @@ def boot(prepared: Prepared) -> None:
             target.cache["stripe_backend"] = target.stripe.describe()
         if target_profile.model.app is not None and "app" in needs:
             _start_app(prepared)
+            if "services" in needs:
+                _start_services(prepared)
         if traffic is not None:
             gate_hook.play(prepared, traffic)
     except BaseException:
@@ -236,12 +240,30 @@ def _start_app(prepared: Prepared) -> None:
     target.cache["app"] = target.app.describe()
 
 
+def services_due(target_profile: profile.Profile) -> bool:
+    from golive import services
+
+    return bool(services.due(target_profile))
+
+
+def _start_services(prepared: Prepared) -> None:
+    from golive import services
+
+    target = prepared.target
+    target.services = services.start_services(
+        prepared.profile, target.app, workdir=target.workdir, redactor=target.redactor
+    )
+
+
 def discard(prepared: Prepared) -> None:
     """Stop the app and the Stripe backend, remove the scratch folder (it may hold a backup
     copy of the target's data) and free the target folder. A signal meanwhile waits: all of
     it must happen. Safe to call again."""
     with interrupts.shielded():
         prepared.target.close_client()
+        for service in reversed(prepared.target.services):
+            service.stop()  # (they may read the app: stopped before it)
+        prepared.target.services = []
         if prepared.target.app is not None:
             prepared.target.app.stop()
             prepared.target.app = None

@@ -281,7 +281,7 @@ def run_flaw(
     """The gate on a fresh copy of the subject (the demo by default) with `flaw` on (None:
     the correct shop), on the given sections only (None: every section of the phases), one
     gate per phase group of the subject that holds one of `phases` (None: every group), each
-    on a fresh copy; `now=None` judges as of the wall clock. `runner(args, env)` runs `golive ARGS` (default:
+    on a fresh copy; `now=None` judges as of the wall clock (a post-deploy gate always does). `runner(args, env)` runs `golive ARGS` (default:
     `python -m golive.cli` as a subprocess)."""
     groups = [g for g in subject.phase_groups if phases is None or set(g) & phases]
     runs = []
@@ -340,7 +340,9 @@ def _run_copy(
         str(target),
         "--out",
         str(out),
-        *(["--now", now] if now else []),
+        # A post-deploy gate judges as of the wall clock: what it reads (the target's
+        # Prometheus scraping the shop as the traffic plays) happens now, not at `now`.
+        *(["--now", now] if now and "post-deploy" not in group else []),
         *phases,
         *selection,
         *extra_args,

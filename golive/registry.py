@@ -42,7 +42,7 @@ REGISTRY: dict[str, CheckSpec] = {}
 IMPORT_ERRORS: dict[str, str] = {}
 
 
-NEEDS = frozenset({"stripe", "app"})
+NEEDS = frozenset({"stripe", "app", "services"})
 
 
 def check(
@@ -55,7 +55,8 @@ def check(
     """Register a pytest test function as the check `check_id`.
 
     `needs` names what the run must bring up for it: "stripe" (the profile's Stripe
-    backend) and/or "app" (the running target). A run starts only what its selected
+    backend), "app" (the running target) and/or "services" (the profile's `services:`,
+    which start beside the app: a local Prometheus). A run starts only what its selected
     checks need, so a pre-deploy gate never waits for a server. `metrics` names the
     item thresholds the check judges: validation then refuses any other name."""
     unknown = set(needs) - NEEDS

@@ -59,12 +59,12 @@ def start_app(
         "profile_dir": str(profile.base_dir),
         "stripe_api_base": stripe_api_base or "",
     }
-    base_url = _expand(spec.base_url, values).rstrip("/")
+    base_url = expand(spec.base_url, values).rstrip("/")
     running = RunningApp(base_url=base_url, webhook_url=base_url + spec.webhook_path)
     if spec.start is None:
         return running  # a target someone else runs: only where it answers
-    argv = [_expand(part, values) for part in shlex.split(spec.start)]
-    env = {**os.environ, **profile.env, **{k: _expand(v, values) for k, v in spec.env.items()}}
+    argv = [expand(part, values) for part in shlex.split(spec.start)]
+    env = {**os.environ, **profile.env, **{k: expand(v, values) for k, v in spec.env.items()}}
     if stripe_api_base:
         env.setdefault("STRIPE_API_BASE", stripe_api_base)
     running.log_path = workdir / "app.log"
@@ -88,7 +88,7 @@ def start_app(
         _wait_healthy(running, base_url + spec.health, spec.health_timeout_s)
     except InputError as exc:
         running.stop()
-        tail = _tail(running.log_path, redactor)
+        tail = output_tail(running.log_path, redactor)
         raise InputError(
             f"{exc.message}; its output ends: {tail}" if tail else exc.message,
             file=profile.path,
@@ -152,13 +152,13 @@ def register_webhook(
     return endpoint.id
 
 
-def _expand(text: str, values: dict[str, str]) -> str:
+def expand(text: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         text = text.replace("{" + name + "}", value)
     return text
 
 
-def _tail(path: Path | None, redactor: Redactor, lines: int = 3) -> str:
+def output_tail(path: Path | None, redactor: Redactor, lines: int = 3) -> str:
     if path is None or not path.exists():
         return ""
     text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-lines:]

@@ -113,6 +113,11 @@ _LIST = [
         "build",
     ),
     Flaw("secret-committed", "a Stripe secret key is committed to the repository", "build"),
+    Flaw(
+        "missing-alert-rule",
+        "the Prometheus rule file deployed with the shop lacks the amount-mismatch alert",
+        "build",
+    ),
 ]
 
 FLAWS: dict[str, Flaw] = {flaw.name: flaw for flaw in _LIST}

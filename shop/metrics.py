@@ -104,6 +104,7 @@ class ShopMetrics:
             self.payments.labels(result)
         for event_type in EVENT_TYPES:
             self.webhook_seconds.labels(event_type)
+            self.webhooks_processed.labels(event_type, "error")  # what the alerts read
 
     # -- hooks the shop's modules call ---------------------------------------------------
 

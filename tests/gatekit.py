@@ -25,10 +25,6 @@ DEMO = ROOT / "targets" / "demo"
 # The demo's attestations are dated 2026-11-20; judge them as of a fixed day so the
 # tests do not depend on the calendar (freshness is tested on its own).
 NOW = "2026-11-26T12:00:00Z"
-# The demo's items judged in the target's Prometheus: not-run, as the demo gate starts no
-# Prometheus (its monitoring block reads GOLIVE_DEMO_PROMETHEUS_URL, unset);
-# tests/test_monitoring_checks.py runs them against a real one.
-DEMO_PROMETHEUS_URL = "GOLIVE_DEMO_PROMETHEUS_URL"
 
 
 def monitoring_items() -> set[str]:

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +146,20 @@ class PrometheusProcess:
             lambda: self.api("/api/v1/query", query=expr)["result"], what or expr, WAIT_S
         )
 
-    def wait_rules_evaluated(self) -> list[dict]:
-        """Until every loaded rule has been evaluated once (health ok or err)."""
+    def wait_rules_evaluated(self, after: datetime | None = None) -> list[dict]:
+        """Until every loaded rule has been evaluated (health ok or err) — at or after
+        `after`, when given: an evaluation before the first scrape sees no series and
+        is healthy whatever the expression."""
 
         def evaluated() -> list[dict] | None:
             rules = [r for g in self.api("/api/v1/rules")["groups"] for r in g["rules"]]
-            return rules if all(r["health"] != "unknown" for r in rules) else None
+            if any(r["health"] == "unknown" for r in rules):
+                return None
+            if after is not None and any(
+                datetime.fromisoformat(r["lastEvaluation"]) < after for r in rules
+            ):
+                return None
+            return rules
 
         return wait_for(evaluated, "every rule evaluated", WAIT_S)
 

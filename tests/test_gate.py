@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from gatekit import (
-    DEMO_PROMETHEUS_URL,
     NOW,
     REPORT_FILES,
     ROOT,
@@ -27,7 +26,6 @@ from gatekit import (
     gate,
     golive_process,
     load_yaml,
-    monitoring_items,
     set_env,
     with_custom_checks,
 )
@@ -63,7 +61,7 @@ def clean_env() -> dict[str, str]:
 
 
 DEMO_PENDING = {"internal-docs.code-comments", "support-scripts.team-trained"}
-DEMO_NOT_RUN = monitoring_items()  # no Prometheus in the demo gate (gatekit)
+# The monitoring items pass too: the demo starts its Prometheus (services.prometheus).
 
 
 def test_pre_deploy_on_the_demo_is_go(tmp_path: Path) -> None:
@@ -80,9 +78,6 @@ def test_pre_deploy_on_the_demo_is_go(tmp_path: Path) -> None:
         expected = "pass" if "automated" in item else "attested"
         if item["id"] in DEMO_PENDING:
             expected = "pending"
-        if item["id"] in DEMO_NOT_RUN:
-            expected = "not-run"
-            assert DEMO_PROMETHEUS_URL in run.item(item["id"])["reason"], item["id"]
         assert outcomes[item["id"]] == expected, (item["id"], run.item(item["id"])["reason"])
     # The demo shows pending sign-offs too: one never given, one stale (both minor).
     assert "no attestation on file" in run.item("internal-docs.code-comments")["reason"]
@@ -90,8 +85,7 @@ def test_pre_deploy_on_the_demo_is_go(tmp_path: Path) -> None:
     # Every automated check recorded what it saw.
     for item in results["items"]:
         for check in item["checks"]:
-            if item["id"] not in DEMO_NOT_RUN:
-                assert check["evidence"], (item["id"], check["ref"])
+            assert check["evidence"], (item["id"], check["ref"])
     assert results["meta"]["phases"] == ["pre-deploy"]
     assert_reports(out, "GO")
     assert "GO" in run.stdout and "exit code 0" in run.stdout
@@ -120,7 +114,6 @@ def test_default_phases_on_the_demo_are_go(shared_runs: SharedRuns) -> None:
     assert list(outcomes) == [i["id"] for i in ITEMS if i["phase"] in ("pre-deploy", "staging")]
     for item in PRE_DEPLOY:
         expected = ("pending",) if item["id"] in DEMO_PENDING else ("pass", "attested")
-        expected = ("not-run",) if item["id"] in DEMO_NOT_RUN else expected
         assert outcomes[item["id"]] in expected, item["id"]
     # Every staging check is written and judges the correct shop: pass, or fail under a
     # waiver (the demo's missing logo), or not-run (restricted keys are a Dashboard feature
@@ -165,7 +158,7 @@ def test_broken_demo_is_no_go_naming_each_failing_item(tmp_path: Path) -> None:
     }
     assert {i for i, o in run.outcomes().items() if o == "fail"} == failing
     others = {i for i, o in run.outcomes().items() if o not in ("pass", "attested", "fail")}
-    assert others == DEMO_PENDING | (DEMO_NOT_RUN & set(run.outcomes()))
+    assert others == DEMO_PENDING
     for item_id in failing:
         assert f"fail {item_id}: " in run.stdout, item_id
         assert any(
@@ -415,10 +408,10 @@ def test_plain_pytest_runs_the_checks_both_ways(tmp_path: Path) -> None:
     good = demo_copy(tmp_path / "good")
     done = plain_pytest(good, scratch)
     judged = [i for i in PRE_DEPLOY if "automated" in i]
-    automated = sum(len(i["automated"]["checks"]) for i in judged if i["id"] not in DEMO_NOT_RUN)
-    skipped = sum(len(i["automated"]["checks"]) for i in judged if i["id"] in DEMO_NOT_RUN)
+    automated = sum(len(i["automated"]["checks"]) for i in judged)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{automated} passed, {skipped} skipped" in done.stdout  # skipped: not-run
+    assert f"{automated} passed" in done.stdout
+    assert "skipped" not in done.stdout  # a not-run check is a skip
     assert "failed" not in done.stdout
     # The backup check's copy of the database went into a scratch folder that is gone.
     assert list(scratch.iterdir()) == []

@@ -156,7 +156,7 @@ def prom_with(shop: ShopProcess, busy: PrometheusProcess, tmp_path: Path) -> Ite
         prom = context.__enter__()
         started.append(context)
         prom.wait_for('up{job="shop"} == 1')
-        prom.wait_rules_evaluated()
+        prom.wait_rules_evaluated(after=datetime.now(UTC))  # over the scraped series
         return prom
 
     yield start

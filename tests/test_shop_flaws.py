@@ -511,6 +511,7 @@ def test_every_flaw_the_shop_realizes_has_a_probe() -> None:
     assert {n for n, f in FLAWS.items() if f.realized_by == "build"} == {
         "test-keys-in-prod",
         "secret-committed",
+        "missing-alert-rule",
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -226,6 +227,59 @@ class App(_Strict):
     )
 
 
+class Service(_Strict):
+    """A process a run starts beside the app once the app answers, and stops with it: a
+    local Prometheus scraping the app, a queue worker. Placeholders in `start`, `env` and
+    `export`: {python}, {port} (the service's own free loopback port), {app_base_url},
+    {app_address} (the app's host:port), {profile_dir}, {workdir} (the run's scratch
+    folder, removed after the run)."""
+
+    start: str = Field(description="Command that runs the service in the foreground")
+    cwd: str = Field(".", description="Working directory of `start`, relative to the profile")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment for `start` (the env source is passed too)",
+    )
+    health: str | None = Field(
+        None, description="Path at http://127.0.0.1:{port} that answers 2xx once it is ready"
+    )
+    wait_for_log: str | None = Field(
+        None,
+        description="A regular expression the service prints (stdout or stderr) once it is "
+        "ready, as testcontainers' wait_for_logs",
+    )
+    timeout_s: float = Field(
+        30, gt=0, le=600, description="How long the service may take to become ready"
+    )
+    export: dict[str, str] = Field(
+        default_factory=dict,
+        description="Environment variables golive sets for the run's checks once the service "
+        "is ready, e.g. a monitoring block's url_env: `{VAR: http://127.0.0.1:{port}}`",
+    )
+    optional: str | None = Field(
+        None,
+        description="Set to why the run may go on without it: a service that cannot start "
+        "is then a warning (its exports stay unset; the checks that need them say so) "
+        "instead of invalid input (exit 2)",
+    )
+
+    @field_validator("wait_for_log")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _readiness(self) -> Service:
+        if self.health is None and self.wait_for_log is None:
+            raise ValueError("say when the service is ready: `health` or `wait_for_log`")
+        return self
+
+
 class ProfileModel(_Strict):
     """A target profile: what golive verifies for one deployment of an app, and where to
     find it. Paths are relative to the profile's own folder."""
@@ -249,6 +303,11 @@ class ProfileModel(_Strict):
         None, description="The Stripe API for smoke and load runs; omitted: none is started"
     )
     app: App | None = Field(None, description="The running target (later checks need it)")
+    services: dict[str, Service] = Field(
+        default_factory=dict,
+        description="Processes started beside the app once it answers, by name "
+        "(golive/services.py)",
+    )
     logs: list[str] = Field(
         default_factory=list, description="The target's log files, relative to the profile"
     )
