@@ -127,7 +127,7 @@ def test_committed_schema_is_the_generated_one() -> None:
     )
     assert committed["$id"] == "urn:golive:schema:results:1.3"
     assert committed["title"] == "golive results.json"
-    assert "Schema version 1.2" in committed["description"]
+    assert "Schema version 1.3" in committed["description"]
     assert committed["x-golive-schema-version"] == RunResult.model_fields["schema_version"].default
     jsonschema.Draft202012Validator.check_schema(committed)
 
