@@ -19,7 +19,17 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from gatekit import ROOT, GateRun, SharedRuns, demo_copy, edit_yaml, gate, golive, set_env
+from gatekit import (
+    ROOT,
+    GateRun,
+    SharedRuns,
+    demo_copy,
+    edit_yaml,
+    gate,
+    golive,
+    load_yaml,
+    set_env,
+)
 
 from golive import __version__
 from golive.audit import manifest, signing
@@ -399,3 +409,19 @@ def test_an_input_no_longer_here_is_a_warning_unless_required(with_inputs: GateR
     assert strict[0] == 1 and strict[1] == [
         f"input {path} (waivers): not on this machine, not checked"
     ]
+
+
+def test_the_key_variable_reaches_no_process_golive_starts(tmp_path: Path) -> None:
+    """`--sign-key env:VAR` takes VAR out of golive's environment: a setup command (as the
+    app and Locust would) finds it unset."""
+    private, public = keygen(tmp_path, "signer")
+    profile = demo_copy(tmp_path)
+    probe = "{python} -c \"import os; open('seen.txt', 'w').write(os.environ.get('%s', 'unset'))\""
+    edit_yaml(profile, setup=[*load_yaml(profile)["setup"], probe % KEY_VAR])
+    env = {**os.environ, KEY_VAR: private.read_text().replace("\n", "\\n")}  # one line
+    run = gate(
+        profile, tmp_path / "out", "--item", ATTESTED, "--sign-key", f"env:{KEY_VAR}", env=env
+    )
+    assert run.returncode in (0, 1), run.stderr
+    assert (profile.parent / "seen.txt").read_text() == "unset"
+    assert verify(tmp_path / "out", "--key", str(public))[0] == 0
