@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,12 +119,15 @@ class DiagnosticResult(_Model):
     at_risk: bool = Field(description="True when an item that prevents it did not pass")
 
 
+InputKind = Literal[
+    "checklist", "check-module", "profile", "attestations", "waivers", "setup-command"
+]
+
+
 class InputRecord(_Model):
     """One input the run read, hashed as it read it (golive/audit/inputs.py)."""
 
-    kind: str = Field(
-        description="checklist, check-module, profile, attestations, waivers or setup-command"
-    )
+    kind: InputKind
     path: str | None = Field(
         None, description="The absolute path the run read; None for a setup command"
     )

@@ -17,9 +17,7 @@ from golive.audit.manifest import sha256_of
 from golive.checklist import Checklist
 from golive.profile import Profile
 from golive.redact import Redactor
-from golive.results import InputRecord
-
-KINDS = ("checklist", "check-module", "profile", "attestations", "waivers", "setup-command")
+from golive.results import InputKind, InputRecord
 
 
 def collect(
@@ -31,7 +29,9 @@ def collect(
     for folder in profile.extra_check_paths:
         records += [_file("check-module", path) for path in _modules(folder)]
     records.append(_file("profile", profile.path))
-    signoffs = [("attestations", path) for path in profile.attestation_files]
+    signoffs: list[tuple[InputKind, Path]] = [
+        ("attestations", path) for path in profile.attestation_files
+    ]
     if profile.waiver_file is not None:
         signoffs.append(("waivers", profile.waiver_file))
     for kind, path in signoffs:
@@ -50,7 +50,7 @@ def collect(
     return records
 
 
-def _file(kind: str, path: Path) -> InputRecord:
+def _file(kind: InputKind, path: Path) -> InputRecord:
     resolved = path.resolve()
     return InputRecord(kind=kind, path=str(resolved), sha256=sha256_of(resolved))
 
