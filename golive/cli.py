@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from golive import __version__, checklist, gate, interrupts, outdir, registry, resources
+from golive.audit import verify_cli
+from golive.audit.signing import load_signer
 from golive.errors import InputError
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--now", type=_utc, help="judge freshness and expiry as of this UTC time (ISO 8601)"
     )
+    verify_cli.add_sign_key(p)
     p.set_defaults(func=_cmd_gate)
 
     p = sub.add_parser(
@@ -131,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     add_traffic_parser(sub)
     add_watch_parser(sub)
     add_init_parser(sub)
+    verify_cli.add_parsers(sub)
 
     p = sub.add_parser("checks", help="list the checks, with the first line of each one's doc")
     p.set_defaults(func=_cmd_checks)
@@ -190,6 +194,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from golive.reported import run_and_report
 
     outdir.check_writable(args.out)  # not after the whole run
+    signer = load_signer(args.sign_key)  # a bad key: exit 2 before anything runs
     prepared = gate.prepare(_request(args))
     console = GateConsole(redactor=prepared.target.redactor)
     try:
@@ -200,7 +205,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
             prepared.request.phases or list(checklist.DEFAULT_PHASES),
             Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
         )
-        outcome, paths = run_and_report(prepared, console, args.out)
+        outcome, paths = run_and_report(prepared, console, args.out, signer)
     finally:
         gate.discard(prepared)  # the run discards it; this is for a signal before the run
     return gate.EXIT_HARNESS if paths is None else outcome.exit_code

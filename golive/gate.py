@@ -31,6 +31,7 @@ from golive import (
     runlock,
     waivers,
 )
+from golive.audit import inputs
 from golive.checklist import Checklist, Item
 from golive.context import Target
 from golive.errors import InputError
@@ -41,6 +42,7 @@ from golive.results import (
     ACCEPTING,
     CheckResult,
     DiagnosticResult,
+    InputRecord,
     ItemResult,
     Outcome,
     RunMeta,
@@ -87,6 +89,7 @@ class Prepared:
     session: GateSession
     lock: runlock.RunLock | None = None  # the target folder's, from boot to discard
     interrupted: bool = False  # by Ctrl-C or SIGTERM before the checks began
+    inputs: list[InputRecord] = field(default_factory=list)  # hashed as read (golive/audit)
 
 
 def prepare(request: GateRequest) -> Prepared:
@@ -121,9 +124,11 @@ def prepare(request: GateRequest) -> Prepared:
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return Prepared(
+    prepared = Prepared(
         request, the_checklist, target_profile, selected, book, waiver_book, target, session
     )
+    prepared.inputs = inputs.collect(target_profile, the_checklist, redactor, deferred=True)
+    return prepared
 
 
 def boot(prepared: Prepared) -> None:
@@ -148,6 +153,9 @@ def boot(prepared: Prepared) -> None:
             # …and the sign-offs: the demo's are dated relative to the run.
             prepared.attestations, prepared.waivers = _signoffs(
                 target_profile, prepared.checklist, deferred=False
+            )
+            prepared.inputs = inputs.collect(
+                target_profile, prepared.checklist, target.redactor, deferred=False
             )
         needs = needs_of(prepared.selected)
         traffic = gate_hook.due(prepared)
@@ -398,6 +406,7 @@ def _outcome(
         waivers=[i.waiver for i in items if i.waiver],
         diagnostics=_diagnostics(prepared.checklist, items),
         errors=session.harness_errors,
+        inputs=prepared.inputs,
     )
     return GateOutcome(result, exit_code)
 

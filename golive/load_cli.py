@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from golive import gate, outdir, yamlsrc
+from golive.audit.signing import load_signer
+from golive.audit.verify_cli import add_sign_key
 from golive.errors import InputError
 from golive.profile.loadtest import PROFILE_KEY, SCENARIOS, LoadModel
 from golive.results import Outcome, Verdict
@@ -71,6 +73,7 @@ def add_parser(sub: Any) -> None:
         "started on other machines (none start here); see docs/load.md",
     )
     p.add_argument("--out", type=Path, default=Path("golive-load"), help="output folder")
+    add_sign_key(p)
     p.set_defaults(func=run_command)
 
 
@@ -97,6 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.spawn_rate is not None and args.spawn_rate <= 0:
         raise InputError("--spawn-rate must be above zero")
     outdir.check_writable(args.out)
+    signer = load_signer(args.sign_key)
     model = _load_block(args.target)
     items = _items(args)
     prepared = gate.prepare(
@@ -137,7 +141,7 @@ def run_command(args: argparse.Namespace) -> int:
         + f" · {len(prepared.selected)} items",
     )
     console = GateConsole(redactor=prepared.target.redactor)
-    outcome, paths = run_and_report(prepared, console, out)
+    outcome, paths = run_and_report(prepared, console, out, signer)
     if paths is None:
         return gate.EXIT_HARNESS
     print(f"  locust {out / 'locust.html'} (and locust_*.csv, locust.json, ledger.jsonl)")

@@ -4,7 +4,8 @@
 around the run; this part they share: SIGTERM (a CI runner cancelling the job) behaves
 like Ctrl-C so the partial report of what finished is still written, a signal while the
 reports are written waits for them (they then say the run was interrupted), and a report
-that cannot be written still leaves the verdict on the terminal.
+that cannot be written still leaves the verdict on the terminal. The folder is sealed last:
+results.json, manifest.json and, with `--sign-key`, manifest.sig (golive/audit/).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from golive import gate, interrupts
-from golive.redact import Redactor
+from golive.audit import manifest, seal
+from golive.audit.signing import Signer
 
 # Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
 # writing the reports, so a test can signal the gate while it writes them.
@@ -24,31 +26,45 @@ HOLD_VAR = "GOLIVE_TEST_HOLD_REPORT"
 
 
 def run_and_report(
-    prepared: gate.Prepared, console: Any, out: Path
+    prepared: gate.Prepared, console: Any, out: Path, signer: Signer | None = None
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
-    """(outcome, report paths); None for the paths when the reports could not be written."""
+    """(outcome, report paths); None for the paths when the reports could not be written.
+    `signer`: the `--sign-key` that signs the folder's manifest."""
     # (cli.main has made SIGTERM raise KeyboardInterrupt, as Ctrl-C does, for the command.)
+    for secret in signer.secrets if signer else ():
+        prepared.target.redactor.add_secret(secret)
+    before = manifest.snapshot(out)  # what the folder held: not certified by this run
     outcome = gate.run(prepared, on_item_done=console.item_done)
     with interrupts.shielded() as late:
         _hold_for_tests()
-        paths = _write(outcome, out, prepared.target.redactor)
-        if paths is not None:
-            paths.update(_write_sarif(prepared.target, out))
+        paths = _write(outcome, prepared.target, out, before, signer)
         if late and gate.mark_interrupted(outcome, "while its reports were written"):
-            paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
+            paths = _write(outcome, prepared.target, out, before, signer)  # now they say so
         console.finish(outcome.result, paths or {})
     return outcome, paths
 
 
-def _write(outcome: gate.GateOutcome, out: Path, redactor: Redactor) -> dict[str, Path] | None:
+def _write(
+    outcome: gate.GateOutcome,
+    target: Any,
+    out: Path,
+    before: manifest.Snapshot,
+    signer: Signer | None,
+) -> dict[str, Path] | None:
     from golive.reports.writer import write_reports
 
+    redactor = target.redactor
     try:
-        return write_reports(outcome.result, out, redactor=redactor)
+        manifest.unseal(out)  # a previous run's seal never outlives a failed write
+        paths = write_reports(outcome.result, out, seal.BEFORE_RESULTS, redactor=redactor)
+        paths.update(_write_sarif(target, out))
+        paths.update(seal.seal(outcome.result, out, before, redactor, signer))
     except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
         message = redactor.text(f"could not write the reports to {out}: {exc}")
         print(f"golive: {message}", file=sys.stderr)
         return None
+    order = ("html", "json", "junit", "md")
+    return {k: paths[k] for k in order if k in paths} | paths
 
 
 def _write_sarif(target: Any, out: Path) -> dict[str, Path]:

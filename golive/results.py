@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 class Outcome(StrEnum):
@@ -119,13 +119,31 @@ class DiagnosticResult(_Model):
     at_risk: bool = Field(description="True when an item that prevents it did not pass")
 
 
+InputKind = Literal[
+    "checklist", "check-module", "profile", "attestations", "waivers", "setup-command"
+]
+
+
+class InputRecord(_Model):
+    """One input the run read, hashed as it read it (golive/audit/inputs.py)."""
+
+    kind: InputKind
+    path: str | None = Field(
+        None, description="The absolute path the run read; None for a setup command"
+    )
+    sha256: str = Field(description="SHA-256 of the file's bytes, or of the command's text")
+    text: str | None = Field(None, description="A setup command's text, redacted")
+
+
 class RunMeta(_Model):
-    harness_version: str
+    harness_version: str = Field(description="golive's version")
     profile_name: str
     profile_path: str
     checklist_path: str
     checklist_sha256: str
-    target_git_sha: str | None = None
+    target_git_sha: str | None = Field(
+        None, description="HEAD of the profile's repository.path; None when it is no git repository"
+    )
     started_at: datetime
     finished_at: datetime
     duration_s: float
@@ -154,3 +172,12 @@ class RunResult(_Model):
     waivers: list[WaiverRecord] = Field(default_factory=list)
     diagnostics: list[DiagnosticResult] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list, description="Harness-level errors, if any")
+    inputs: list[InputRecord] = Field(
+        default_factory=list,
+        description="Every input the run read, with its SHA-256 (`golive verify` re-hashes them)",
+    )
+    manifest: dict[str, str] = Field(
+        default_factory=dict,
+        description="SHA-256 of every other file this run wrote into the report folder, by "
+        "name relative to it (results.json itself and manifest.json are in manifest.json)",
+    )

@@ -17,6 +17,8 @@ from typing import Any
 from rich.markup import escape
 
 from golive import checklist, gate, outdir
+from golive.audit.signing import load_signer
+from golive.audit.verify_cli import add_sign_key
 from golive.console import GateConsole
 
 SMOKE_CHECKS = (
@@ -79,6 +81,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=Path("golive-smoke-report"),
         help="report folder (default: ./golive-smoke-report)",
     )
+    add_sign_key(p)
     p.set_defaults(func=run)
 
 
@@ -136,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return gate.EXIT_USAGE
     outdir.check_writable(args.out)
+    signer = load_signer(args.sign_key)
     request = gate.GateRequest(
         profile_path=args.target,
         checklist_path=args.checklist,
@@ -156,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     )
     flows.LISTENERS.append(console.step)
     try:
-        outcome, paths = run_and_report(prepared, console, args.out)
+        outcome, paths = run_and_report(prepared, console, args.out, signer)
     finally:
         flows.LISTENERS.remove(console.step)
         terminal.close()

@@ -42,7 +42,7 @@ def monitoring_items() -> set[str]:
 
 
 # What `golive gate` writes into --out.
-REPORT_FILES = ("results.json", "report.html", "junit.xml", "summary.md")
+REPORT_FILES = ("results.json", "report.html", "junit.xml", "summary.md", "manifest.json")
 
 
 @dataclass
