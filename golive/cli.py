@@ -13,6 +13,7 @@ from pathlib import Path
 
 from golive import __version__, checklist, gate, interrupts, outdir, registry, resources
 from golive.errors import InputError
+from golive.history import cli as history_cli
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
 from golive.reconcile.cli import add_parser as add_reconcile_parser
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--now", type=_utc, help="judge freshness and expiry as of this UTC time (ISO 8601)"
     )
+    history_cli.add_gate_args(p)
     p.set_defaults(func=_cmd_gate)
 
     p = sub.add_parser(
@@ -131,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     add_traffic_parser(sub)
     add_watch_parser(sub)
     add_init_parser(sub)
+    history_cli.add_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks, with the first line of each one's doc")
     p.set_defaults(func=_cmd_checks)
@@ -190,6 +193,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from golive.reported import run_and_report
 
     outdir.check_writable(args.out)  # not after the whole run
+    compared = history_cli.Comparison.from_args(args)  # a bad baseline: exit 2 at once
     prepared = gate.prepare(_request(args))
     console = GateConsole(redactor=prepared.target.redactor)
     try:
@@ -200,9 +204,10 @@ def _cmd_gate(args: argparse.Namespace) -> int:
             prepared.request.phases or list(checklist.DEFAULT_PHASES),
             Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
         )
-        outcome, paths = run_and_report(prepared, console, args.out)
+        outcome, paths = run_and_report(prepared, console, args.out, compared.attach)
     finally:
         gate.discard(prepared)  # the run discards it; this is for a signal before the run
+    compared.after(outcome.result, paths, prepared.target.redactor)
     return gate.EXIT_HARNESS if paths is None else outcome.exit_code
 
 

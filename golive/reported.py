@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from golive import gate, interrupts
 from golive.redact import Redactor
+from golive.results import RunResult
 
 # Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
 # writing the reports, so a test can signal the gate while it writes them.
@@ -24,12 +26,18 @@ HOLD_VAR = "GOLIVE_TEST_HOLD_REPORT"
 
 
 def run_and_report(
-    prepared: gate.Prepared, console: Any, out: Path
+    prepared: gate.Prepared,
+    console: Any,
+    out: Path,
+    before_write: Callable[[RunResult], None] | None = None,
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
-    """(outcome, report paths); None for the paths when the reports could not be written."""
+    """(outcome, report paths); None for the paths when the reports could not be written.
+    `before_write` adds to the result before the reports are written (the baseline diff)."""
     # (cli.main has made SIGTERM raise KeyboardInterrupt, as Ctrl-C does, for the command.)
     outcome = gate.run(prepared, on_item_done=console.item_done)
     with interrupts.shielded() as late:
+        if before_write is not None:
+            _add(before_write, outcome)
         _hold_for_tests()
         paths = _write(outcome, out, prepared.target.redactor)
         if paths is not None:
@@ -38,6 +46,13 @@ def run_and_report(
             paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
         console.finish(outcome.result, paths or {})
     return outcome, paths
+
+
+def _add(before_write: Callable[[RunResult], None], outcome: gate.GateOutcome) -> None:
+    try:
+        before_write(outcome.result)
+    except Exception as exc:  # noqa: BLE001 - the reports are still written without it
+        print(f"golive: could not compare with the baseline: {exc}", file=sys.stderr)
 
 
 def _write(outcome: gate.GateOutcome, out: Path, redactor: Redactor) -> dict[str, Path] | None:
