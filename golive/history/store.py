@@ -25,7 +25,7 @@ from golive.results import BaselineRun, RunResult, Verdict
 RESULTS = "results.json"
 DEFAULT_KEEP = 20
 # results-20261126T120000.123456Z.json: names sort as the start times do.
-_NAME = re.compile(r"^results-(\d{8}T\d{6}\.\d{6}Z)(?:-\d+)?\.json$")
+_NAME = re.compile(r"^results-(\d{8}T\d{6}\.\d{6}Z)(?:-(\d+))?\.json$")
 
 
 @dataclass
@@ -123,7 +123,10 @@ def runs(folder: Path) -> list[Path]:
     """The kept runs' files, oldest first (other files in the folder are not golive's)."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file())
+    found = [(m, p) for p in folder.iterdir() if (m := _NAME.match(p.name)) and p.is_file()]
+    # (start time, then the -2, -3 of runs that started in the same microsecond)
+    found.sort(key=lambda pair: (pair[0][1], int(pair[0][2] or 1)))
+    return [path for _, path in found]
 
 
 def load_all(folder: Path) -> list[Loaded]:
