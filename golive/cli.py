@@ -30,6 +30,7 @@ EXIT_CODES = """exit codes:
   1  NO-GO: at least one blocker is not accepted, or a waiver has expired
   2  invalid input or usage (the message names the file, line and item)
   3  harness failure or interrupted run (the report of what finished is still written)
+(--baseline and --history add the changes to the reports; they never change the code.)
 """
 
 

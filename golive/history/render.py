@@ -59,10 +59,11 @@ def number(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def movement(change: MeasureChange) -> str:
+def movement(change: MeasureChange, arrow: str = "->") -> str:
     """`37 -> 41 (+10.8%, worse)`."""
     note = change_note(change)
-    return f"{number(change.before)} -> {number(change.after)}" + (f" ({note})" if note else "")
+    moved = f"{number(change.before)} {arrow} {number(change.after)}"
+    return moved + (f" ({note})" if note else "")
 
 
 def change_note(change: MeasureChange) -> str:
@@ -174,7 +175,7 @@ def markdown(diff: RunDiff, heading_level: int = 3) -> list[str]:
                     code(m.check),
                     cell(m.metric),
                     code(m.threshold) if m.threshold else "—",
-                    cell(movement(m)),
+                    cell(movement(m, "→")),
                 ]
                 for m in diff.measures
             ],
@@ -184,6 +185,6 @@ def markdown(diff: RunDiff, heading_level: int = 3) -> list[str]:
     return out
 
 
-def _short(text: str, limit: int = 200) -> str:
+def _short(text: str, limit: int = 120) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
