@@ -15,6 +15,7 @@ from golive import __version__, checklist, gate, interrupts, outdir, registry, r
 from golive.audit import verify_cli
 from golive.audit.signing import load_signer
 from golive.errors import InputError
+from golive.history import cli as history_cli
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
 from golive.reconcile.cli import add_parser as add_reconcile_parser
@@ -31,6 +32,7 @@ EXIT_CODES = """exit codes:
   1  NO-GO: at least one blocker is not accepted, or a waiver has expired
   2  invalid input or usage (the message names the file, line and item)
   3  harness failure or interrupted run (the report of what finished is still written)
+(--baseline and --history add the changes to the reports; they never change the code.)
 """
 
 
@@ -95,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         "--now", type=_utc, help="judge freshness and expiry as of this UTC time (ISO 8601)"
     )
     verify_cli.add_sign_key(p)
+    history_cli.add_gate_args(p)
     p.set_defaults(func=_cmd_gate)
 
     p = sub.add_parser(
@@ -135,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     add_watch_parser(sub)
     add_init_parser(sub)
     verify_cli.add_parsers(sub)
+    history_cli.add_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks, with the first line of each one's doc")
     p.set_defaults(func=_cmd_checks)
@@ -195,6 +199,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
     outdir.check_writable(args.out)  # not after the whole run
     signer = load_signer(args.sign_key)  # a bad key: exit 2 before anything runs
+    compared = history_cli.Comparison.from_args(args)  # a bad baseline: exit 2 at once
     prepared = gate.prepare(_request(args))
     console = GateConsole(redactor=prepared.target.redactor)
     try:
@@ -205,9 +210,12 @@ def _cmd_gate(args: argparse.Namespace) -> int:
             prepared.request.phases or list(checklist.DEFAULT_PHASES),
             Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
         )
-        outcome, paths = run_and_report(prepared, console, args.out, signer)
+        outcome, paths = run_and_report(
+            prepared, console, args.out, signer, before_write=compared.attach
+        )
     finally:
         gate.discard(prepared)  # the run discards it; this is for a signal before the run
+    compared.after(outcome.result, paths, prepared.target.redactor)
     return gate.EXIT_HARNESS if paths is None else outcome.exit_code
 
 

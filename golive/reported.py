@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from golive import gate, interrupts
 from golive.audit import manifest, seal
 from golive.audit.signing import Signer
+from golive.results import RunResult
 
 # Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
 # writing the reports, so a test can signal the gate while it writes them.
@@ -26,22 +28,36 @@ HOLD_VAR = "GOLIVE_TEST_HOLD_REPORT"
 
 
 def run_and_report(
-    prepared: gate.Prepared, console: Any, out: Path, signer: Signer | None = None
+    prepared: gate.Prepared,
+    console: Any,
+    out: Path,
+    signer: Signer | None = None,
+    before_write: Callable[[RunResult], None] | None = None,
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
     """(outcome, report paths); None for the paths when the reports could not be written.
-    `signer`: the `--sign-key` that signs the folder's manifest."""
+    `signer`: the `--sign-key` that signs the folder's manifest; `before_write` adds to the
+    result before the reports are written (the baseline diff)."""
     # (cli.main has made SIGTERM raise KeyboardInterrupt, as Ctrl-C does, for the command.)
     for secret in signer.secrets if signer else ():
         prepared.target.redactor.add_secret(secret)
     before = manifest.snapshot(out)  # what the folder held: not certified by this run
     outcome = gate.run(prepared, on_item_done=console.item_done)
     with interrupts.shielded() as late:
+        if before_write is not None:
+            _add(before_write, outcome)
         _hold_for_tests()
         paths = _write(outcome, prepared.target, out, before, signer)
         if late and gate.mark_interrupted(outcome, "while its reports were written"):
             paths = _write(outcome, prepared.target, out, before, signer)  # now they say so
         console.finish(outcome.result, paths or {})
     return outcome, paths
+
+
+def _add(before_write: Callable[[RunResult], None], outcome: gate.GateOutcome) -> None:
+    try:
+        before_write(outcome.result)
+    except Exception as exc:  # noqa: BLE001 - the reports are still written without it
+        print(f"golive: could not compare with the baseline: {exc}", file=sys.stderr)
 
 
 def _write(

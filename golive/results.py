@@ -159,6 +159,101 @@ class RunMeta(_Model):
     host: str
 
 
+# --- a run compared with an earlier one (golive/history/) ----------------------------------
+
+ItemChangeKind = Literal["newly-failing", "newly-passing", "outcome-changed", "added", "removed"]
+SignoffChangeKind = Literal[
+    "waiver-added",
+    "waiver-removed",
+    "waiver-expired",
+    "waiver-renewed",
+    "attestation-added",
+    "attestation-removed",
+    "attestation-renewed",
+    "attestation-invalid",
+]
+
+
+class BaselineRun(_Model):
+    """The earlier run a diff compares with: which file, and that run's identity."""
+
+    path: str
+    sha256: str = Field(description="SHA-256 of the baseline file's bytes")
+    started_at: datetime
+    verdict: Verdict
+    target_git_sha: str | None = None
+    profile_name: str
+    checklist_sha256: str
+
+
+class ItemChange(_Model):
+    item: str
+    title: str
+    severity: str
+    change: ItemChangeKind
+    before: Outcome | None = Field(None, description="None: not in the baseline's selection")
+    after: Outcome | None = Field(None, description="None: not in this run's selection")
+    worse: bool = Field(
+        description="Newly failing, or accepted in the baseline and not accepted now"
+    )
+    reason: str = Field("", description="Why the item ended as it did in the newer run")
+
+
+class SignoffChange(_Model):
+    item: str
+    change: SignoffChangeKind
+    detail: str
+
+
+class MeasureChange(_Model):
+    """A number a check measured against a threshold, in both runs (or in one of them)."""
+
+    item: str
+    check: str
+    metric: str
+    threshold: str | None = None
+    before: float | None = None
+    after: float | None = None
+    worse: bool | None = Field(
+        None, description="Moved toward the threshold's limit; None: no direction to judge"
+    )
+
+
+class RunDiff(_Model):
+    baseline: BaselineRun
+    notes: list[str] = Field(
+        default_factory=list, description="What makes the two runs hard to compare"
+    )
+    items: list[ItemChange] = Field(default_factory=list)
+    signoffs: list[SignoffChange] = Field(default_factory=list)
+    measures: list[MeasureChange] = Field(default_factory=list)
+    regressed: bool = Field(description="Some item got worse (ItemChange.worse)")
+
+
+class TrendRun(_Model):
+    started_at: datetime
+    verdict: Verdict
+
+
+class ItemTrend(_Model):
+    item: str
+    outcomes: list[Outcome | None] = Field(
+        description="One per run of RunHistory.runs; None: not selected in that run"
+    )
+    measures: dict[str, list[float | None]] = Field(
+        default_factory=dict, description="`check metric` -> one value per run"
+    )
+
+
+class RunHistory(_Model):
+    """The runs kept in the --history folder, oldest first, this run last."""
+
+    folder: str
+    keep: int
+    runs: list[TrendRun]
+    items: list[ItemTrend]
+
+
 class RunResult(_Model):
     schema_version: str = SCHEMA_VERSION
     verdict: Verdict
@@ -181,3 +276,5 @@ class RunResult(_Model):
         description="SHA-256 of every other file this run wrote into the report folder, by "
         "name relative to it (results.json itself and manifest.json are in manifest.json)",
     )
+    diff: RunDiff | None = Field(None, description="Changes since a baseline run, if one was given")
+    history: RunHistory | None = Field(None, description="Per-item trends over the --history runs")

@@ -19,7 +19,8 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 from jinja2.bccache import Bucket
 
 from golive import resources
-from golive.reports import svg
+from golive.history import render as history_view
+from golive.reports import sparklines, svg
 from golive.reports._common import (
     OUTCOME_LABELS,
     OUTCOME_MEANINGS,
@@ -130,6 +131,7 @@ def _environment() -> Environment:
         link=_link,
         load_charts=svg.charts_of,
     )
+    env.globals["history_view"] = history_view  # the diff block's labels (_diff.html.j2)
     return env
 
 
@@ -158,4 +160,5 @@ def render(result: RunResult) -> str:
         verdict_meaning=VERDICT_MEANINGS[result.verdict],
         is_blocking=is_blocking,
         item_duration=item_duration,
+        trends=sparklines.trend_cells(result),
     )

@@ -93,6 +93,10 @@ def render(result: RunResult) -> str:
         out += ["**Harness errors:**", ""]
         out += [f"- {cell(error, 1000)}" for error in result.errors]
         out.append("")
+    if result.diff is not None:
+        from golive.history.render import markdown as diff_section
+
+        out += diff_section(result.diff)
 
     # Counts per outcome per section; outcomes nobody got are left out to keep it narrow.
     shown = [o for o in OUTCOME_ORDER if totals.get(o.value)] or [Outcome.PASS]
