@@ -13,6 +13,8 @@ from pathlib import Path
 
 from golive import __version__, checklist, gate, interrupts, outdir, registry, resources
 from golive.errors import InputError
+from golive.evidence.cli import add_bundle_option
+from golive.evidence.cli import add_parser as add_verdict_parser
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
 from golive.reconcile.cli import add_parser as add_reconcile_parser
@@ -28,7 +30,8 @@ EXIT_CODES = """exit codes:
   0  GO: every blocker item passed, or is waived, attested or not applicable
   1  NO-GO: at least one blocker is not accepted, or a waiver has expired
   2  invalid input or usage (the message names the file, line and item)
-  3  harness failure or interrupted run (the report of what finished is still written)
+  3  harness failure or interrupted run (the report of what finished is still written),
+     or an evidence bundle asked for with --bundle that could not be written
 """
 
 
@@ -92,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--now", type=_utc, help="judge freshness and expiry as of this UTC time (ISO 8601)"
     )
+    add_bundle_option(p)
     p.set_defaults(func=_cmd_gate)
 
     p = sub.add_parser(
@@ -131,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     add_traffic_parser(sub)
     add_watch_parser(sub)
     add_init_parser(sub)
+    add_verdict_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks, with the first line of each one's doc")
     p.set_defaults(func=_cmd_checks)
@@ -200,7 +205,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
             prepared.request.phases or list(checklist.DEFAULT_PHASES),
             Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
         )
-        outcome, paths = run_and_report(prepared, console, args.out)
+        outcome, paths = run_and_report(prepared, console, args.out, bundle=args.bundle)
     finally:
         gate.discard(prepared)  # the run discards it; this is for a signal before the run
     return gate.EXIT_HARNESS if paths is None else outcome.exit_code

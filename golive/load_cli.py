@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from golive import gate, outdir, yamlsrc
 from golive.errors import InputError
+from golive.evidence.cli import add_bundle_option
 from golive.profile.loadtest import PROFILE_KEY, SCENARIOS, LoadModel
 from golive.results import Outcome, Verdict
 from golive.validation import validate
@@ -71,6 +72,7 @@ def add_parser(sub: Any) -> None:
         "started on other machines (none start here); see docs/load.md",
     )
     p.add_argument("--out", type=Path, default=Path("golive-load"), help="output folder")
+    add_bundle_option(p)
     p.set_defaults(func=run_command)
 
 
@@ -137,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
         + f" · {len(prepared.selected)} items",
     )
     console = GateConsole(redactor=prepared.target.redactor)
-    outcome, paths = run_and_report(prepared, console, out)
+    outcome, paths = run_and_report(prepared, console, out, bundle=args.bundle)
     if paths is None:
         return gate.EXIT_HARNESS
     print(f"  locust {out / 'locust.html'} (and locust_*.csv, locust.json, ledger.jsonl)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from golive import gate, interrupts
+from golive.evidence.bundle import attach as attach_bundle
 from golive.redact import Redactor
 
 # Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
@@ -24,9 +25,10 @@ HOLD_VAR = "GOLIVE_TEST_HOLD_REPORT"
 
 
 def run_and_report(
-    prepared: gate.Prepared, console: Any, out: Path
+    prepared: gate.Prepared, console: Any, out: Path, bundle: str | Path | None = None
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
-    """(outcome, report paths); None for the paths when the reports could not be written."""
+    """(outcome, report paths); None for the paths when the reports could not be written.
+    `bundle`: the --bundle option (golive/evidence/bundle.py), written last of all."""
     # (cli.main has made SIGTERM raise KeyboardInterrupt, as Ctrl-C does, for the command.)
     outcome = gate.run(prepared, on_item_done=console.item_done)
     with interrupts.shielded() as late:
@@ -36,6 +38,7 @@ def run_and_report(
             paths.update(_write_sarif(prepared.target, out))
         if late and gate.mark_interrupted(outcome, "while its reports were written"):
             paths = _write(outcome, out, prepared.target.redactor)  # again: now they say so
+        paths = attach_bundle(prepared, outcome.result, out, paths, bundle)  # after every file
         console.finish(outcome.result, paths or {})
     return outcome, paths
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 class Outcome(StrEnum):
@@ -128,6 +128,11 @@ class RunMeta(_Model):
     target_git_sha: str | None = None
     started_at: datetime
     finished_at: datetime
+    judged_at: datetime | None = Field(
+        None,
+        description="The time freshness and expiry were judged as of (`--now`, else the "
+        "run's start): `golive verdict` re-folds the items with it",
+    )
     duration_s: float
     phases: list[str]
     selection: dict[str, list[str]] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from golive import checklist, gate, outdir
 from golive.console import GateConsole
+from golive.evidence.cli import add_bundle_option
 
 SMOKE_CHECKS = (
     "smoke.create-intent",
@@ -79,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=Path("golive-smoke-report"),
         help="report folder (default: ./golive-smoke-report)",
     )
+    add_bundle_option(p)
     p.set_defaults(func=run)
 
 
@@ -156,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     )
     flows.LISTENERS.append(console.step)
     try:
-        outcome, paths = run_and_report(prepared, console, args.out)
+        outcome, paths = run_and_report(prepared, console, args.out, bundle=args.bundle)
     finally:
         flows.LISTENERS.remove(console.step)
         terminal.close()

@@ -117,7 +117,7 @@ def test_results_json_round_trips(result: RunResult, written: dict[str, Path]) -
     text = written["json"].read_text(encoding="utf-8")
     assert json.loads(text) == result.model_dump(mode="json")
     assert RunResult.model_validate_json(text) == result
-    assert text.startswith('{\n  "schema_version": "1.2"')
+    assert text.startswith('{\n  "schema_version": "1.3"')
 
 
 def test_committed_schema_is_the_generated_one() -> None:
@@ -125,9 +125,9 @@ def test_committed_schema_is_the_generated_one() -> None:
     assert committed == json_report.generate_schema(), (
         "reports/results.schema.json is stale: run `.venv/bin/python -m reports.json_report`"
     )
-    assert committed["$id"] == "urn:golive:schema:results:1.2"
+    assert committed["$id"] == "urn:golive:schema:results:1.3"
     assert committed["title"] == "golive results.json"
-    assert "Schema version 1.2" in committed["description"]
+    assert "Schema version 1.3" in committed["description"]
     assert committed["x-golive-schema-version"] == RunResult.model_fields["schema_version"].default
     jsonschema.Draft202012Validator.check_schema(committed)
 
