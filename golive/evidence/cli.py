@@ -43,7 +43,9 @@ def _bundle_path(text: str) -> str:
     try:
         outdir.check_writable(folder, "--bundle")
     except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(
+            f"{folder}: {exc.message}; name a folder or a .tar.gz file you may write"
+        ) from None
     if folder is not path and path.is_dir():
         raise argparse.ArgumentTypeError(f"--bundle {text} is a folder; name a .tar.gz file")
     return text
@@ -73,8 +75,10 @@ def _cmd_verdict(args: argparse.Namespace) -> int:
     judged = meta.judged_at.isoformat().replace("+00:00", "Z") if meta.judged_at else "?"
     print(f"bundle      {args.bundle} ({done.members} members, each matching bundle.json)")
     print(f"recorded    {recorded.verdict.value} (exit code {recorded.exit_code})")
+    count = len(done.items)
     print(
-        f"recomputed  {done.verdict.value} from {len(done.items)} items folded again as of {judged}"
+        f"recomputed  {done.verdict.value} from {count} item{'' if count == 1 else 's'} "
+        f"folded again as of {judged}"
     )
     for note in done.notes:
         print(f"note: {note}")
