@@ -46,7 +46,7 @@ def attach(
     redactor = prepared.target.redactor
     try:
         path = write_bundle(prepared, result, Path(out), where)
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - the verdict still reaches the terminal
         print(
             f"golive: {redactor.text(f'could not write the evidence bundle: {exc}')}",
             file=sys.stderr,
