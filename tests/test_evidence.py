@@ -4,7 +4,8 @@ Three runs, each made once for the module: the demo's whole gate (GO) with a sec
 in its env, its setup and its attestations file; a one-item gate made NO-GO by an expired
 waiver, on a profile with no git repository; and a short `golive load`. Each fixture
 reads what it needs, then deletes the target and the report folder: every verdict
-below is recomputed from the bundle alone.
+below is recomputed from the bundle alone. (One more one-item gate is interrupted while it
+writes its reports.)
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import json
 import os
 import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import tarfile
 import time
 from dataclasses import dataclass
@@ -21,6 +25,10 @@ from pathlib import Path
 
 import pytest
 from gatekit import (
+    NOW as GATE_NOW,
+)
+from gatekit import (
+    ROOT,
     demo_copy,
     gate,
     golive,
@@ -386,3 +394,35 @@ def test_the_fallback_name_of_a_run_without_a_commit() -> None:
     assert layout.bundle_name(meta) == "golive-evidence-20251126T043000Z.tar.gz"
     meta = meta.model_copy(update={"target_git_sha": "0123456789abcdef0123"})
     assert layout.bundle_name(meta) == "golive-evidence-0123456789ab.tar.gz"
+
+
+def test_an_interrupted_runs_bundle_records_and_recomputes_incomplete(tmp_path: Path) -> None:
+    """SIGTERM while the reports are written (golive/reported.py's test hook holds them):
+    the bundle is still written last, from the reports that say so, and agrees."""
+    profile, writing, bundle = demo_copy(tmp_path), tmp_path / "writing", tmp_path / "b.tgz"
+    command = [sys.executable, "-m", "golive.cli", "gate", "--target", str(profile)]
+    command += ["--item", LOGO, "--out", str(tmp_path / "out"), "--now", GATE_NOW]
+    proc = subprocess.Popen(
+        [*command, "--bundle", str(bundle)],
+        cwd=ROOT,
+        env={**os.environ, "GOLIVE_TEST_HOLD_REPORT": str(writing)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not writing.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3 and bundle.is_file(), stdout + stderr
+    code, out, _ = verdict(bundle)
+    assert code == 0, out
+    assert "recorded    INCOMPLETE (exit code 3)" in out and "recomputed  INCOMPLETE" in out
