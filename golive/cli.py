@@ -15,6 +15,8 @@ from golive import __version__, checklist, gate, interrupts, outdir, registry, r
 from golive.audit import verify_cli
 from golive.audit.signing import load_signer
 from golive.errors import InputError
+from golive.evidence.cli import add_bundle_option
+from golive.evidence.cli import add_parser as add_verdict_parser
 from golive.history import cli as history_cli
 from golive.init_cli import add_parser as add_init_parser
 from golive.load_cli import add_parser as add_load_parser
@@ -31,7 +33,8 @@ EXIT_CODES = """exit codes:
   0  GO: every blocker item passed, or is waived, attested or not applicable
   1  NO-GO: at least one blocker is not accepted, or a waiver has expired
   2  invalid input or usage (the message names the file, line and item)
-  3  harness failure or interrupted run (the report of what finished is still written)
+  3  harness failure or interrupted run (the report of what finished is still written),
+     or an evidence bundle asked for with --bundle that could not be written
 (--baseline and --history add the changes to the reports; they never change the code.)
 """
 
@@ -98,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify_cli.add_sign_key(p)
     history_cli.add_gate_args(p)
+    add_bundle_option(p)
     p.set_defaults(func=_cmd_gate)
 
     p = sub.add_parser(
@@ -139,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     add_init_parser(sub)
     verify_cli.add_parsers(sub)
     history_cli.add_parser(sub)
+    add_verdict_parser(sub)
 
     p = sub.add_parser("checks", help="list the checks, with the first line of each one's doc")
     p.set_defaults(func=_cmd_checks)
@@ -211,7 +216,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
             Counter(prepared.checklist.section_of[i.id].id for i in prepared.selected),
         )
         outcome, paths = run_and_report(
-            prepared, console, args.out, signer, before_write=compared.attach
+            prepared, console, args.out, signer, before_write=compared.attach, bundle=args.bundle
         )
     finally:
         gate.discard(prepared)  # the run discards it; this is for a signal before the run

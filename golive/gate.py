@@ -517,6 +517,7 @@ def _meta(prepared: Prepared, started_at: datetime, duration: float) -> RunMeta:
         target_git_sha=_git_sha(prepared.profile.repository_path),
         started_at=started_at,
         finished_at=utcnow(),
+        judged_at=prepared.target.now,
         duration_s=round(duration, 3),
         phases=request.phases or list(checklist.DEFAULT_PHASES),
         selection={

@@ -25,6 +25,7 @@ from golive import gate, outdir, yamlsrc
 from golive.audit.signing import load_signer
 from golive.audit.verify_cli import add_sign_key
 from golive.errors import InputError
+from golive.evidence.cli import add_bundle_option
 from golive.profile.loadtest import PROFILE_KEY, SCENARIOS, LoadModel
 from golive.results import Outcome, Verdict
 from golive.validation import validate
@@ -74,6 +75,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("golive-load"), help="output folder")
     add_sign_key(p)
+    add_bundle_option(p)
     p.set_defaults(func=run_command)
 
 
@@ -141,7 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
         + f" · {len(prepared.selected)} items",
     )
     console = GateConsole(redactor=prepared.target.redactor)
-    outcome, paths = run_and_report(prepared, console, out, signer)
+    outcome, paths = run_and_report(prepared, console, out, signer, bundle=args.bundle)
     if paths is None:
         return gate.EXIT_HARNESS
     print(f"  locust {out / 'locust.html'} (and locust_*.csv, locust.json, ledger.jsonl)")

@@ -20,6 +20,7 @@ from typing import Any
 from golive import gate, interrupts
 from golive.audit import manifest, seal
 from golive.audit.signing import Signer
+from golive.evidence.bundle import attach as attach_bundle
 from golive.results import RunResult
 
 # Test hook (tests/test_interrupts.py): when set, touch this file and pause 2 s before
@@ -33,10 +34,12 @@ def run_and_report(
     out: Path,
     signer: Signer | None = None,
     before_write: Callable[[RunResult], None] | None = None,
+    bundle: str | Path | None = None,
 ) -> tuple[gate.GateOutcome, dict[str, Path] | None]:
     """(outcome, report paths); None for the paths when the reports could not be written.
     `signer`: the `--sign-key` that signs the folder's manifest; `before_write` adds to the
-    result before the reports are written (the baseline diff)."""
+    result before the reports are written (the baseline diff); `bundle`: the --bundle
+    option (golive/evidence/bundle.py), written last of all, after the seal."""
     # (cli.main has made SIGTERM raise KeyboardInterrupt, as Ctrl-C does, for the command.)
     for secret in signer.secrets if signer else ():
         prepared.target.redactor.add_secret(secret)
@@ -49,6 +52,7 @@ def run_and_report(
         paths = _write(outcome, prepared.target, out, before, signer)
         if late and gate.mark_interrupted(outcome, "while its reports were written"):
             paths = _write(outcome, prepared.target, out, before, signer)  # now they say so
+        paths = attach_bundle(prepared, outcome.result, out, paths, bundle)  # after every file
         console.finish(outcome.result, paths or {})
     return outcome, paths
 

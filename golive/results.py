@@ -146,6 +146,11 @@ class RunMeta(_Model):
     )
     started_at: datetime
     finished_at: datetime
+    judged_at: datetime | None = Field(
+        None,
+        description="The time freshness and expiry were judged as of (`--now`, else the "
+        "run's start): `golive verdict` re-folds the items with it",
+    )
     duration_s: float
     phases: list[str]
     selection: dict[str, list[str]] = Field(default_factory=dict)

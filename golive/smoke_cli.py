@@ -20,6 +20,7 @@ from golive import checklist, gate, outdir
 from golive.audit.signing import load_signer
 from golive.audit.verify_cli import add_sign_key
 from golive.console import GateConsole
+from golive.evidence.cli import add_bundle_option
 
 SMOKE_CHECKS = (
     "smoke.create-intent",
@@ -82,6 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="report folder (default: ./golive-smoke-report)",
     )
     add_sign_key(p)
+    add_bundle_option(p)
     p.set_defaults(func=run)
 
 
@@ -160,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     )
     flows.LISTENERS.append(console.step)
     try:
-        outcome, paths = run_and_report(prepared, console, args.out, signer)
+        outcome, paths = run_and_report(prepared, console, args.out, signer, bundle=args.bundle)
     finally:
         flows.LISTENERS.remove(console.step)
         terminal.close()

@@ -446,3 +446,102 @@ def test_report_screenshot(written: dict[str, Path], tmp_path: Path) -> None:
     keep = os.environ.get("GOLIVE_SCREENSHOT_DIR")  # to look at it: set this and open the PNG
     if keep:
         shutil.copy(shot, Path(keep) / "report.png")
+
+
+# --- on paper -------------------------------------------------------------------------------
+
+PDFTOTEXT = shutil.which("pdftotext")
+needs_printing = pytest.mark.skipif(
+    not CHROMIUM.exists() or PDFTOTEXT is None,
+    reason="printing report.html needs /usr/bin/chromium and pdftotext "
+    "(apt-get install -y chromium poppler-utils; .ci/run installs both)",
+)
+# What a printed report must show on its first page, and anywhere in it. A block added to
+# the report adds its heading here.
+PRINTED_ON_PAGE_ONE = ["NO-GO", "At least one blocking item is not accepted", "exit code 1"]
+PRINTED_HEADINGS = [
+    "At a glance",
+    "Blocking items not accepted",
+    "All items",
+    "Attestations",
+    "Waivers",
+    "Common production issues",
+    "Run details",
+]
+# Text found only inside collapsed <details>: a passing check's evidence (item 0 passes; its
+# request's Idempotency-Key) and an item's body (its facts list).
+PRINTED_FROM_COLLAPSED = ["order-0-attempt-1", "ix_orders_payment_intent", "Check time"]
+# Navigation chrome that must stay off paper: the skip link, the filters and their buttons.
+NOT_PRINTED = ["Skip to all items", "Expand all", "Only not accepted", "Search items", "Showing "]
+
+
+def print_to_pdf(tmp_path: Path, page: Path) -> Path:
+    """Print a page as a person's Chromium does (`--print-to-pdf`, no header or footer)."""
+    pdf = tmp_path / f"{page.stem}.pdf"
+    _chromium(tmp_path, page.resolve().as_uri(), "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert pdf.read_bytes().startswith(b"%PDF"), "chromium wrote no PDF"
+    return pdf
+
+
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
+    """The PDF's text (pages first..last), whitespace collapsed: a phrase may wrap."""
+    pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
+    done = subprocess.run(
+        [str(PDFTOTEXT), *pages, str(pdf), "-"], capture_output=True, text=True, check=True
+    )
+    return " ".join(done.stdout.split())
+
+
+def _script_blocked(html_text: str) -> str:
+    """The page as a reader whose browser runs no script sees it: the CSS alone."""
+    return re.sub(r"<script>.*?</script>", "", html_text, flags=re.S)
+
+
+def _no_details_content(html_text: str) -> str:
+    """The page in a browser without ::details-content: the beforeprint handler alone (the
+    edited CSS no longer matches its hash, so the policy goes too)."""
+    rule = "details::details-content { content-visibility: visible; display: contents; }"
+    assert rule in html_text
+    html_text = html_text.replace(rule, "")
+    return re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html_text)
+
+
+@needs_printing
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(None, id="as-written"),
+        pytest.param(_script_blocked, id="css-alone"),
+        pytest.param(_no_details_content, id="beforeprint-alone"),
+    ],
+)
+def test_report_prints_whole_with_the_verdict_first(
+    result: RunResult, written: dict[str, Path], tmp_path: Path, variant: object
+) -> None:
+    page = written["html"]
+    if variant is not None:
+        page = tmp_path / "variant.html"
+        page.write_text(variant(written["html"].read_text(encoding="utf-8")), encoding="utf-8")
+    pdf = print_to_pdf(tmp_path, page)
+    first, whole = pdf_text(pdf, 1, 1), pdf_text(pdf)
+    assert [s for s in PRINTED_ON_PAGE_ONE if s not in first] == [], first[:600]
+    sections = [s.title for s in result.sections]
+    missing = [s for s in PRINTED_HEADINGS + sections + PRINTED_FROM_COLLAPSED if s not in whole]
+    assert missing == []
+    assert [s for s in NOT_PRINTED if s in whole] == []
+
+
+@needs_printing
+def test_a_closed_report_prints_without_its_evidence(
+    written: dict[str, Path], tmp_path: Path
+) -> None:
+    """The control of the test above: with neither the CSS rule nor the handler, Chromium
+    prints closed <details> closed, and the evidence is not on paper."""
+    page = tmp_path / "closed.html"
+    page.write_text(
+        _script_blocked(_no_details_content(written["html"].read_text(encoding="utf-8"))),
+        encoding="utf-8",
+    )
+    whole = pdf_text(print_to_pdf(tmp_path, page))
+    assert "NO-GO" in whole and "All items" in whole  # the page printed…
+    assert [s for s in PRINTED_FROM_COLLAPSED if s in whole] == []  # …closed
