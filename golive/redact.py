@@ -49,6 +49,8 @@ PAN_PATTERN = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 # needs no look-around: digits glued to letters (`\n4242…`, `ref4242…x`) are found too.
 _DIGIT_RUN = re.compile(r"[0-9](?:[ \t.+-]?[0-9]){12,}")
 _GROUP = re.compile(r"[0-9]+")
+# A hex digest (md5 and longer: sha1, sha256): its digit runs are not card numbers.
+_HEX_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])")
 # Three base64url segments, the first a JSON header (`{"` encodes as `eyJ`).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # Standard or URL-safe base64 long enough to hold a secret of 8 characters or more.
@@ -220,9 +222,10 @@ def _key_spans(text: str) -> list[Span]:
 
 def _pan_spans(text: str) -> list[Span]:
     found: list[Span] = []
+    digests = _digests(text)
     for run in _DIGIT_RUN.finditer(text):
         written = run.group()
-        if _is_decimal(written):
+        if _is_decimal(written) or _inside(run.span(), digests):
             continue
         digits = written if written.isdigit() else "".join(c for c in written if c.isdigit())
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
@@ -253,6 +256,18 @@ def _pan_in_groups(run: re.Match[str]) -> list[Span]:
                 break
         first += 1
     return found
+
+
+def _digests(text: str) -> list[tuple[int, int]]:
+    """Where the text holds hex digests: 32 hex characters or more, letters among them
+    (so 40 digits alone, maybe a run of card numbers, are not one)."""
+    if not any(c in text for c in "abcdefABCDEF"):
+        return []
+    return [m.span() for m in _HEX_DIGEST.finditer(text) if not m.group().isdigit()]
+
+
+def _inside(span: tuple[int, int], digests: list[tuple[int, int]]) -> bool:
+    return any(start <= span[0] and span[1] <= end for start, end in digests)
 
 
 def _is_decimal(run: str) -> bool:

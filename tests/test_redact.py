@@ -4,6 +4,7 @@ answers with, masked where they stand and nowhere else; excerpts cut after redac
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 from urllib.parse import quote
@@ -219,3 +220,15 @@ def test_the_console_masks_with_the_runs_redactor(redactor: Redactor) -> None:
     assert "api-security.authorization" in shown
     assert ENV_SECRET[:8] not in shown and SK not in shown and spaced(VISA, "-") not in shown
     assert SK_MASK in shown and VISA_MASK in shown and "[…hars]" in shown
+
+
+def test_hex_digests_are_never_taken_for_card_numbers() -> None:
+    # About 1 sha256 in 200 holds a Luhn-valid run of 13-19 digits between its letters:
+    # masked, the hashes results.json and the manifests record would no longer verify.
+    digests = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(5000)]
+    assert [d for d in digests if DEFAULT.text(d) != d] == []
+    assert DEFAULT.text(f"sha256 {digests[0]}, card 4242424242424242") == (
+        f"sha256 {digests[0]}, card 424242******4242"
+    )
+    # A token too short to be a digest is no cover for a card number.
+    assert DEFAULT.text("ref 4242424242424242abcdef") == "ref 424242******4242abcdef"
