@@ -15,10 +15,11 @@ import jsonschema
 import pytest
 from sample_results import CANARY_KEY, CANARY_STRINGS, make_result
 
+from golive.history.diff import compare
 from golive.reports import html, json_report, junit, markdown, writer
 from golive.reports._common import redact_value
 from golive.reports.writer import ReportError, render_report, write_reports
-from golive.results import Outcome, RunResult, Verdict
+from golive.results import BaselineRun, Outcome, RunResult, Verdict
 
 FILES = {"html": "report.html", "json": "results.json", "junit": "junit.xml", "md": "summary.md"}
 CHROMIUM = Path("/usr/bin/chromium")
@@ -467,6 +468,7 @@ PRINTED_HEADINGS = [
     "Waivers",
     "Common production issues",
     "Run details",
+    "Changes since the baseline",
 ]
 # Text found only inside collapsed <details>: a passing check's evidence (item 0 passes; its
 # request's Idempotency-Key) and an item's body (its facts list).
@@ -506,6 +508,28 @@ def _no_details_content(html_text: str) -> str:
     return re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html_text)
 
 
+@pytest.fixture(scope="module")
+def compared(result: RunResult) -> RunResult:
+    """The sample run with a baseline in which every item passed: its failures are new."""
+    baseline = result.model_copy(
+        update={"items": [i.model_copy(update={"outcome": Outcome.PASS}) for i in result.items]}
+    )
+    ref = BaselineRun(
+        path="previous/results.json",
+        sha256="0" * 64,
+        started_at=result.meta.started_at,
+        verdict=Verdict.GO,
+        profile_name=result.meta.profile_name,
+        checklist_sha256=result.meta.checklist_sha256,
+    )
+    return result.model_copy(update={"diff": compare(baseline, result, ref)})
+
+
+@pytest.fixture(scope="module")
+def compared_html(compared: RunResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_reports(compared, tmp_path_factory.mktemp("compared"), ["html"])["html"]
+
+
 @needs_printing
 @pytest.mark.parametrize(
     "variant",
@@ -516,18 +540,22 @@ def _no_details_content(html_text: str) -> str:
     ],
 )
 def test_report_prints_whole_with_the_verdict_first(
-    result: RunResult, written: dict[str, Path], tmp_path: Path, variant: object
+    compared: RunResult, compared_html: Path, tmp_path: Path, variant: object
 ) -> None:
-    page = written["html"]
+    page = compared_html
     if variant is not None:
         page = tmp_path / "variant.html"
-        page.write_text(variant(written["html"].read_text(encoding="utf-8")), encoding="utf-8")
+        page.write_text(variant(compared_html.read_text(encoding="utf-8")), encoding="utf-8")
     pdf = print_to_pdf(tmp_path, page)
     first, whole = pdf_text(pdf, 1, 1), pdf_text(pdf)
     assert [s for s in PRINTED_ON_PAGE_ONE if s not in first] == [], first[:600]
-    sections = [s.title for s in result.sections]
+    sections = [s.title for s in compared.sections]
     missing = [s for s in PRINTED_HEADINGS + sections + PRINTED_FROM_COLLAPSED if s not in whole]
     assert missing == []
+    # The diff prints too: every newly failing item is named in it.
+    assert compared.diff is not None
+    newly = [c.item for c in compared.diff.items if c.change == "newly-failing"]
+    assert newly and [i for i in newly if i not in whole] == []
     assert [s for s in NOT_PRINTED if s in whole] == []
 
 
