@@ -56,6 +56,13 @@ def report_folder(commands: list[list[str]]) -> str:
     return str(gate.out)
 
 
+def bundle_folder(commands: list[list[str]]) -> str:
+    """Where the gate writes its evidence bundle (`--bundle DIR`), signed with a CI secret."""
+    [gate] = [parse(argv) for argv in commands if argv[0] == "gate"]
+    assert gate.sign_key == "env:GOLIVE_SIGN_KEY"
+    return str(gate.bundle)
+
+
 def test_both_templates_are_valid_yaml_and_shown_verbatim_in_the_docs() -> None:
     docs = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
     for template in (GITHUB, GITLAB):
@@ -81,7 +88,8 @@ def test_the_github_workflow_installs_validates_gates_and_publishes_the_report()
     uses = {step["uses"].split("@")[0]: step for step in steps if "uses" in step}
     assert uses["actions/checkout"]["with"]["fetch-depth"] == 0  # the secret scan's history
     assert uses["mikepenz/action-junit-report"]["with"]["report_paths"] == f"{out}/junit.xml"
-    assert uses["actions/upload-artifact"]["with"]["path"] == f"{out}/"
+    kept = uses["actions/upload-artifact"]["with"]["path"].split()
+    assert kept == [f"{out}/", f"{bundle_folder(commands)}/"]  # the report, the evidence
     assert any(f"{out}/summary.md" in run and "$GITHUB_STEP_SUMMARY" in run for run in runs)
     # Publishing runs whatever the verdict: a NO-GO's report is the one people need.
     for name in ("mikepenz/action-junit-report", "actions/upload-artifact"):
@@ -101,6 +109,7 @@ def test_the_gitlab_job_installs_validates_gates_and_keeps_the_report() -> None:
     artifacts = job["artifacts"]
     assert artifacts["when"] == "always"
     assert artifacts["reports"]["junit"] == f"{out}/junit.xml"
+    assert artifacts["paths"] == [f"{out}/", f"{bundle_folder(commands)}/"]
     assert f"{out}/" in artifacts["paths"]
     assert any(f"{out}/summary.md" in run for run in job["after_script"])
 
