@@ -19,8 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import yaml
+
+from golive.monitoring.prometheus import PrometheusClient, PrometheusError
 
 READY_LINE = "golive demo: prometheus ready"
 INSTALL = "apt-get install prometheus (Debian/Ubuntu)"
@@ -80,28 +81,27 @@ def main(argv: list[str] | None = None) -> int:
 def _wait_ready(process: subprocess.Popen, url: str) -> bool:
     """Until the shop was scraped up and every rule evaluated; False if Prometheus exits."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    with httpx.Client(trust_env=False, timeout=2) as client:
+    with PrometheusClient(url, timeout_s=2) as client:
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                if _scraped(client, url) and _rules_evaluated(client, url):
+                if _scraped(client) and _rules_evaluated(client):
                     return True
-            except (httpx.HTTPError, ValueError, KeyError):
+            except PrometheusError:
                 pass  # not listening yet
             time.sleep(0.2)
     return False
 
 
-def _scraped(client: httpx.Client, url: str) -> bool:
+def _scraped(client: PrometheusClient) -> bool:
     # Two scrapes up: a rate or an increase needs two samples to return a series at all.
-    query = f'count_over_time(up{{job="{JOB}"}}[1m]) >= 2 and up{{job="{JOB}"}} == 1'
-    body = client.get(f"{url}/api/v1/query", params={"query": query}).json()
-    return bool(body["data"]["result"])
+    return bool(
+        client.query(f'count_over_time(up{{job="{JOB}"}}[1m]) >= 2 and up{{job="{JOB}"}} == 1')
+    )
 
 
-def _rules_evaluated(client: httpx.Client, url: str) -> bool:
-    groups = client.get(f"{url}/api/v1/rules").json()["data"]["groups"]
-    rules = [rule for group in groups for rule in group["rules"]]
-    return bool(rules) and all(rule["health"] != "unknown" for rule in rules)
+def _rules_evaluated(client: PrometheusClient) -> bool:
+    rules = client.alerting_rules()
+    return bool(rules) and all(rule.get("health") != "unknown" for rule in rules)
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def boot(prepared: Prepared) -> None:
         if "services" in needs and services_due(target_profile):
             needs |= {"app"}  # a service starts beside the app (it may read it)
         spec = target_profile.model.stripe
-        if spec is not None and needs:  # the app talks to Stripe too: "app" needs it
+        if spec is not None and needs & {"stripe", "app"}:  # the app talks to Stripe too
             from golive.backends import start_backend
 
             target.stripe = start_backend(spec, target_profile.env)

@@ -84,7 +84,10 @@ def test_the_app_gets_the_sandbox_url_and_its_webhook_is_registered(tmp_path: Pa
 
 def test_a_run_whose_checks_need_no_app_starts_none(tmp_path: Path) -> None:
     # A pre-deploy gate never waits for a server: this app would fail at once if started.
+    # (Without the demo's Prometheus service, which starts beside the app for the
+    # pre-deploy monitoring checks; those are then not-run, the variable unset.)
     profile, _ = with_app(tmp_path, start='{python} -c "import sys; sys.exit(3)"')
+    edit_yaml(profile, services={})
     run = gate(profile, tmp_path / "out", "--phase", "pre-deploy")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.results["meta"]["target_app"] is None
