@@ -129,8 +129,9 @@ class GateConsole:
         self._print(
             f"[{VERDICT_STYLE[result.verdict]}] {result.verdict.value} [/] exit code {result.exit_code}"
         )
+        width = max([6, *(len(name) for name in paths)])  # "manifest" among them: all align
         for name, path in paths.items():
-            self._print(f"  {name:<6} {escape(str(Path(path).resolve()))}")
+            self._print(f"  {name:<{width}} {escape(str(Path(path).resolve()))}")
 
 
 def _shorten(text: str, limit: int = 160) -> str:
