@@ -15,7 +15,7 @@ from golive import __version__, checklist, gate, interrupts, outdir, registry, r
 from golive.audit import verify_cli
 from golive.audit.signing import load_signer
 from golive.errors import InputError
-from golive.evidence.cli import add_bundle_option
+from golive.evidence.cli import add_bundle_option, check_outside
 from golive.evidence.cli import add_parser as add_verdict_parser
 from golive.history import cli as history_cli
 from golive.init_cli import add_parser as add_init_parser
@@ -203,6 +203,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from golive.reported import run_and_report
 
     outdir.check_writable(args.out)  # not after the whole run
+    check_outside(args.bundle, args.out)  # before the run, not after
     signer = load_signer(args.sign_key)  # a bad key: exit 2 before anything runs
     compared = history_cli.Comparison.from_args(args)  # a bad baseline: exit 2 at once
     prepared = gate.prepare(_request(args))

@@ -25,7 +25,7 @@ from golive import gate, outdir, yamlsrc
 from golive.audit.signing import load_signer
 from golive.audit.verify_cli import add_sign_key
 from golive.errors import InputError
-from golive.evidence.cli import add_bundle_option
+from golive.evidence.cli import add_bundle_option, check_outside
 from golive.profile.loadtest import PROFILE_KEY, SCENARIOS, LoadModel
 from golive.results import Outcome, Verdict
 from golive.validation import validate
@@ -102,6 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.spawn_rate is not None and args.spawn_rate <= 0:
         raise InputError("--spawn-rate must be above zero")
     outdir.check_writable(args.out)
+    check_outside(args.bundle, args.out)  # before the run, not after
     signer = load_signer(args.sign_key)
     model = _load_block(args.target)
     items = _items(args)

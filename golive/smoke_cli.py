@@ -20,7 +20,7 @@ from golive import checklist, gate, outdir
 from golive.audit.signing import load_signer
 from golive.audit.verify_cli import add_sign_key
 from golive.console import GateConsole
-from golive.evidence.cli import add_bundle_option
+from golive.evidence.cli import add_bundle_option, check_outside
 
 SMOKE_CHECKS = (
     "smoke.create-intent",
@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return gate.EXIT_USAGE
     outdir.check_writable(args.out)
+    check_outside(args.bundle, args.out)  # before the run, not after
     signer = load_signer(args.sign_key)
     request = gate.GateRequest(
         profile_path=args.target,

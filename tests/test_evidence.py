@@ -426,3 +426,25 @@ def test_an_interrupted_runs_bundle_records_and_recomputes_incomplete(tmp_path: 
     code, out, _ = verdict(bundle)
     assert code == 0, out
     assert "recorded    INCOMPLETE (exit code 3)" in out and "recomputed  INCOMPLETE" in out
+
+
+@pytest.mark.parametrize("inside", ["out", "out/evidence", "out/evidence.tar.gz"])
+def test_a_bundle_inside_the_report_folder_is_refused_before_the_run(
+    tmp_path: Path, inside: str
+) -> None:
+    out = tmp_path / "out"
+    done = golive("gate", "--out", str(out), "--bundle", str(tmp_path / inside))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"--bundle {tmp_path / inside} is inside the report folder {out}" in done.stderr
+    assert not out.exists() or list(out.iterdir()) == []  # nothing ran
+
+
+def test_a_bundle_beside_the_report_folder_is_accepted(tmp_path: Path) -> None:
+    # The control: a folder next to the report's passes the same check (the run is then
+    # refused for its unknown item, before any check, so this stays fast).
+    out = tmp_path / "out"
+    done = golive("gate", "--out", str(out), "--bundle", str(tmp_path / "evidence"),
+                  "--item", "no.such-item")  # fmt: skip
+    assert done.returncode == 2
+    assert "inside the report folder" not in done.stderr
+    assert "unknown item" in done.stderr

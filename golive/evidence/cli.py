@@ -51,6 +51,22 @@ def _bundle_path(text: str) -> str:
     return text
 
 
+def check_outside(where: str | None, out: Path) -> None:
+    """A bundle inside the report folder is refused before the run: the folder's manifest
+    cannot list it (it is written after the seal), so `golive verify` would name it."""
+    if not where:
+        return  # no bundle, or beside the report folder
+    path = Path(where)
+    folder = (path.parent if path.name.endswith((".tar.gz", ".tgz")) else path).resolve()
+    report = out.resolve()
+    if folder == report or report in folder.parents:
+        raise InputError(
+            f"--bundle {where} is inside the report folder {out}",
+            hint="put the bundle beside it (--bundle alone) or in another folder: "
+            "`golive verify` checks that the folder holds only what the run wrote",
+        )
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verdict",
