@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -33,6 +32,7 @@ from golive.monitoring.prometheus import PrometheusClient, PrometheusError, Seri
 from golive.monitoring.promql import SYNTHETIC, PromqlError, metric_names
 from golive.profile import postdeploy
 from golive.registry import check
+from golive.validation import Regex
 
 BLOCK = f"{PROFILE_KEY}.prometheus"
 RANGE_POINTS = 240  # a query without {window} is read at this many steps over the window
@@ -46,19 +46,10 @@ class AlertParams(_Strict):
     alert: str = Field(
         description="The alert's key under the profile's monitoring.prometheus.alerts"
     )
-    expr_matches: str = Field(
+    expr_matches: Regex = Field(
         description="Default pattern (regex, case-insensitive) searched in each rule's name "
         "and expression when the profile does not say which rule covers the alert"
     )
-
-    @field_validator("expr_matches")
-    @classmethod
-    def _regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
 
 class QueryParams(_Strict):

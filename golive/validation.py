@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -26,6 +27,16 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+# A regular expression, compiled once when the input is read: a broken one is named there.
+Regex = Annotated[str, AfterValidator(_regex)]
 # Text that names someone or something: empty or only spaces is no name at all.
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 # A date or datetime in the range golive's date arithmetic is safe in (timeutil.in_range).

@@ -134,6 +134,8 @@ def test_an_optional_service_that_cannot_start_is_a_warning(
 def test_a_service_must_say_when_it_is_ready(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="`health` or `wait_for_log`"):
         _profile(tmp_path, vague={"start": HTTP_SERVER})
+    with pytest.raises(InputError, match="not a regular expression"):
+        _profile(tmp_path, broken={"start": HTTP_SERVER, "wait_for_log": "ready ("})
 
 
 # --- the demo's Prometheus ------------------------------------------------------------------

@@ -33,6 +33,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from golive.validation import Regex
+
 PROFILE_KEY = "monitoring"
 # A query's placeholder for the window it is judged over (seconds, e.g. `604800s`).
 WINDOW_PLACEHOLDER = "{window}"
@@ -47,19 +49,9 @@ class AlertMatch(_Strict):
 
     name: str | None = Field(None, description="The rule's alert name, exactly")
     labels: dict[str, str] | None = Field(None, description="Labels the rule must carry")
-    expr_matches: str | None = Field(
+    expr_matches: Regex | None = Field(
         None, description="A regular expression searched in the rule's expression"
     )
-
-    @field_validator("expr_matches")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
     @model_validator(mode="after")
     def _something(self) -> AlertMatch:

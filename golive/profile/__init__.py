@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from golive.profile.auth import Auth
 from golive.profile.flows import Flow, Jobs
 from golive.profile.users import User
 from golive.redact import Redactor
-from golive.validation import validate
+from golive.validation import Regex, validate
 
 # Documented defaults (docs/profile.md): a profile that states its own overrides them.
 WEBHOOK_PATH_DEFAULT = "/api/v1/stripe/webhook"
@@ -243,7 +242,7 @@ class Service(_Strict):
     health: str | None = Field(
         None, description="Path at http://127.0.0.1:{port} that answers 2xx once it is ready"
     )
-    wait_for_log: str | None = Field(
+    wait_for_log: Regex | None = Field(
         None,
         description="A regular expression the service prints (stdout or stderr) once it is "
         "ready, as testcontainers' wait_for_logs",
@@ -262,16 +261,6 @@ class Service(_Strict):
         "is then a warning (its exports stay unset; the checks that need them say so) "
         "instead of invalid input (exit 2)",
     )
-
-    @field_validator("wait_for_log")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
     @model_validator(mode="after")
     def _readiness(self) -> Service:
