@@ -6,7 +6,7 @@ is the other side of each."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -14,15 +14,22 @@ from golive.sandbox import Sandbox
 from tests import shopkit, traffickit
 from tests.shopkit import ShopProcess, wait_for
 
-sandbox = shopkit.sandbox
-shop_factory = shopkit.shop_factory
 REFUND_RATE_TARGET = 0.05
 
 
-def test_refunds_too_many_puts_the_refund_rate_above_target(
-    shop_factory: Callable[..., ShopProcess],
-) -> None:
-    shop = shop_factory(flaws=["refunds-too-many"])
+def test_refunds_too_many_puts_the_refund_rate_above_target(tmp_path: Path) -> None:
+    # A sandbox of its own, as below: on the session's shared one this test once saw the
+    # shop's fresh PaymentIntent answer 404 to the client-side confirm (1 run in 4 of the
+    # whole suite, never alone; cause not found), so it keeps no state another test left.
+    with Sandbox(retry_schedule_s=[0.2, 0.5]) as own:
+        shop = shopkit.start_shop(own, tmp_path / "shop", flaws=["refunds-too-many"])
+        try:
+            _refunds_too_many(shop)
+        finally:
+            shop.stop()
+
+
+def _refunds_too_many(shop: ShopProcess) -> None:
     with shopkit.registered_webhook(shop.sandbox, shop):
         # Payments only: every refund the sandbox then holds, the shop made by itself.
         ledger = traffickit.play_on(shop, traffickit.traffic(payments=12, mix={"success": 1}))
