@@ -90,7 +90,11 @@ def write_reports(
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write text to path via a temporary sibling and os.replace; mode 0666 less umask."""
-    data = text.encode("utf-8")
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write data to path via a temporary sibling and os.replace; mode 0666 less umask."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

@@ -11,12 +11,12 @@ clipped at go-live and hold it too.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sandboxkit
 import stripe
 import yaml
 from gatekit import GateRun, gate
@@ -29,16 +29,9 @@ BEFORE = timedelta(hours=2)
 AFTER = timedelta(hours=1)
 
 
-@pytest.fixture(scope="module")
-def _module_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(retry_schedule_s=[0.05, 0.1]) as started:
-        yield started
-
-
-@pytest.fixture
-def sandbox(_module_sandbox: Sandbox) -> Sandbox:
-    _module_sandbox.reset()
-    return _module_sandbox
+# One sandbox per module, wiped before each test (sandboxkit's).
+_module_sandbox = sandboxkit._module_sandbox
+sandbox = sandboxkit.sandbox
 
 
 @pytest.fixture

@@ -8,11 +8,8 @@ at most MAX_MEMBER bytes, into memory (nothing is extracted to disk).
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
-import os
-import secrets
 import tarfile
 import zlib
 from pathlib import Path
@@ -25,29 +22,23 @@ MAX_MEMBER = 256 * 1024 * 1024  # a report folder's Locust CSVs stay far below t
 
 def write(path: Path, members: dict[str, bytes], mtime: int) -> None:
     """Write `members` (name -> bytes) as a tar.gz at `path`, atomically (a temporary
-    sibling, then os.replace)."""
+    sibling, then os.replace: reports/writer.py)."""
+    from golive.reports.writer import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=mtime) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in sorted(members):
+            data = members[name]
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), mtime, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as raw:
-            with (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime) as zipped,
-                tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
-            ):
-                for name in sorted(members):
-                    data = members[name]
-                    info = tarfile.TarInfo(name)
-                    info.size, info.mtime, info.mode = len(data), mtime, 0o644
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    tar.addfile(info, io.BytesIO(data))
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def read(path: Path) -> dict[str, bytes]:
